@@ -1,0 +1,44 @@
+"""Field enforcement service: the Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from server.config import load_config
+from server.extensions import db, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; ``config`` overrides settings read from the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_config(app.instance_path, config))
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    from server import cli, database, web
+    from server.api import init_app as init_api
+    from server.models import scoping
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True
+    )
+    database.init_app(app)
+    scoping.install()
+    init_api(app)
+    web.init_app(app)
+    cli.init_app(app)
+    if app.config["SCHEDULER_ENABLED"]:
+        from server import scheduler
+
+        scheduler.start_in_process(app)
+    return app
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent / "migrations"

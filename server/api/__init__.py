@@ -1,0 +1,22 @@
+"""Thin flask-smorest blueprints, one module per resource."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from server.api import auth, enterprises, health, security
+from server.api.converters import StrictUUIDConverter
+from server.api.errors import ApiWithErrors, register_error_handlers
+
+api = ApiWithErrors()
+
+
+def init_app(app: Flask) -> None:
+    app.url_map.converters["uuid"] = StrictUUIDConverter
+    api.init_app(app)
+    api.register_converter(StrictUUIDConverter, lambda _c: {"type": "string", "format": "uuid"})
+    register_error_handlers(app)
+    security.init_app(app)
+    app.register_blueprint(health.bp)
+    for blueprint in (auth.blp, enterprises.blp):
+        api.register_blueprint(blueprint)

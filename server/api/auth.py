@@ -1,0 +1,58 @@
+"""Login and device revocation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.api.security import current_principal, public
+from server.schemas.accounts import DeviceSchema, LoginResultSchema, LoginSchema, UserSchema
+from server.services import accounts
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and devices")
+
+
+@blp.route("/auth/login")
+class Login(MethodView):
+    @public
+    @blp.doc(security=[])
+    @blp.arguments(LoginSchema)
+    @blp.response(200, LoginResultSchema)
+    @blp.alt_response(401, description="wrong username or password")
+    @blp.alt_response(403, description="the device was revoked")
+    def post(self, data: dict[str, Any]) -> Any:
+        """Log in from a device and receive a bearer token bound to it."""
+        result = accounts.login(
+            username=data["username"],
+            password=data["password"],
+            device_key=data["device_id"],
+            device_name=data["device_name"],
+            ttl=timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]),
+        )
+        return {
+            "access_token": result.access_token,
+            "expires_at": result.expires_at,
+            "user": result.user,
+        }
+
+
+@blp.route("/devices/<string:device_id>/revoke")
+class RevokeDevice(MethodView):
+    @blp.response(200, DeviceSchema)
+    @blp.alt_response(403, description="only leads, managers and admins revoke devices")
+    @blp.alt_response(404, description="no such device in your agency")
+    def post(self, device_id: str) -> Any:
+        """Revoke every token of a device at once (a lost phone)."""
+        return accounts.revoke_device(current_principal(), device_id)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, UserSchema)
+    def get(self) -> Any:
+        """The account behind the token."""
+        return accounts.get_user(current_principal().user_id)

@@ -1,0 +1,127 @@
+"""The one place that turns errors into the JSON error body of the API contract."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from server.domain import errors as domain
+from server.schemas.common import ErrorSchema
+
+log = logging.getLogger(__name__)
+
+STATUS_FOR: list[tuple[type[domain.DomainError], int]] = [
+    (domain.Unauthorized, 401),
+    (domain.Forbidden, 403),
+    (domain.NotFound, 404),
+    (domain.Conflict, 409),
+    (domain.ValidationFailed, 422),
+]
+
+# Werkzeug's exception names, as stable snake_case codes.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    411: "length_required",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    416: "range_not_satisfiable",
+    422: "validation_failed",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    if details:
+        body["details"] = details
+    response = jsonify({"error": body})
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def status_for(exc: domain.DomainError) -> int:
+    for cls, status in STATUS_FOR:
+        if isinstance(exc, cls):
+            return status
+    return 422
+
+
+def _flatten_webargs(messages: Any) -> dict[str, Any]:
+    """webargs nests messages by location ({"json": {...}}); the contract wants fields only."""
+    if not isinstance(messages, dict):
+        return {"_schema": messages}
+    out: dict[str, Any] = {}
+    for location, value in messages.items():
+        if isinstance(value, dict):
+            out.update(value)
+        else:
+            out[location] = value
+    return out
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """Framework errors (404, 405, 413, malformed JSON, webargs validation) in our body."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    code = HTTP_CODES.get(status, "error")
+    message = data.get("message") or error.description or error.name
+    fields = None
+    if "messages" in data or "errors" in data:
+        fields = _flatten_webargs(data.get("errors") or data.get("messages"))
+        if status == 422:
+            message = "the request does not pass validation"
+    if status == 400 and fields and fields.get("json") == ["Invalid JSON body."]:
+        code, message, fields = "malformed_json", "the request body is not valid JSON", None
+    if status == 413:
+        message = "the request body is larger than this endpoint accepts"
+    if status >= 500:
+        log.exception("unhandled error", exc_info=error)
+        message = "the server failed; the request can be retried"
+    return error_response(status, code, message, fields, headers=data.get("headers"))
+
+
+class ApiWithErrors(Api):
+    """flask-smorest's Api, documenting and emitting our error body instead of its own."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        return http_error_response(error)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(domain.DomainError)
+    def _domain(exc: domain.DomainError) -> Response:
+        return error_response(status_for(exc), exc.code, exc.message, exc.fields, exc.details)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return http_error_response(exc)
+        log.exception("unhandled error")
+        return error_response(
+            500, "internal_error", "the server failed; the request can be retried"
+        )

@@ -1,0 +1,48 @@
+"""Who may do what: the roles and the acting principal."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from server.domain.errors import Forbidden
+
+INSPECTOR = "inspector"
+LEAD = "lead"
+MANAGER = "manager"
+ADMIN = "admin"
+ROLES = (INSPECTOR, LEAD, MANAGER, ADMIN)
+
+ROLE_LABELS = {
+    INSPECTOR: "执法人员",
+    LEAD: "执法大队负责人",
+    MANAGER: "局领导/法规科",
+    ADMIN: "系统管理员",
+}
+
+REVOKE_DEVICES = frozenset({LEAD, MANAGER, ADMIN})
+EDIT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
+IMPORT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
+ROTATE_ENTRY_CODES = frozenset({MANAGER, ADMIN})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user behind a request, and the device it came from."""
+
+    user_id: uuid.UUID
+    agency_id: uuid.UUID
+    role: str
+    username: str
+    device_id: uuid.UUID | None = None
+    device_key: str | None = None
+
+
+def require_role(principal: Principal, allowed: frozenset[str], action: str) -> None:
+    """Raise ``Forbidden`` unless ``principal`` has one of ``allowed`` roles."""
+    if principal.role not in allowed:
+        needed = ", ".join(sorted(allowed))
+        raise Forbidden(
+            f"{action} needs one of the roles {needed}; you are {principal.role}",
+            code="role_not_allowed",
+        )

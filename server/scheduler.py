@@ -1,0 +1,63 @@
+"""Scheduled jobs: each is one line calling a service inside an app context, safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask
+
+from server.services import accounts
+
+log = logging.getLogger(__name__)
+
+# name -> (cron expression, job)
+JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
+    "purge_expired_tokens": ("17 3 * * *", lambda: accounts.purge_expired_tokens()),
+}
+
+
+def _run(app: Flask, name: str, job: Callable[[], Any]) -> None:
+    with app.app_context():
+        log.info("job %s starting", name)
+        try:
+            result = job()
+        except Exception:
+            log.exception("job %s failed", name)
+            raise
+        log.info("job %s done: %s", name, result)
+
+
+def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
+    for name, (cron, job) in JOBS.items():
+        scheduler.add_job(
+            _run,
+            CronTrigger.from_crontab(cron, timezone=app.config["TIMEZONE"]),
+            args=(app, name, job),
+            id=name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
+    return scheduler
+
+
+def start_in_process(app: Flask) -> BaseScheduler:
+    """Run jobs in a background thread of this process (single-process deployments)."""
+    scheduler = configure(app, BackgroundScheduler(timezone=app.config["TIMEZONE"]))
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+    return scheduler
+
+
+def run_blocking(app: Flask) -> None:
+    """``flask scheduler run``: the scheduler as its own process."""
+    scheduler = configure(app, BlockingScheduler(timezone=app.config["TIMEZONE"]))
+    log.info("scheduler running jobs: %s", ", ".join(JOBS))
+    scheduler.start()

@@ -1,0 +1,47 @@
+"""Login, users and devices."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from server.domain.permissions import ROLES
+from server.schemas.fields import LocalDateTime
+
+
+class LoginSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=256))
+    device_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    device_name = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+
+
+class AgencySchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    abbr = ma.fields.String(required=True)
+    timezone = ma.fields.String(required=True)
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    username = ma.fields.String(required=True)
+    full_name = ma.fields.String(required=True)
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
+    cert_no = ma.fields.String(allow_none=True)
+    cert_valid_until = ma.fields.Date(allow_none=True)
+    agency = ma.fields.Nested(AgencySchema, required=True)
+
+
+class LoginResultSchema(ma.Schema):
+    access_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(dump_default="Bearer")
+    expires_at = LocalDateTime(required=True)
+    user = ma.fields.Nested(UserSchema, required=True)
+
+
+class DeviceSchema(ma.Schema):
+    device_id = ma.fields.String(required=True, attribute="device_key")
+    name = ma.fields.String(required=True)
+    last_seen_at = LocalDateTime(required=True)
+    revoked_at = LocalDateTime(allow_none=True)

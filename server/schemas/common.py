@@ -1,0 +1,34 @@
+"""Schemas every resource shares: the error envelope and pagination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+
+class ErrorBodySchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "stable snake_case code"})
+    message = ma.fields.String(required=True)
+    fields = ma.fields.Dict(metadata={"description": "per-field messages"})
+    details = ma.fields.Dict()
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBodySchema, required=True)
+
+
+class PageQuerySchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A ``{"items", "page", "per_page", "total"}`` envelope around ``item_schema``."""
+    attrs: dict[str, Any] = {
+        "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+        "page": ma.fields.Integer(required=True),
+        "per_page": ma.fields.Integer(required=True),
+        "total": ma.fields.Integer(required=True),
+    }
+    return type(name, (ma.Schema,), attrs)

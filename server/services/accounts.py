@@ -1,0 +1,196 @@
+"""Agencies, users, login, token checks and device revocation."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from server.domain import permissions
+from server.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from server.domain.permissions import Principal
+from server.extensions import db
+from server.models import Agency, ApiToken, Device, User
+from server.models.scoping import bind_agency
+from server.models.types import utcnow
+from server.services.passwords import burn_time, hash_password, verify_password
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    access_token: str
+    expires_at: datetime
+    user: User
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_agency(code: str, name: str, abbr: str, timezone: str = "Asia/Shanghai") -> Agency:
+    """Create an agency; its ``abbr`` prints in document numbers."""
+    code = code.strip()
+    if not code or not abbr.strip() or not name.strip():
+        raise ValidationFailed("code, name and abbreviation are required")
+    if db.session.scalar(sa.select(Agency).where(Agency.code == code)):
+        raise Conflict(f"agency {code} exists already", code="duplicate_agency")
+    agency = Agency(code=code, name=name.strip(), abbr=abbr.strip(), timezone=timezone)
+    db.session.add(agency)
+    db.session.commit()
+    return agency
+
+
+def get_agency_by_code(code: str) -> Agency:
+    agency = db.session.scalar(sa.select(Agency).where(Agency.code == code))
+    if agency is None:
+        raise NotFound(f"no agency with code {code}")
+    return agency
+
+
+def create_user(
+    *,
+    username: str,
+    agency_code: str,
+    role: str,
+    password: str,
+    full_name: str = "",
+    cert_no: str | None = None,
+    cert_valid_until: date | None = None,
+) -> User:
+    """Create an account in an agency."""
+    if role not in permissions.ROLES:
+        raise ValidationFailed(
+            f"unknown role {role}", fields={"role": [f"one of {', '.join(permissions.ROLES)}"]}
+        )
+    if len(password) < 8:
+        raise ValidationFailed("password too short", fields={"password": ["at least 8 characters"]})
+    agency = get_agency_by_code(agency_code)
+    if db.session.scalar(sa.select(User.id).where(User.username == username)):
+        raise Conflict(f"user {username} exists already", code="duplicate_username")
+    user = User(
+        agency_id=agency.id,
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        full_name=full_name,
+        cert_no=cert_no or None,
+        cert_valid_until=cert_valid_until,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def login(
+    *,
+    username: str,
+    password: str,
+    device_key: str,
+    device_name: str,
+    ttl: timedelta,
+    now: datetime | None = None,
+) -> LoginResult:
+    """Check the password and issue a bearer token bound to the device."""
+    now = now or utcnow()
+    user = db.session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        burn_time(password)
+        raise Unauthorized("wrong username or password", code="invalid_credentials")
+    if not verify_password(user.password_hash, password) or not user.active:
+        raise Unauthorized("wrong username or password", code="invalid_credentials")
+    device = db.session.scalar(
+        sa.select(Device).where(Device.agency_id == user.agency_id, Device.device_key == device_key)
+    )
+    if device is None:
+        device = Device(
+            agency_id=user.agency_id,
+            device_key=device_key,
+            name=device_name,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
+        db.session.add(device)
+    elif device.revoked_at is not None:
+        raise Forbidden(
+            "this device was reported lost or revoked; ask a lead to register a new one",
+            code="device_revoked",
+        )
+    device.name = device_name or device.name
+    device.last_seen_at = now
+    device.last_user_id = user.id
+    token = secrets.token_urlsafe(32)
+    expires_at = now + ttl
+    db.session.flush()
+    db.session.add(
+        ApiToken(
+            agency_id=user.agency_id,
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            device_id=device.id,
+            issued_at=now,
+            expires_at=expires_at,
+        )
+    )
+    db.session.commit()
+    return LoginResult(access_token=token, expires_at=expires_at, user=user)
+
+
+def authenticate(token: str, now: datetime | None = None) -> Principal:
+    """Resolve a bearer token to its principal and fence the session to its agency."""
+    now = now or utcnow()
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None:
+        raise Unauthorized("invalid token", code="invalid_token")
+    if row.revoked_at is not None or row.device.revoked_at is not None:
+        raise Unauthorized("this token was revoked", code="token_revoked")
+    if row.expires_at <= now:
+        raise Unauthorized("this token has expired; log in again", code="token_expired")
+    if not row.user.active:
+        raise Unauthorized("this account is disabled", code="account_disabled")
+    bind_agency(db.session, row.agency_id)
+    return Principal(
+        user_id=row.user_id,
+        agency_id=row.agency_id,
+        role=row.user.role,
+        username=row.user.username,
+        device_id=row.device_id,
+        device_key=row.device.device_key,
+    )
+
+
+def revoke_device(principal: Principal, device_key: str, now: datetime | None = None) -> Device:
+    """Stop every token of a device at once (a lost phone). Revoking twice changes nothing."""
+    permissions.require_role(principal, permissions.REVOKE_DEVICES, "revoking a device")
+    now = now or utcnow()
+    device = db.session.scalar(sa.select(Device).where(Device.device_key == device_key))
+    if device is None:
+        raise NotFound(f"no device {device_key} in your agency")
+    if device.revoked_at is None:
+        device.revoked_at = now
+        device.revoked_by = principal.user_id
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.device_id == device.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    db.session.commit()
+    return device
+
+
+def get_user(user_id: uuid.UUID) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+def purge_expired_tokens(now: datetime | None = None, keep: timedelta = timedelta(days=30)) -> int:
+    """Delete tokens that expired more than ``keep`` ago. Safe to run any number of times."""
+    now = now or utcnow()
+    result = db.session.execute(sa.delete(ApiToken).where(ApiToken.expires_at < now - keep))
+    db.session.commit()
+    return result.rowcount or 0

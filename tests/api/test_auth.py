@@ -1,0 +1,130 @@
+"""Login, device-bound tokens, expiry and revocation, through the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from server.extensions import db
+from server.models import ApiToken
+from tests.conftest import PASSWORD
+
+
+def test_login_returns_a_token_bound_to_the_device(world, client) -> None:
+    world.agency()
+    world.user("wang", role="inspector", cert_no="12010420001")
+    response = client.post(
+        "/api/v1/auth/login",
+        json={
+            "username": "wang",
+            "password": PASSWORD,
+            "device_id": "phone-1",
+            "device_name": "Mate",
+        },
+    )
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["user"]["role"] == "inspector"
+    assert body["user"]["agency"]["abbr"] == "南开"
+    assert body["user"]["cert_no"] == "12010420001"
+    assert body["expires_at"].endswith("+08:00")
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.get_json()["username"] == "wang"
+
+
+def test_the_token_is_stored_only_as_a_hash(world, client, app) -> None:
+    world.agency()
+    world.user("wang")
+    token = world.login("wang")["Authorization"].split()[1]
+    with app.app_context():
+        stored = db.session.scalars(sa.select(ApiToken.token_hash)).all()
+    assert stored and token not in stored and all(len(h) == 64 for h in stored)
+
+
+def test_a_wrong_password_or_unknown_user_gets_the_same_401(world, client) -> None:
+    world.agency()
+    world.user("wang")
+    for username, password in (("wang", "wrong password"), ("nobody", PASSWORD)):
+        response = client.post(
+            "/api/v1/auth/login",
+            json={"username": username, "password": password, "device_id": "d"},
+        )
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "invalid_credentials"
+
+
+def test_every_api_route_wants_a_token(client) -> None:
+    for method, path in (
+        ("get", "/api/v1/enterprises"),
+        ("post", "/api/v1/enterprises"),
+        ("get", "/api/v1/me"),
+        ("post", "/api/v1/devices/x/revoke"),
+    ):
+        response = getattr(client, method)(path)
+        assert response.status_code == 401, path
+        assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_a_garbage_token_is_401(client) -> None:
+    response = client.get("/api/v1/enterprises", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "invalid_token"
+
+
+def test_an_expired_token_is_refused(world, client, app) -> None:
+    world.agency()
+    world.user("wang")
+    headers = world.login("wang")
+    with app.app_context():
+        for token in db.session.scalars(sa.select(ApiToken)):
+            token.expires_at = token.issued_at - timedelta(seconds=1)
+        db.session.commit()
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "token_expired"
+
+
+def test_revoking_a_device_stops_all_its_tokens_at_once(world, client) -> None:
+    world.agency()
+    world.user("wang")
+    world.user("li")
+    first = world.login("wang", device_id="lost-phone")
+    second = world.login("li", device_id="lost-phone")
+    other_device = world.login("wang", device_id="tablet")
+    lead = world.headers("lead")
+    response = client.post("/api/v1/devices/lost-phone/revoke", headers=lead)
+    assert response.status_code == 200
+    assert response.get_json()["revoked_at"]
+    for headers in (first, second):
+        refused = client.get("/api/v1/me", headers=headers)
+        assert refused.status_code == 401
+        assert refused.get_json()["error"]["code"] == "token_revoked"
+    assert client.get("/api/v1/me", headers=other_device).status_code == 200
+    again = client.post(
+        "/api/v1/auth/login",
+        json={"username": "wang", "password": PASSWORD, "device_id": "lost-phone"},
+    )
+    assert again.status_code == 403
+    assert again.get_json()["error"]["code"] == "device_revoked"
+    # Revoking twice is harmless.
+    assert client.post("/api/v1/devices/lost-phone/revoke", headers=lead).status_code == 200
+
+
+def test_an_inspector_may_not_revoke_devices(world, client) -> None:
+    world.agency()
+    world.user("wang")
+    world.login("wang", device_id="phone")
+    response = client.post("/api/v1/devices/phone/revoke", headers=world.headers("inspector"))
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "role_not_allowed"
+
+
+def test_a_lead_cannot_revoke_another_agencys_device(world, client) -> None:
+    world.agency()
+    world.agency("hexi", "天津市河西区应急管理局", "河西")
+    world.user("wang", agency="hexi")
+    world.login("wang", device_id="hexi-phone")
+    response = client.post("/api/v1/devices/hexi-phone/revoke", headers=world.headers("lead"))
+    assert response.status_code == 404

@@ -1,0 +1,179 @@
+"""Fixtures shared by every test layer: the app on a migrated database, clients, factories."""
+
+from __future__ import annotations
+
+import os
+import random
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+
+from server import create_app
+from server.extensions import db
+from server.services import accounts
+from server.services.demo import make_uscc
+from server.services.passwords import use_cheap_hashing
+
+PASSWORD = "correct horse battery"
+
+
+def _database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _database_url(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    use_cheap_hashing()
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "ATTACHMENTS_DIR": str(instance / "attachments"),
+            "SCHEDULER_ENABLED": False,
+            "PUBLIC_BASE_URL": "https://enforce.example.cn",
+        }
+    )
+    with application.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        upgrade(directory=str(Path(__file__).resolve().parents[1] / "server" / "migrations"))
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            conn.execute(sa.text("TRUNCATE " + ", ".join(tables) + " CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(sa.text(f'DELETE FROM "{name}"'))
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "app" not in request.fixturenames:
+        yield
+        return
+    application: Flask = request.getfixturevalue("app")
+    with application.app_context():
+        _truncate_all()
+    yield
+    with application.app_context():
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    return app.test_cli_runner()
+
+
+class World:
+    """Factories for agencies, users and enterprises, with overridable defaults."""
+
+    def __init__(self, app: Flask, client: FlaskClient) -> None:
+        self.app = app
+        self.client = client
+        self.rng = random.Random(1234)
+
+    def agency(
+        self, code: str = "nankai", name: str = "天津市南开区应急管理局", abbr: str = "南开"
+    ) -> Any:
+        with self.app.app_context():
+            agency = accounts.create_agency(code, name, abbr)
+            db.session.expunge(agency)
+            return agency
+
+    def user(
+        self,
+        username: str | None = None,
+        *,
+        agency: str = "nankai",
+        role: str = "inspector",
+        cert_no: str | None = "120104200001",
+        **kw: Any,
+    ) -> Any:
+        username = username or f"{role}-{uuid.uuid4().hex[:8]}"
+        with self.app.app_context():
+            user = accounts.create_user(
+                username=username,
+                agency_code=agency,
+                role=role,
+                password=PASSWORD,
+                cert_no=cert_no,
+                **kw,
+            )
+            db.session.expunge(user)
+            return user
+
+    def login(self, username: str, device_id: str | None = None) -> dict[str, str]:
+        response = self.client.post(
+            "/api/v1/auth/login",
+            json={
+                "username": username,
+                "password": PASSWORD,
+                "device_id": device_id or f"device-{username}",
+                "device_name": "test phone",
+            },
+        )
+        assert response.status_code == 200, response.get_json()
+        return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+
+    def headers(self, role: str = "lead", agency: str = "nankai", **kw: Any) -> dict[str, str]:
+        """Create a user of ``role`` and log in; returns the Authorization header."""
+        user = self.user(role=role, agency=agency, **kw)
+        return self.login(user.username)
+
+    def uscc(self) -> str:
+        return make_uscc(self.rng)
+
+    def enterprise_payload(self, **overrides: Any) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "uscc": self.uscc(),
+            "name": "天津市宏达机械制造有限公司",
+            "address": "天津市南开区红旗路100号",
+            "industry": "machinery",
+            "risk_grade": "good",
+            "credit_rating": "A",
+            "is_key": False,
+        }
+        payload.update(overrides)
+        return payload
+
+    def enterprise(self, headers: dict[str, str], **overrides: Any) -> dict[str, Any]:
+        response = self.client.post(
+            "/api/v1/enterprises", json=self.enterprise_payload(**overrides), headers=headers
+        )
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+
+
+@pytest.fixture
+def world(app: Flask, client: FlaskClient) -> World:
+    return World(app, client)
