@@ -1,0 +1,209 @@
+"""scripts/verify_draw.py, an independent re-implementation, agrees with server.domain.draw."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from random import Random
+from typing import Any
+
+import pytest
+
+from server.domain.draw import (
+    DrawInputs,
+    DrawParameters,
+    Enterprise,
+    Inspector,
+    OutsideInspector,
+    Pair,
+    run_draw,
+    verify,
+)
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "verify_draw.py"
+DRAW_DATE = date(2025, 3, 3)
+STRATA = ["risk:poor", "risk:medium", "credit:B", "credit:A", "industry:冶金"]
+
+
+def random_inputs(rng: Random) -> DrawInputs:
+    """A random feasible draw: many inspectors, few recusals, every knob turned somewhere."""
+    enterprises = [
+        Enterprise(f"{rng.getrandbits(64):016x}", rng.choice(STRATA), rng.choice([None, "机械"]))
+        for _ in range(rng.randrange(40, 120))
+    ]
+    inspectors = [
+        Inspector(
+            f"i-{rng.getrandbits(48):012x}",
+            rng.choice([f"1200{n:04d}"] * 8 + [None]),
+            rng.choice([None, DRAW_DATE + timedelta(days=rng.randrange(-20, 900))]),
+        )
+        for n in range(rng.randrange(12, 30))
+    ]
+    outside = [
+        OutsideInspector(f"o-{n}", rng.choice(["市场监管", "税务"]), f"W{n}", None)
+        for n in range(rng.randrange(0, 4))
+    ]
+    ids = [e.id for e in enterprises]
+    people = [i.id for i in inspectors] + [o.id for o in outside]
+    pairs = [Pair(rng.choice(people), rng.choice(ids)) for _ in range(rng.randrange(0, 30))]
+    previous = [Pair(rng.choice(people), rng.choice(ids)) for _ in range(rng.randrange(0, 60))]
+    low = rng.choice([None, 5, 15])
+    return DrawInputs(
+        enterprises=enterprises,
+        inspectors=inspectors,
+        outside_inspectors=outside,
+        recusals=pairs,
+        previous_assignments=previous,
+        parameters=DrawParameters(
+            draw_date=DRAW_DATE,
+            team_size=rng.choice([2, 2, 3]),
+            rates={s: rng.choice(["0.05", "0.1", "0.33", "1"]) for s in STRATA[:3]},
+            default_rate=rng.choice(["0", "0.2"]),
+            min_targets=low,
+            max_targets=rng.choice([None, 12, 40]) if low != 15 else None,
+            outside_per_team=min(len(outside), rng.choice([0, 1])),
+        ),
+    )
+
+
+def published(seed_number: int) -> dict[str, Any]:
+    rng = Random(seed_number)
+    result = run_draw(random_inputs(rng), f"{rng.getrandbits(256):064x}")
+    assert result.assignments
+    return json.loads(result.to_public_json())
+
+
+def run_script(document: str | bytes, tmp_path: Path, *, stdin: bool = False) -> int:
+    raw = document.encode() if isinstance(document, str) else document
+    if stdin:
+        args, given = ["-"], raw
+    else:
+        path = tmp_path / "draw.json"
+        path.write_bytes(raw)
+        args, given = [str(path)], None
+    # Isolated mode from an empty directory: the script cannot import the service's code.
+    completed = subprocess.run(
+        [sys.executable, "-I", str(SCRIPT), *args],
+        input=given,
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    return completed.returncode
+
+
+def test_the_script_uses_only_the_standard_library() -> None:
+    tree = ast.parse(SCRIPT.read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+@pytest.mark.parametrize("seed_number", range(8))
+def test_the_script_confirms_a_draw_made_by_the_service(seed_number: int, tmp_path: Path) -> None:
+    doc = published(seed_number)
+    assert run_script(json.dumps(doc, ensure_ascii=False), tmp_path) == 0
+
+
+def test_the_script_reads_the_document_from_stdin(tmp_path: Path) -> None:
+    doc = published(100)
+    assert run_script(json.dumps(doc), tmp_path, stdin=True) == 0
+
+
+def test_the_script_confirms_a_document_reformatted_with_indentation(tmp_path: Path) -> None:
+    doc = published(101)
+    assert run_script(json.dumps(doc, indent=2, ensure_ascii=True), tmp_path) == 0
+
+
+def tamper_seed(doc: dict[str, Any]) -> None:
+    doc["seed"] = "ab" * 32
+
+
+def tamper_seed_and_commitment(doc: dict[str, Any]) -> None:
+    import hashlib
+
+    doc["seed"] = "ab" * 32
+    doc["seed_commitment"] = hashlib.sha256(bytes.fromhex(doc["seed"])).hexdigest()
+
+
+def tamper_swap_inspector(doc: dict[str, Any]) -> None:
+    team = doc["result"]["assignments"][0]["inspectors"]
+    others = [i["id"] for i in doc["inputs"]["inspectors"] if i["id"] not in team]
+    team[0] = others[0]
+    team.sort()
+
+
+def tamper_swap_teams(doc: dict[str, Any]) -> None:
+    first, *_, last = doc["result"]["assignments"]
+    first["inspectors"], last["inspectors"] = last["inspectors"], first["inspectors"]
+
+
+def tamper_remove_drawn_enterprise(doc: dict[str, Any]) -> None:
+    del doc["result"]["assignments"][0]
+
+
+def tamper_remove_pool_enterprise(doc: dict[str, Any]) -> None:
+    drawn = {a["enterprise_id"] for a in doc["result"]["assignments"]}
+    pool = doc["inputs"]["enterprises"]
+    pool.remove(next(e for e in pool if e["id"] not in drawn))
+
+
+def tamper_rate(doc: dict[str, Any]) -> None:
+    doc["inputs"]["parameters"]["rates"]["risk:poor"] = "0.9"
+
+
+def tamper_drop_recusal(doc: dict[str, Any]) -> None:
+    doc["inputs"]["recusals"].append(["i-intruder", doc["inputs"]["enterprises"][0]["id"]])
+
+
+TAMPERINGS = [
+    tamper_seed,
+    tamper_seed_and_commitment,
+    tamper_swap_inspector,
+    tamper_swap_teams,
+    tamper_remove_drawn_enterprise,
+    tamper_remove_pool_enterprise,
+    tamper_rate,
+    tamper_drop_recusal,
+]
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("seed_number", [1, 2])
+def test_the_script_and_the_service_both_reject_a_tampered_draw(
+    tamper: Any, seed_number: int, tmp_path: Path
+) -> None:
+    doc = published(seed_number)
+    tamper(doc)
+    assert not verify(doc).matches
+    assert run_script(json.dumps(doc), tmp_path) == 1
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"not json",
+        b"[]",
+        json.dumps({"format": "sr-draw-public/1", "algorithm": "sr-draw/1"}).encode(),
+        json.dumps({"format": "something-else"}).encode(),
+    ],
+)
+def test_the_script_reports_a_document_it_cannot_read(document: bytes, tmp_path: Path) -> None:
+    assert run_script(document, tmp_path) == 2
+
+
+def test_the_script_reports_a_missing_file(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-I", str(SCRIPT), str(tmp_path / "absent.json")],
+        capture_output=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
