@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from server import cli, database, web
     from server.api import init_app as init_api
     from server.models import scoping
+    from server.services.sync import feed
 
     db.init_app(app)
     migrate.init_app(
@@ -28,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     database.init_app(app)
     scoping.install()
+    feed.install()
     init_api(app)
     web.init_app(app)
     cli.init_app(app)

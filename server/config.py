@@ -53,7 +53,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # JSON bodies are small; uploads of evidence go through the attachments API,
         # which streams and has its own cap.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_BODY_BYTES", str(8 * 1024 * 1024))),
+        # A CJK TrueType font to embed in PDFs; found among system fonts when unset.
+        "PDF_FONT_PATH": env.get("PDF_FONT_PATH") or None,
         "MAX_IMPORT_ROWS": int(env.get("MAX_IMPORT_ROWS", "20000")),
+        # Evidence uploads have their own cap (photos, audio, video); ODK caps at 100 MB.
+        "ATTACHMENT_MAX_BYTES": int(env.get("ATTACHMENT_MAX_BYTES", str(100 * 1024 * 1024))),
         "API_TITLE": "Field enforcement service",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

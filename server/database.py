@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, has_request_context, request
 
 from server.extensions import db
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+
+def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Take transaction control from the sqlite3 module (it would otherwise defer BEGIN and
+    # break SAVEPOINTs); _sqlite_begin emits BEGIN itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers run while a device sync writes; busy_timeout makes writers queue
     # instead of failing with "database is locked".
@@ -21,8 +26,17 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # A deferred transaction that reads and then writes cannot wait for another writer in
+    # WAL mode (SQLITE_BUSY at once). Requests that may write, and jobs and commands, take
+    # the write lock up front so concurrent writers queue on busy_timeout instead.
+    reading = has_request_context() and request.method in READ_METHODS
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "connect", _sqlite_connect)
+            sa.event.listen(engine, "begin", _sqlite_begin)

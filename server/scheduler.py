@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -12,13 +13,18 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
-from server.services import accounts
+from server.models.types import utcnow
+from server.services import accounts, attachments
 
 log = logging.getLogger(__name__)
 
 # name -> (cron expression, job)
 JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
     "purge_expired_tokens": ("17 3 * * *", lambda: accounts.purge_expired_tokens()),
+    "discard_stale_uploads": (
+        "37 3 * * *",
+        lambda: attachments.discard_stale_uploads(utcnow() - timedelta(days=14)),
+    ),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.api import auth, enterprises, health, security
+from server.api import attachments, auth, enterprises, entry_codes, guards, health, security, sync
 from server.api.converters import StrictUUIDConverter
 from server.api.errors import ApiWithErrors, register_error_handlers
 
@@ -16,7 +16,8 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     api.register_converter(StrictUUIDConverter, lambda _c: {"type": "string", "format": "uuid"})
     register_error_handlers(app)
+    guards.init_app(app)
     security.init_app(app)
     app.register_blueprint(health.bp)
-    for blueprint in (auth.blp, enterprises.blp):
+    for blueprint in (auth.blp, enterprises.blp, entry_codes.blp, sync.blp, attachments.blp):
         api.register_blueprint(blueprint)

@@ -20,6 +20,8 @@ STATUS_FOR: list[tuple[type[domain.DomainError], int]] = [
     (domain.NotFound, 404),
     (domain.Conflict, 409),
     (domain.ValidationFailed, 422),
+    (domain.BadRequest, 400),
+    (domain.TooLarge, 413),
 ]
 
 # Werkzeug's exception names, as stable snake_case codes.
@@ -98,7 +100,8 @@ def http_error_response(error: HTTPException) -> Response:
     if status == 413:
         message = "the request body is larger than this endpoint accepts"
     if status >= 500:
-        log.exception("unhandled error", exc_info=error)
+        original = getattr(error, "original_exception", None) or error
+        log.error("unhandled error", exc_info=(type(original), original, original.__traceback__))
         message = "the server failed; the request can be retried"
     return error_response(status, code, message, fields, headers=data.get("headers"))
 

@@ -54,3 +54,15 @@ class Unauthorized(DomainError):
     """No, invalid, expired or revoked credentials (HTTP 401)."""
 
     code = "unauthorized"
+
+
+class BadRequest(DomainError):
+    """The request cannot be understood as sent (HTTP 400)."""
+
+    code = "bad_request"
+
+
+class TooLarge(DomainError):
+    """The request is larger than allowed (HTTP 413)."""
+
+    code = "payload_too_large"

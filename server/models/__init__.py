@@ -1,7 +1,40 @@
 """Typed SQLAlchemy 2 models, one module per aggregate."""
 
 from server.models.accounts import ROLES, Agency, ApiToken, Device, User
+from server.models.attachments import Attachment, AttachmentGrant, AttachmentUpload
 from server.models.enterprises import Enterprise
+from server.models.records import (
+    Document,
+    DocumentCounter,
+    Hazard,
+    Inspection,
+    RecordMember,
+    Rectification,
+    Scan,
+)
+from server.models.sync import AuditEntry, Change, SyncClock, SyncOp
 from server.models.types import AgencyScoped
 
-__all__ = ["ROLES", "Agency", "AgencyScoped", "ApiToken", "Device", "Enterprise", "User"]
+__all__ = [
+    "ROLES",
+    "Agency",
+    "AgencyScoped",
+    "ApiToken",
+    "Attachment",
+    "AttachmentGrant",
+    "AttachmentUpload",
+    "AuditEntry",
+    "Change",
+    "Device",
+    "Document",
+    "DocumentCounter",
+    "Enterprise",
+    "Hazard",
+    "Inspection",
+    "RecordMember",
+    "Rectification",
+    "Scan",
+    "SyncClock",
+    "SyncOp",
+    "User",
+]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -21,6 +22,8 @@ class Agency(IdMixin, TimestampMixin, db.Model):
     # Printed in document numbers: （南开）应急责改〔2024〕15号
     abbr: so.Mapped[str] = so.mapped_column(sa.String(20))
     timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Shanghai")
+    # Agency policy: yearly caps, repeat-visit window, hazard deadlines (see domain modules).
+    settings: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
 
 
 class User(IdMixin, TimestampMixin, AgencyScoped, db.Model):

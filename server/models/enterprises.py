@@ -12,6 +12,7 @@ from server.models.types import AgencyScoped, IdMixin, TimestampMixin
 
 class Enterprise(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     __tablename__ = "enterprises"
+    __entity__ = "enterprise"
     __table_args__ = (
         sa.UniqueConstraint("agency_id", "uscc"),
         sa.Index("ix_enterprises_agency_industry", "agency_id", "industry"),

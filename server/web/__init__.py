@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
+from server.web import public
+
 
 def init_app(app: Flask) -> None:
-    """Register page blueprints (added as the pages are built)."""
+    app.register_blueprint(public.bp)

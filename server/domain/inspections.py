@@ -1,0 +1,49 @@
+"""Who may sign an inspection record: two or more inspectors with valid certificates."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from server.domain.errors import ValidationFailed
+
+MIN_TEAM = 2
+
+
+@dataclass(frozen=True)
+class Officer:
+    id: uuid.UUID
+    role: str
+    cert_no: str | None
+    cert_valid_until: date | None
+    active: bool = True
+
+
+class TeamInvalid(ValidationFailed):
+    code = "invalid_team"
+
+
+def check_team(
+    inspector_ids: Sequence[uuid.UUID],
+    officers: Mapping[uuid.UUID, Officer],
+    on: date,
+) -> None:
+    """Raise ``TeamInvalid`` unless the team is at least two distinct people of the agency,
+    each holding an enforcement certificate valid on ``on``."""
+    problems: list[str] = []
+    if len(set(inspector_ids)) != len(inspector_ids):
+        problems.append("an inspector is listed twice")
+    if len(set(inspector_ids)) < MIN_TEAM:
+        problems.append(f"at least {MIN_TEAM} inspectors must take part")
+    for officer_id in inspector_ids:
+        officer = officers.get(officer_id)
+        if officer is None or not officer.active:
+            problems.append(f"{officer_id} is not an active user of this agency")
+        elif not officer.cert_no:
+            problems.append(f"{officer_id} holds no enforcement certificate (执法证)")
+        elif officer.cert_valid_until is not None and officer.cert_valid_until < on:
+            problems.append(f"{officer_id}'s certificate expired on {officer.cert_valid_until}")
+    if problems:
+        raise TeamInvalid("; ".join(problems), fields={"inspector_ids": problems})

@@ -1,0 +1,109 @@
+"""Sync rules: op identity, the field-level merge, and the pull cursor. Pure functions."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from server.domain.errors import ValidationFailed
+
+SUPPORTED_SCHEMA_VERSIONS = (1,)
+APPLIED, DUPLICATE, HELD, CONFLICT, REJECTED = (
+    "applied",
+    "duplicate",
+    "held",
+    "conflict",
+    "rejected",
+)
+# Ops in these states were taken: re-sending them must change nothing.
+TAKEN = frozenset({APPLIED, HELD})
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def payload_hash(op: Mapping[str, Any]) -> str:
+    """Identity of an op's content: everything but its op_id, canonically serialized."""
+    content = {k: v for k, v in op.items() if k != "op_id"}
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LedgerDecision:
+    action: Literal["process", "duplicate", "reused"]
+
+
+def ledger_decision(
+    previous_status: str | None, previous_hash: str | None, new_hash: str
+) -> LedgerDecision:
+    """What to do with an op whose op_id may have been seen before.
+
+    Taken ops (applied or held) are answered from the ledger; an op that was rejected or in
+    conflict changed nothing, so a re-send is evaluated afresh (the device may have uploaded the
+    missing photo meanwhile).
+    """
+    if previous_status is None or previous_status not in TAKEN:
+        return LedgerDecision("process")
+    if previous_hash == new_hash:
+        return LedgerDecision("duplicate")
+    return LedgerDecision("reused")
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    kind: Literal["apply", "conflict", "ahead"]
+    # The fields that really change (value differs from the server's).
+    changes: dict[str, Any] = field(default_factory=dict)
+    conflicting: tuple[str, ...] = ()
+
+
+def merge(
+    *,
+    base_version: int,
+    server_version: int,
+    field_versions: Mapping[str, int],
+    current: Mapping[str, Any],
+    incoming: Mapping[str, Any],
+) -> MergeOutcome:
+    """Decide an edit made on a device against ``base_version`` of the record.
+
+    Fields the server changed after ``base_version`` conflict only if the device changes them
+    too, to a different value; otherwise the edit merges.
+    """
+    if base_version > server_version:
+        return MergeOutcome("ahead")
+    changes = {k: v for k, v in incoming.items() if current.get(k) != v}
+    if base_version == server_version:
+        return MergeOutcome("apply", changes)
+    touched_since = {f for f, v in field_versions.items() if v > base_version}
+    conflicting = tuple(sorted(set(changes) & touched_since))
+    if conflicting:
+        return MergeOutcome("conflict", changes, conflicting)
+    return MergeOutcome("apply", changes)
+
+
+def encode_cursor(seq: int) -> str:
+    raw = json.dumps({"v": 1, "s": seq}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The feed position a cursor stands for; ``None`` or empty means the beginning."""
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        seq = data["s"]
+        if data.get("v") != 1 or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            raise ValueError
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationFailed(
+            "the cursor is not one this server gave out", code="invalid_cursor"
+        ) from None
+    return seq

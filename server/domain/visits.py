@@ -1,0 +1,94 @@
+"""扫码入企 visit rules: repeated visits and yearly caps that should warn an arriving team."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+# One province's caps for ordinary enterprises, by credit rating (1/2/4/6 a year for A/B/C/D).
+DEFAULT_YEARLY_CAPS: dict[str, int] = {"credit:A": 1, "credit:B": 2, "credit:C": 4, "credit:D": 6}
+DEFAULT_REPEAT_DAYS = 7
+
+
+@dataclass(frozen=True)
+class VisitPolicy:
+    """Per agency: how soon a repeat visit warns, and yearly caps keyed ``credit:X``/``risk:Y``."""
+
+    repeat_within_days: int = DEFAULT_REPEAT_DAYS
+    yearly_caps: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_YEARLY_CAPS))
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> VisitPolicy:
+        settings = settings or {}
+        return cls(
+            repeat_within_days=int(settings.get("repeat_visit_days", DEFAULT_REPEAT_DAYS)),
+            yearly_caps=dict(settings.get("yearly_caps", DEFAULT_YEARLY_CAPS)),
+        )
+
+    def cap_for(
+        self, *, is_key: bool, credit_rating: str | None, risk_grade: str | None
+    ) -> int | None:
+        """The tightest cap that applies; key enterprises are covered in full, never capped."""
+        if is_key:
+            return None
+        caps = [
+            self.yearly_caps[k]
+            for k in (f"credit:{credit_rating}", f"risk:{risk_grade}")
+            if k in self.yearly_caps
+        ]
+        return min(caps) if caps else None
+
+
+@dataclass(frozen=True)
+class PastVisit:
+    at: datetime
+    inspection_id: str | None
+    team: tuple[str, ...]
+
+
+def visit_warnings(
+    *,
+    arriving_at: datetime,
+    arriving_team: Iterable[str],
+    past_visits: Iterable[PastVisit],
+    inspections_this_year: int,
+    cap: int | None,
+) -> list[dict[str, Any]]:
+    """Warnings for a team arriving at an enterprise. ``past_visits`` are other teams' and
+    this team's earlier scans and inspections there; the current scan is not among them."""
+    warnings: list[dict[str, Any]] = []
+    team = set(arriving_team)
+    recent = sorted((v for v in past_visits if v.at <= arriving_at), key=lambda v: v.at)
+    if recent:
+        last = recent[-1]
+        days = (arriving_at - last.at) / timedelta(days=1)
+        warnings.append(
+            {
+                "code": "repeat_visit",
+                "message": f"this enterprise was visited {days:.1f} days ago"
+                + ("" if team & set(last.team) else " by another team"),
+                "last_visit_at": last.at.isoformat(),
+                "same_team": bool(team & set(last.team)),
+            }
+        )
+    if cap is not None and inspections_this_year >= cap:
+        warnings.append(
+            {
+                "code": "yearly_cap_reached",
+                "message": f"{inspections_this_year} inspections this year already; "
+                f"the yearly cap for this enterprise is {cap}",
+                "inspections_this_year": inspections_this_year,
+                "cap": cap,
+            }
+        )
+    return warnings
+
+
+def window_start(arriving_at: datetime, policy: VisitPolicy) -> datetime:
+    return arriving_at - timedelta(days=policy.repeat_within_days)
+
+
+def year_bounds(local_day: date) -> tuple[date, date]:
+    return date(local_day.year, 1, 1), date(local_day.year + 1, 1, 1)

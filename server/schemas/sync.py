@@ -1,0 +1,231 @@
+"""Sync push/pull envelopes and the op payloads of schema version 1.
+
+The payload schemas are also the source of ``client_schema/`` (scripts/gen_client_schema.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from server.domain.sync import SUPPORTED_SCHEMA_VERSIONS
+
+MAX_OPS_PER_PUSH = 500
+MAX_PUSH_BYTES = 4 * 1024 * 1024
+SHA256 = ma.validate.Regexp(r"^[0-9a-f]{64}$", error="a lowercase hex sha256")
+
+ENTITIES = ("scan", "inspection", "hazard", "rectification", "document")
+INSPECTION_KINDS = ("key", "random", "complaint", "joint", "other")
+DOCUMENT_TYPES = (
+    "inspection_record",
+    "onsite_measures",
+    "rectification_order",
+    "reinspection_opinion",
+    "penalty_decision",
+)
+ONSITE_MEASURES = ("immediate_fix", "withdraw_workers", "stop_production", "stop_use")
+
+
+def _text(max_len: int, **kw: Any) -> ma.fields.String:
+    return ma.fields.String(validate=ma.validate.Length(max=max_len), **kw)
+
+
+def _attachments(min_len: int = 0, **kw: Any) -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.String(validate=SHA256),
+        validate=ma.validate.Length(min=min_len, max=50),
+        metadata={"description": "sha256 of attachments uploaded beforehand"},
+        **kw,
+    )
+
+
+class LocationSchema(ma.Schema):
+    lat = ma.fields.Float(required=True, validate=ma.validate.Range(-90, 90))
+    lng = ma.fields.Float(required=True, validate=ma.validate.Range(-180, 180))
+    accuracy_m = ma.fields.Float(load_default=None, allow_none=True, validate=ma.validate.Range(0))
+
+
+class ScanData(ma.Schema):
+    """扫码入企: the raw text the camera read, when and where, and who arrived."""
+
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    scanned_at = ma.fields.AwareDateTime(required=True)
+    location = ma.fields.Nested(LocationSchema, required=True, allow_none=True)
+    inspector_ids = ma.fields.List(
+        ma.fields.UUID(), required=True, validate=ma.validate.Length(min=1, max=20)
+    )
+
+
+class ItemSchema(ma.Schema):
+    item = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    result = ma.fields.String(required=True, validate=ma.validate.OneOf(["ok", "hazard", "na"]))
+    note = _text(2000, load_default="")
+
+
+class RepresentativeSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    title = _text(100, load_default="")
+
+
+class InspectionData(ma.Schema):
+    """现场检查记录."""
+
+    MUTABLE = frozenset(
+        {
+            "ended_at",
+            "place",
+            "inspector_ids",
+            "items",
+            "findings",
+            "representative",
+            "signature_attachments",
+        }
+    )
+
+    enterprise_id = ma.fields.UUID(required=True)
+    scan_id = ma.fields.UUID(required=True, allow_none=True)
+    task_id = ma.fields.UUID(required=True, allow_none=True)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(INSPECTION_KINDS))
+    started_at = ma.fields.AwareDateTime(required=True)
+    ended_at = ma.fields.AwareDateTime(required=True, allow_none=True)
+    place = ma.fields.String(required=True, validate=ma.validate.Length(max=300))
+    inspector_ids = ma.fields.List(
+        ma.fields.UUID(), required=True, validate=ma.validate.Length(min=2, max=20)
+    )
+    items = ma.fields.List(
+        ma.fields.Nested(ItemSchema), required=True, validate=ma.validate.Length(max=500)
+    )
+    findings = _text(20000, required=True)
+    representative = ma.fields.Nested(RepresentativeSchema, required=True, allow_none=True)
+    signature_attachments = _attachments(required=True)
+
+
+class HazardData(ma.Schema):
+    """隐患."""
+
+    MUTABLE = frozenset({"level", "description", "location", "legal_basis", "photo_attachments"})
+
+    inspection_id = ma.fields.UUID(required=True)
+    enterprise_id = ma.fields.UUID(required=True)
+    level = ma.fields.String(required=True, validate=ma.validate.OneOf(["general", "major"]))
+    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
+    location = _text(300, required=True)
+    legal_basis = _text(2000, required=True)
+    photo_attachments = _attachments(required=True)
+    fixed_on_spot = ma.fields.Boolean(required=True)
+    deadline = ma.fields.Date(required=True, allow_none=True)
+
+
+class RectificationData(ma.Schema):
+    """The enterprise reports a hazard fixed, with evidence."""
+
+    MUTABLE: frozenset[str] = frozenset()
+
+    hazard_id = ma.fields.UUID(required=True)
+    reported_at = ma.fields.AwareDateTime(required=True)
+    description = _text(5000, required=True)
+    evidence_attachments = _attachments(min_len=1, required=True)
+
+
+class DocumentData(ma.Schema):
+    """执法文书; the type's own fields sit beside the common ones."""
+
+    MUTABLE: frozenset[str] = frozenset()
+
+    type = ma.fields.String(required=True, validate=ma.validate.OneOf(DOCUMENT_TYPES))
+    inspection_id = ma.fields.UUID(required=True)
+    hazard_ids = ma.fields.List(
+        ma.fields.UUID(), required=True, validate=ma.validate.Length(max=200)
+    )
+    issued_at = ma.fields.AwareDateTime(required=True)
+    provisional_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
+    # rectification_order: the deadline; onsite_measures: measures and how long a stop lasts
+    deadline = ma.fields.Date(load_default=None, allow_none=True)
+    measures = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(ONSITE_MEASURES)), load_default=list
+    )
+    stop_until = ma.fields.Date(load_default=None, allow_none=True)
+    # reinspection_opinion: passed or not, and the opinion
+    outcome = ma.fields.String(
+        load_default=None, allow_none=True, validate=ma.validate.OneOf(["pass", "fail"])
+    )
+    content = _text(20000, load_default="")
+
+
+PAYLOAD_SCHEMAS: dict[str, type[ma.Schema]] = {
+    "scan": ScanData,
+    "inspection": InspectionData,
+    "hazard": HazardData,
+    "rectification": RectificationData,
+    "document": DocumentData,
+}
+
+
+class OpSchema(ma.Schema):
+    op_id = ma.fields.UUID(required=True)
+    entity = ma.fields.String(required=True, validate=ma.validate.OneOf(ENTITIES))
+    id = ma.fields.UUID(required=True)
+    base_version = ma.fields.Integer(
+        required=True, allow_none=True, strict=True, validate=ma.validate.Range(min=1)
+    )
+    client_time = ma.fields.AwareDateTime(required=True)
+    data = ma.fields.Dict(required=True)
+
+
+class PushSchema(ma.Schema):
+    device_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    schema_version = ma.fields.Integer(required=True, strict=True)
+    # Ops are validated one by one so that one bad op never blocks the others.
+    ops = ma.fields.List(
+        ma.fields.Raw(),
+        required=True,
+        metadata={
+            "description": f"at most {MAX_OPS_PER_PUSH} ops and {MAX_PUSH_BYTES} bytes a push "
+            "(413 beyond); each op is {op_id, entity, id, base_version, client_time, data}",
+            "items": {"type": "object"},
+        },
+    )
+
+
+class OpResultSchema(ma.Schema):
+    op_id = ma.fields.String(required=True, allow_none=True)
+    status = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["applied", "duplicate", "held", "conflict", "rejected"]),
+    )
+    version = ma.fields.Integer(allow_none=True)
+    errors = ma.fields.Dict(allow_none=True)
+    current = ma.fields.Dict(allow_none=True)
+    number = ma.fields.String(allow_none=True, metadata={"description": "document number"})
+    card = ma.fields.Dict(allow_none=True, metadata={"description": "scan: the enterprise card"})
+    warnings = ma.fields.List(ma.fields.Dict(), allow_none=True)
+
+
+class PushResultSchema(ma.Schema):
+    results = ma.fields.List(ma.fields.Nested(OpResultSchema), required=True)
+    cursor = ma.fields.String(required=True)
+
+
+class PullQuerySchema(ma.Schema):
+    cursor = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
+    limit = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=5000))
+
+
+class ChangeSchema(ma.Schema):
+    entity = ma.fields.String(required=True)
+    id = ma.fields.UUID(required=True)
+    version = ma.fields.Integer(required=True)
+    deleted = ma.fields.Boolean(required=True)
+    data = ma.fields.Dict(allow_none=True)
+
+
+class PullResultSchema(ma.Schema):
+    changes = ma.fields.List(ma.fields.Nested(ChangeSchema), required=True)
+    next_cursor = ma.fields.String(required=True)
+    has_more = ma.fields.Boolean(required=True)
+
+
+def unsupported_schema_version_message(version: Any) -> str:
+    supported = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
+    return f"schema_version {version!r} is not supported; this server speaks {supported}"

@@ -1,0 +1,96 @@
+"""Hazards as stored rows ↔ the domain's ``HazardState``; one place that applies a step."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from server.domain import hazards as lifecycle
+from server.domain.hazards import HazardEvent, HazardPolicy, HazardState, Transition
+
+
+def _dump(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict | types.MappingProxyType):
+        return {str(k): _dump(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_dump(v) for v in value]
+    return value
+
+
+def _load(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _load(inner[0], value) if len(inner) == 1 else value
+    if hint is datetime:
+        return datetime.fromisoformat(value)
+    if hint is date:
+        return date.fromisoformat(value)
+    if hint is uuid.UUID:
+        return uuid.UUID(value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        return hint(
+            **{
+                f.name: _load(hints[f.name], value.get(f.name))
+                for f in dataclasses.fields(hint)
+                if f.name in value
+            }
+        )
+    return value
+
+
+def state_to_json(state: HazardState) -> dict[str, Any]:
+    return _dump(state)
+
+
+def state_from_json(data: dict[str, Any]) -> HazardState:
+    return _load(HazardState, data)
+
+
+def policy_for(settings: dict[str, Any] | None, timezone: str) -> HazardPolicy:
+    """The agency's hazard policy (``settings["hazards"]``) in its own zone."""
+    options = dict((settings or {}).get("hazards", {}))
+    return HazardPolicy(timezone=ZoneInfo(timezone), **options)
+
+
+def event_to_json(event: HazardEvent) -> dict[str, Any]:
+    return _dump(event)
+
+
+def transition(
+    state: HazardState,
+    action: str,
+    *,
+    role: str,
+    actor_id: uuid.UUID,
+    now: datetime,
+    device_id: uuid.UUID | None,
+    payload: dict[str, Any],
+    policy: HazardPolicy,
+) -> tuple[HazardState, HazardEvent]:
+    return lifecycle.apply(
+        state,
+        Transition(
+            action=action,
+            actor_role=role,
+            actor_id=actor_id,
+            now=now,
+            device_id=device_id,
+            payload=payload,
+        ),
+        policy,
+    )

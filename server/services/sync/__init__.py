@@ -1,0 +1,1 @@
+"""Offline sync: push (ops from devices), pull (the change feed), and the feed itself."""

@@ -1,0 +1,641 @@
+"""What each op entity does when it is applied: checks, references, side effects."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from server.domain import entry_codes, numbering
+from server.domain import hazards as lifecycle
+from server.domain.errors import ValidationFailed
+from server.domain.inspections import Officer, check_team
+from server.domain.permissions import INSPECTOR
+from server.domain.visits import PastVisit, VisitPolicy, visit_warnings
+from server.extensions import db
+from server.models import Enterprise, User
+from server.models.records import (
+    Document,
+    DocumentCounter,
+    Hazard,
+    Inspection,
+    RecordMember,
+    Rectification,
+    Scan,
+    SyncedRecord,
+)
+from server.schemas.sync import (
+    DocumentData,
+    HazardData,
+    InspectionData,
+    RectificationData,
+    ScanData,
+)
+from server.services import attachments, hazard_state
+from server.services.sync import feed
+from server.services.sync.outcomes import Applied, Held, OpContext
+from server.services.sync.records import (
+    audit,
+    columns,
+    create,
+    edit,
+    immutable_fields,
+    load,
+    same_as_stored,
+    serialize,
+)
+
+
+def _zone(ctx: OpContext) -> ZoneInfo:
+    return ZoneInfo(ctx.agency_timezone)
+
+
+def _local_date(ctx: OpContext, moment: datetime) -> date:
+    return moment.astimezone(_zone(ctx)).date()
+
+
+def _enterprise(enterprise_id: uuid.UUID) -> Enterprise:
+    enterprise = db.session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise ValidationFailed(
+            "no such enterprise in your agency's directory",
+            code="unknown_enterprise",
+            fields={"enterprise_id": ["not in the directory"]},
+        )
+    return enterprise
+
+
+def _require(model: type[SyncedRecord], entity: str, record_id: uuid.UUID) -> Any:
+    record = db.session.get(model, record_id)
+    if record is None:
+        raise Held(entity, record_id)
+    return record
+
+
+def _check_attachments(ctx: OpContext, shas: Iterable[str]) -> None:
+    missing = attachments.missing_attachments(ctx.agency_id, list(shas))
+    if missing:
+        raise ValidationFailed(
+            "upload these attachments, then send the op again: " + ", ".join(missing),
+            code="attachment_missing",
+            details={"missing": missing},
+        )
+
+
+def _existing(model: type[SyncedRecord], record_id: uuid.UUID) -> Any:
+    return db.session.get(model, record_id)
+
+
+def _idempotent_create(
+    ctx: OpContext, entity: str, existing: Any, values: dict[str, Any]
+) -> Applied:
+    """A create for an id that exists: harmless if identical, otherwise a conflict."""
+    from server.services.sync.outcomes import ConflictFound
+
+    if same_as_stored(existing, values):
+        return Applied(existing.version)
+    raise ConflictFound(serialize(existing, _zone(ctx)), tuple(sorted(values)))
+
+
+def _set_members(ctx: OpContext, entity: str, record: Any, user_ids: Iterable[str]) -> None:
+    wanted = {uuid.UUID(str(u)) for u in user_ids}
+    have = set(
+        db.session.scalars(
+            sa.select(RecordMember.user_id).where(
+                RecordMember.entity == entity, RecordMember.record_id == record.id
+            )
+        )
+    )
+    for user_id in wanted - have:
+        db.session.add(RecordMember(entity=entity, record_id=record.id, user_id=user_id))
+    for user_id in have - wanted:
+        db.session.execute(
+            sa.delete(RecordMember).where(
+                RecordMember.entity == entity,
+                RecordMember.record_id == record.id,
+                RecordMember.user_id == user_id,
+            )
+        )
+        feed.tombstone_for(db.session, ctx.agency_id, entity, record.id, record.version, user_id)
+
+
+def _officers(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Officer]:
+    users = db.session.scalars(sa.select(User).where(User.id.in_(list(ids))))
+    return {u.id: Officer(u.id, u.role, u.cert_no, u.cert_valid_until, u.active) for u in users}
+
+
+def _submitter_in_team(ctx: OpContext, team: Iterable[uuid.UUID]) -> None:
+    if ctx.principal.role == INSPECTOR and ctx.principal.user_id not in set(team):
+        raise ValidationFailed(
+            "an inspector records only inspections they take part in",
+            code="not_in_team",
+            fields={"inspector_ids": ["must include you"]},
+        )
+
+
+# --- scan -----------------------------------------------------------------------------------
+
+
+def enterprise_card(
+    ctx: OpContext, enterprise: Enterprise, warnings: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the phone shows on arrival: who this is, what is open, who came before."""
+    zone = _zone(ctx)
+    open_hazards = db.session.scalars(
+        sa.select(Hazard)
+        .where(Hazard.enterprise_id == enterprise.id, Hazard.status != "closed")
+        .order_by(Hazard.found_at.desc())
+        .limit(50)
+    ).all()
+    last = db.session.scalars(
+        sa.select(Inspection)
+        .where(Inspection.enterprise_id == enterprise.id)
+        .order_by(Inspection.started_at.desc())
+        .limit(5)
+    ).all()
+    today = ctx.now.astimezone(zone).date()
+    return {
+        "enterprise_id": str(enterprise.id),
+        "name": enterprise.name,
+        "uscc": enterprise.uscc,
+        "address": enterprise.address,
+        "industry": enterprise.industry,
+        "is_key": enterprise.is_key,
+        "risk_grade": enterprise.risk_grade,
+        "credit_rating": enterprise.credit_rating,
+        "seriously_dishonest": enterprise.seriously_dishonest,
+        "open_hazards": [
+            {
+                "id": str(h.id),
+                "level": h.level,
+                "status": h.status,
+                "description": h.description,
+                "deadline": h.deadline.isoformat() if h.deadline else None,
+                "overdue": bool(h.deadline and h.deadline < today),
+            }
+            for h in open_hazards
+        ],
+        "last_inspections": [
+            {
+                "id": str(i.id),
+                "kind": i.kind,
+                "started_at": i.started_at.astimezone(zone).isoformat(),
+                "inspector_ids": i.inspector_ids,
+            }
+            for i in last
+        ],
+        "tasks": [],
+        "warnings": warnings,
+    }
+
+
+def apply_scan(ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any) -> Applied:
+    data = load(ScanData, raw)
+    if base_version is not None:
+        raise ValidationFailed("a scan is recorded once and never edited", code="immutable_record")
+    code = entry_codes.parse_scanned_text(ctx.entry_key, data["code"])
+    enterprise = db.session.get(Enterprise, code.enterprise_id)
+    if enterprise is None:
+        # Unfenced look-up only to tell the two cases apart; nothing of the row is returned.
+        with db.session.no_autoflush:
+            elsewhere = db.session.execute(
+                sa.select(sa.literal(1))
+                .select_from(Enterprise.__table__)
+                .where(Enterprise.__table__.c.id == code.enterprise_id)
+            ).first()
+        if elsewhere:
+            raise entry_codes.EntryCodeOtherAgency(
+                "this code belongs to another agency's enterprise"
+            )
+        raise entry_codes.EntryCodeUnknownEnterprise("no enterprise carries this code")
+    if code.version < enterprise.entry_code_version:
+        raise entry_codes.EntryCodeRevoked(
+            "this code was replaced; the enterprise has a newer one at its gate"
+        )
+    if code.version > enterprise.entry_code_version:
+        raise entry_codes.EntryCodeForged("this code version was never issued")
+    team = [str(u) for u in data["inspector_ids"]]
+    location = data["location"] or {}
+    values = {
+        "enterprise_id": enterprise.id,
+        "code_version": code.version,
+        "scanned_at": data["scanned_at"],
+        "latitude": location.get("lat"),
+        "longitude": location.get("lng"),
+        "accuracy_m": location.get("accuracy_m"),
+        "inspector_ids": team,
+    }
+    existing = _existing(Scan, record_id)
+    if existing is not None:
+        return _idempotent_create(ctx, "scan", existing, values)
+    warnings = _visit_warnings(ctx, enterprise, data["scanned_at"], team)
+    scan = Scan(id=record_id, received_at=ctx.now, warnings=warnings, **values)
+    applied = create(ctx, "scan", scan, values)
+    _set_members(ctx, "scan", scan, {*team, str(ctx.principal.user_id)})
+    card = enterprise_card(ctx, enterprise, warnings)
+    applied.extra = {"card": card, "warnings": warnings}
+    return applied
+
+
+def _visit_warnings(
+    ctx: OpContext, enterprise: Enterprise, at: datetime, team: list[str]
+) -> list[dict[str, Any]]:
+    policy = VisitPolicy.from_settings(ctx.agency_settings.get("visits"))
+    since = at - timedelta(days=policy.repeat_within_days)
+    scans = db.session.execute(
+        sa.select(Scan.scanned_at, Scan.inspector_ids).where(
+            Scan.enterprise_id == enterprise.id, Scan.scanned_at >= since, Scan.scanned_at <= at
+        )
+    ).all()
+    local = at.astimezone(_zone(ctx))
+    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    this_year = (
+        db.session.scalar(
+            sa.select(sa.func.count(Inspection.id)).where(
+                Inspection.enterprise_id == enterprise.id, Inspection.started_at >= year_start
+            )
+        )
+        or 0
+    )
+    return visit_warnings(
+        arriving_at=at,
+        arriving_team=team,
+        past_visits=[PastVisit(s.scanned_at, None, tuple(s.inspector_ids)) for s in scans],
+        inspections_this_year=this_year,
+        cap=policy.cap_for(
+            is_key=enterprise.is_key,
+            credit_rating=enterprise.credit_rating,
+            risk_grade=enterprise.risk_grade,
+        ),
+    )
+
+
+# --- inspection -----------------------------------------------------------------------------
+
+
+def apply_inspection(
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any
+) -> Applied:
+    if base_version is not None:
+        data = load(InspectionData, raw, partial=True)
+        immutable_fields(data, InspectionData.MUTABLE)
+        record = _require(Inspection, "inspection", record_id)
+        values = columns(data)
+        if "inspector_ids" in data:
+            check_team(
+                data["inspector_ids"],
+                _officers(data["inspector_ids"]),
+                _local_date(ctx, record.started_at),
+            )
+            _submitter_in_team(ctx, data["inspector_ids"])
+        if "signature_attachments" in data:
+            _check_attachments(ctx, data["signature_attachments"])
+        applied = edit(ctx, "inspection", record, base_version, values, _zone(ctx))
+        if "inspector_ids" in values:
+            _set_members(ctx, "inspection", record, record.inspector_ids)
+        return applied
+    data = load(InspectionData, raw)
+    enterprise = _enterprise(data["enterprise_id"])
+    check_team(
+        data["inspector_ids"],
+        _officers(data["inspector_ids"]),
+        _local_date(ctx, data["started_at"]),
+    )
+    _submitter_in_team(ctx, data["inspector_ids"])
+    if data["ended_at"] is not None and data["ended_at"] < data["started_at"]:
+        raise ValidationFailed(
+            "ended before it started", fields={"ended_at": ["before started_at"]}
+        )
+    if data["task_id"] is not None:
+        raise ValidationFailed(
+            "no such task", code="unknown_task", fields={"task_id": ["not a task of your agency"]}
+        )
+    _check_attachments(ctx, data["signature_attachments"])
+    if data["scan_id"] is not None:
+        scan = _require(Scan, "scan", data["scan_id"])
+        if scan.enterprise_id != enterprise.id:
+            raise ValidationFailed(
+                "the scan was made at another enterprise",
+                code="scan_mismatch",
+                fields={"scan_id": ["scanned at another enterprise"]},
+            )
+    values = columns(data)
+    existing = _existing(Inspection, record_id)
+    if existing is not None:
+        return _idempotent_create(ctx, "inspection", existing, values)
+    inspection = Inspection(id=record_id, **values)
+    applied = create(ctx, "inspection", inspection, values)
+    _set_members(ctx, "inspection", inspection, inspection.inspector_ids)
+    if data["scan_id"] is None:
+        applied.extra = {
+            "warnings": [{"code": "no_scan", "message": "recorded without a gate scan"}]
+        }
+    return applied
+
+
+# --- hazard ---------------------------------------------------------------------------------
+
+
+def apply_hazard(
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any
+) -> Applied:
+    if base_version is not None:
+        data = load(HazardData, raw, partial=True)
+        immutable_fields(data, HazardData.MUTABLE)
+        record = _require(Hazard, "hazard", record_id)
+        if "photo_attachments" in data:
+            _check_attachments(ctx, data["photo_attachments"])
+        return edit(ctx, "hazard", record, base_version, columns(data), _zone(ctx))
+    data = load(HazardData, raw)
+    inspection = _require(Inspection, "inspection", data["inspection_id"])
+    if inspection.enterprise_id != data["enterprise_id"]:
+        raise ValidationFailed(
+            "the hazard's enterprise is not the inspection's",
+            code="enterprise_mismatch",
+            fields={"enterprise_id": ["differs from the inspection's enterprise"]},
+        )
+    _check_attachments(ctx, data["photo_attachments"])
+    values = columns(data)
+    values["proposed_deadline"] = values.pop("deadline")
+    existing = _existing(Hazard, record_id)
+    if existing is not None:
+        return _idempotent_create(ctx, "hazard", existing, values)
+    state, event = lifecycle.open_hazard(
+        data["level"],
+        actor_role=ctx.principal.role,
+        actor_id=ctx.principal.user_id,
+        now=inspection.started_at,
+        device_id=ctx.device_id,
+    )
+    hazard = Hazard(id=record_id, found_at=inspection.started_at, **values)
+    _store_state(hazard, state)
+    applied = create(ctx, "hazard", hazard, values)
+    if data["fixed_on_spot"]:
+        lifecycle_step(
+            ctx,
+            hazard,
+            lifecycle.FIX_ON_SPOT,
+            {"evidence_attachments": data["photo_attachments"]},
+            at=inspection.ended_at or inspection.started_at,
+        )
+        applied.version = hazard.version
+    return applied
+
+
+# --- rectification --------------------------------------------------------------------------
+
+
+def apply_rectification(
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any
+) -> Applied:
+    if base_version is not None:
+        raise ValidationFailed(
+            "a rectification report is never edited; send a new one", code="immutable_record"
+        )
+    data = load(RectificationData, raw)
+    hazard = _require(Hazard, "hazard", data["hazard_id"])
+    _check_attachments(ctx, data["evidence_attachments"])
+    values = columns(data)
+    existing = _existing(Rectification, record_id)
+    if existing is not None:
+        return _idempotent_create(ctx, "rectification", existing, values)
+    lifecycle_step(
+        ctx,
+        hazard,
+        lifecycle.REPORT_DONE,
+        {
+            "evidence_attachments": data["evidence_attachments"],
+            "reported_at": data["reported_at"],
+            "description": data["description"],
+        },
+        at=data["reported_at"],
+    )
+    report = Rectification(id=record_id, enterprise_id=hazard.enterprise_id, **values)
+    return create(ctx, "rectification", report, values)
+
+
+def _store_state(hazard: Hazard, state: lifecycle.HazardState) -> None:
+    hazard.lifecycle = hazard_state.state_to_json(state)
+    hazard.status = state.status
+    hazard.deadline = state.deadline
+    hazard.supervised = state.supervised
+    hazard.closed_at = state.closed_at
+
+
+def lifecycle_step(
+    ctx: OpContext, hazard: Hazard, action: str, payload: dict[str, Any], *, at: datetime
+) -> None:
+    """Move a hazard one step through ``server/domain/hazards.py`` and record the event.
+
+    ``at`` is when the step happened on site (a device's time, never later than now).
+    """
+    policy = hazard_state.policy_for(ctx.agency_settings, ctx.agency_timezone)
+    state = hazard_state.state_from_json(hazard.lifecycle)
+    new_state, event = hazard_state.transition(
+        state,
+        action,
+        role=ctx.principal.role,
+        actor_id=ctx.principal.user_id,
+        now=min(at, ctx.now),
+        device_id=ctx.device_id,
+        payload=payload,
+        policy=policy,
+    )
+    before = hazard.status
+    _store_state(hazard, new_state)
+    hazard.version += 1
+    versions = dict(hazard.field_versions or {})
+    for name in ("status", "deadline", "supervised", "closed_at"):
+        versions[name] = hazard.version
+    hazard.field_versions = versions
+    db.session.flush()
+    audit(
+        ctx,
+        "hazard",
+        hazard,
+        action,
+        {"status": [before, new_state.status], "event": [None, hazard_state.event_to_json(event)]},
+    )
+
+
+# --- document -------------------------------------------------------------------------------
+
+
+def next_serial(agency_id: uuid.UUID, doc_type: str, year: int) -> int:
+    """The next document serial, under a row lock held until commit: never repeated or skipped."""
+    table = DocumentCounter.__table__
+    key = (table.c.agency_id == agency_id) & (table.c.type == doc_type) & (table.c.year == year)
+    row = db.session.execute(sa.select(table.c.last_serial).where(key).with_for_update()).first()
+    if row is None:
+        insert = feed._insert(db.session)
+        db.session.execute(
+            insert(table)
+            .values(agency_id=agency_id, type=doc_type, year=year, last_serial=0)
+            .on_conflict_do_nothing()
+        )
+        row = db.session.execute(
+            sa.select(table.c.last_serial).where(key).with_for_update()
+        ).first()
+    serial = int(row[0]) + 1
+    db.session.execute(sa.update(table).where(key).values(last_serial=serial))
+    return serial
+
+
+def _document_rules(ctx: OpContext, data: dict[str, Any], hazards: list[Hazard]) -> dict[str, Any]:
+    """The type's own fields: check them and return the document body."""
+    doc_type = data["type"]
+    issued_on = _local_date(ctx, data["issued_at"])
+    body: dict[str, Any] = {"content": data["content"]}
+    if doc_type == "penalty_decision":
+        raise ValidationFailed(
+            "penalty decisions are issued from a penalty case, not from a device",
+            code="not_issued_from_device",
+        )
+    if doc_type == "rectification_order":
+        if not hazards:
+            raise ValidationFailed(
+                "an order names the hazards it covers", fields={"hazard_ids": ["at least one"]}
+            )
+        if data["deadline"] is None or data["deadline"] < issued_on:
+            raise ValidationFailed(
+                "a rectification order needs a deadline on or after its date",
+                fields={"deadline": ["required, not before issued_at"]},
+            )
+        body["deadline"] = data["deadline"].isoformat()
+    if doc_type == "onsite_measures":
+        if not data["measures"]:
+            raise ValidationFailed("name the measures taken", fields={"measures": ["at least one"]})
+        body["measures"] = data["measures"]
+        if "stop_production" in data["measures"] or "stop_use" in data["measures"]:
+            stop = data["stop_until"]
+            months = hazard_state.policy_for(
+                ctx.agency_settings, ctx.agency_timezone
+            ).max_stop_months
+            latest = lifecycle.add_months(issued_on, months)
+            if stop is None or stop < issued_on or stop > latest:
+                raise ValidationFailed(
+                    f"a stop order lasts at most {months} months (until {latest} at the latest)",
+                    code="stop_too_long",
+                    fields={"stop_until": [f"required, between {issued_on} and {latest}"]},
+                )
+            body["stop_until"] = stop.isoformat()
+    if doc_type == "reinspection_opinion":
+        if data["outcome"] is None:
+            raise ValidationFailed(
+                "say whether the re-inspection passed", fields={"outcome": ["pass or fail"]}
+            )
+        body["outcome"] = data["outcome"]
+        if data["outcome"] == "fail":
+            if data["deadline"] is None or data["deadline"] < issued_on:
+                raise ValidationFailed(
+                    "a failed re-inspection sets a new deadline",
+                    fields={"deadline": ["required when the outcome is fail"]},
+                )
+            body["deadline"] = data["deadline"].isoformat()
+    return body
+
+
+def apply_document(
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any
+) -> Applied:
+    if base_version is not None:
+        raise ValidationFailed("an issued document is never edited", code="immutable_record")
+    data = load(DocumentData, raw)
+    inspection = _require(Inspection, "inspection", data["inspection_id"])
+    hazards = [_require(Hazard, "hazard", h) for h in data["hazard_ids"]]
+    for hazard in hazards:
+        if hazard.enterprise_id != inspection.enterprise_id:
+            raise ValidationFailed(
+                "a hazard of another enterprise is listed",
+                code="enterprise_mismatch",
+                fields={"hazard_ids": [str(hazard.id)]},
+            )
+    existing = _existing(Document, record_id)
+    if existing is not None:
+        values = {
+            "type": data["type"],
+            "inspection_id": data["inspection_id"],
+            "provisional_number": data["provisional_number"],
+        }
+        return _idempotent_create(ctx, "document", existing, values)
+    body = _document_rules(ctx, data, hazards)
+    if data["type"] == "reinspection_opinion":
+        ordered = set(
+            db.session.scalars(
+                sa.select(Document.hazard_ids).where(
+                    Document.type == "rectification_order",
+                    Document.enterprise_id == inspection.enterprise_id,
+                )
+            )
+        )
+        covered = {h for ids in ordered for h in ids}
+        numbering.check_document_prerequisites(
+            "reinspection_opinion", [str(h.id) for h in hazards], covered
+        )
+    document_id = str(record_id)
+    for hazard in hazards:
+        step = _document_step(data, hazard, document_id)
+        if step is not None:
+            lifecycle_step(ctx, hazard, step[0], step[1], at=data["issued_at"])
+    year = _local_date(ctx, data["issued_at"]).year
+    serial = next_serial(ctx.agency_id, data["type"], year)
+    number = numbering.format_number(ctx.agency_abbr, data["type"], year, serial)
+    values = {
+        "type": data["type"],
+        "inspection_id": inspection.id,
+        "enterprise_id": inspection.enterprise_id,
+        "hazard_ids": [str(h.id) for h in hazards],
+        "issued_at": data["issued_at"],
+        "provisional_number": data["provisional_number"],
+        "body": body,
+    }
+    document = Document(id=record_id, year=year, serial=serial, number=number, **values)
+    applied = create(ctx, "document", document, values)
+    applied.extra = {"number": number}
+    return applied
+
+
+def _document_step(
+    data: dict[str, Any], hazard: Hazard, document_id: str
+) -> tuple[str, dict[str, Any]] | None:
+    """The hazard step a document takes for each hazard it names, if any."""
+    if data["type"] == "rectification_order":
+        return lifecycle.ORDER, {"deadline": data["deadline"], "document_id": document_id}
+    if data["type"] == "reinspection_opinion":
+        return lifecycle.REINSPECT, {
+            "outcome": data["outcome"],
+            "deadline": data["deadline"],
+            "opinion_document_id": document_id,
+        }
+    stops = {"stop_production", "stop_use"} & set(data["measures"])
+    if data["type"] == "onsite_measures" and stops and hazard.level == lifecycle.MAJOR:
+        return lifecycle.STOP_PRODUCTION, {
+            "until": data["stop_until"],
+            "document_id": document_id,
+            "scope": "、".join(sorted(stops)),
+        }
+    return None
+
+
+HANDLERS: dict[str, Callable[[OpContext, uuid.UUID, int | None, Any], Applied]] = {
+    "scan": apply_scan,
+    "inspection": apply_inspection,
+    "hazard": apply_hazard,
+    "rectification": apply_rectification,
+    "document": apply_document,
+}
+
+
+def references(entity: str, data: Any) -> list[str]:
+    """Record ids an op's data points at (for failing dependents of a rejected op)."""
+    if not isinstance(data, dict):
+        return []
+    refs = [data.get(k) for k in ("scan_id", "inspection_id", "hazard_id")]
+    hazard_ids = data.get("hazard_ids")
+    if isinstance(hazard_ids, list):
+        refs.extend(hazard_ids)
+    return [str(r) for r in refs if isinstance(r, str)]

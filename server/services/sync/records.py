@@ -1,0 +1,149 @@
+"""Generic record plumbing for sync: serialize, audit, create and merge edits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+import sqlalchemy as sa
+
+from server.domain.errors import ValidationFailed
+from server.domain.sync import merge
+from server.extensions import db
+from server.models.records import SyncedRecord
+from server.models.sync import AuditEntry
+from server.services.sync.outcomes import Applied, ConflictFound, OpContext
+
+HIDDEN = {"agency_id", "field_versions"}
+
+
+def to_json(value: Any, zone: ZoneInfo | None = None) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(zone).isoformat() if zone else value.isoformat()
+    if isinstance(value, date | uuid.UUID):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    if isinstance(value, list | tuple):
+        return [to_json(v, zone) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v, zone) for k, v in value.items()}
+    return value
+
+
+def serialize(record: Any, zone: ZoneInfo | None = None) -> dict[str, Any]:
+    """A record as devices see it in pulls and in ``current`` of a conflict."""
+    out: dict[str, Any] = {}
+    for column in sa.inspect(type(record)).columns:
+        if column.key in HIDDEN:
+            continue
+        out[column.key] = to_json(getattr(record, column.key), zone)
+    return out
+
+
+def load(schema_cls: type[ma.Schema], data: Any, *, partial: bool = False) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationFailed("data must be an object", code="invalid_data")
+    try:
+        return schema_cls(partial=partial).load(data)
+    except ma.ValidationError as err:
+        raise ValidationFailed(
+            "the op's data does not pass validation",
+            code="invalid_data",
+            fields=err.messages if isinstance(err.messages, dict) else {"_schema": err.messages},
+        ) from None
+
+
+def columns(data: dict[str, Any]) -> dict[str, Any]:
+    """Loaded values as they sit in columns: UUIDs inside JSON as strings."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, list):
+            out[key] = [str(v) if isinstance(v, uuid.UUID) else v for v in value]
+        elif isinstance(value, dict):
+            out[key] = to_json(value)
+        else:
+            out[key] = value
+    return out
+
+
+def audit(ctx: OpContext, entity: str, record: Any, action: str, changes: dict[str, Any]) -> None:
+    db.session.add(
+        AuditEntry(
+            agency_id=ctx.agency_id,
+            at=ctx.now,
+            user_id=ctx.principal.user_id,
+            device_id=ctx.device_id,
+            op_id=ctx.op_id,
+            entity=entity,
+            record_id=record.id,
+            action=action,
+            version=record.version,
+            changes=to_json(changes),
+        )
+    )
+
+
+def create(ctx: OpContext, entity: str, record: SyncedRecord, values: dict[str, Any]) -> Applied:
+    record.version = 1
+    record.field_versions = {k: 1 for k in values}
+    record.created_by = ctx.principal.user_id
+    record.created_on_device = ctx.device_id
+    record.agency_id = ctx.agency_id
+    db.session.add(record)
+    db.session.flush()
+    audit(ctx, entity, record, "create", {k: [None, v] for k, v in values.items()})
+    return Applied(record.version)
+
+
+def same_as_stored(record: Any, values: dict[str, Any]) -> bool:
+    return all(getattr(record, k) == v for k, v in values.items())
+
+
+def edit(
+    ctx: OpContext,
+    entity: str,
+    record: SyncedRecord,
+    base_version: int,
+    values: dict[str, Any],
+    zone: ZoneInfo,
+) -> Applied:
+    """Apply a device's edit made against ``base_version``, merging field by field."""
+    current = {k: getattr(record, k) for k in values}
+    outcome = merge(
+        base_version=base_version,
+        server_version=record.version,
+        field_versions=record.field_versions or {},
+        current=current,
+        incoming=values,
+    )
+    if outcome.kind == "ahead":
+        raise ValidationFailed(
+            f"base_version {base_version} is ahead of the server's {record.version}",
+            code="base_version_ahead",
+        )
+    if outcome.kind == "conflict":
+        raise ConflictFound(serialize(record, zone), outcome.conflicting)
+    if not outcome.changes:
+        return Applied(record.version)
+    before = {k: getattr(record, k) for k in outcome.changes}
+    record.version += 1
+    versions = dict(record.field_versions or {})
+    for key, value in outcome.changes.items():
+        setattr(record, key, value)
+        versions[key] = record.version
+    record.field_versions = versions
+    db.session.flush()
+    audit(ctx, entity, record, "edit", {k: [before[k], v] for k, v in outcome.changes.items()})
+    return Applied(record.version)
+
+
+def immutable_fields(data: dict[str, Any], mutable: frozenset[str]) -> None:
+    fixed = sorted(set(data) - mutable)
+    if fixed:
+        raise ValidationFailed(
+            "these fields cannot change once the record exists: " + ", ".join(fixed),
+            code="immutable_field",
+            fields={f: ["cannot change once the record exists"] for f in fixed},
+        )

@@ -1,0 +1,257 @@
+"""Pushing ops: the five statuses, atomic ops, retries that change nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.sync_support import Device, document_op, hazard_op, inspection_op, op
+
+
+@pytest.fixture
+def field(world, client):
+    """An agency with two certified inspectors on one phone, a lead, and an enterprise."""
+    world.agency()
+    wang = world.user("wang", role="inspector", cert_no="12010420001")
+    li = world.user("li", role="inspector", cert_no="12010420002")
+    lead_headers = world.headers("lead")
+    enterprise = world.enterprise(lead_headers)
+    device = Device(client, world.login("wang", device_id="phone-wang"), "phone-wang")
+    team = [str(wang.id), str(li.id)]
+    return {
+        "device": device,
+        "team": team,
+        "enterprise": enterprise,
+        "lead": lead_headers,
+        "world": world,
+        "li": li,
+        "wang": wang,
+    }
+
+
+def test_an_inspection_and_its_hazard_are_applied_with_versions(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    results = device.push([inspection, hazard])
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    assert [r["version"] for r in results] == [1, 1]
+    assert [r["op_id"] for r in results] == [inspection["op_id"], hazard["op_id"]]
+
+
+def test_a_replayed_batch_changes_nothing(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    batch = [inspection_op(ent["id"], team)]
+    batch.append(hazard_op(batch[0]["id"], ent["id"]))
+    first = device.push(batch)
+    device.pull_all()
+    state = dict(device.state)
+    again = device.push(batch)
+    assert [r["status"] for r in again] == ["duplicate", "duplicate"]
+    assert [r["version"] for r in again] == [r["version"] for r in first]
+    assert device.pull_all() == []
+    assert device.state == state
+
+
+def test_the_same_op_id_with_other_content_is_rejected(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    device.push([inspection])
+    forged = dict(inspection, data=dict(inspection["data"], findings="改过的"))
+    (result,) = device.push([forged])
+    assert result["status"] == "rejected"
+    assert result["errors"]["code"] == "op_id_reused"
+
+
+def test_a_hazard_before_its_inspection_is_held_then_applied(field, client) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    (held,) = device.push([hazard])
+    assert held["status"] == "held"
+    other = Device(client, field["world"].login("li", device_id="phone-li"), "phone-li")
+    (applied,) = other.push([inspection])
+    assert applied["status"] == "applied"
+    settled = client.get(f"/api/v1/sync/ops/{hazard['op_id']}", headers=device.headers).get_json()
+    assert settled["status"] == "applied" and settled["version"] == 1
+    device.pull_all()
+    assert ("hazard", hazard["id"]) in device.state
+    (again,) = device.push([hazard])
+    assert again["status"] == "duplicate" and again["version"] == 1
+
+
+def test_one_bad_op_does_not_block_the_others(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    good = inspection_op(ent["id"], team)
+    bad = inspection_op(ent["id"], team[:1])
+    worse = {"op_id": "not-a-uuid", "entity": "inspection"}
+    results = device.push([bad, worse, good])
+    assert [r["status"] for r in results] == ["rejected", "rejected", "applied"]
+    assert results[0]["errors"]["code"] == "invalid_data"
+    assert "inspector_ids" in results[0]["errors"]["fields"]
+    assert results[1]["errors"]["code"] == "invalid_op"
+
+
+def test_an_op_depending_on_a_rejected_op_of_the_batch_is_rejected_naming_it(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    bad = inspection_op(ent["id"], team, kind="spaceflight")
+    hazard = hazard_op(bad["id"], ent["id"])
+    results = device.push([bad, hazard])
+    assert [r["status"] for r in results] == ["rejected", "rejected"]
+    assert results[1]["errors"]["code"] == "depends_on_rejected"
+    assert results[1]["errors"]["details"]["op_id"] == bad["op_id"]
+
+
+def test_a_team_needs_two_certified_inspectors(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    world = field["world"]
+    uncertified = world.user("zhao", role="inspector", cert_no=None)
+    (result,) = device.push([inspection_op(ent["id"], [team[0], str(uncertified.id)])])
+    assert result["status"] == "rejected"
+    assert result["errors"]["code"] == "invalid_team"
+
+
+def test_an_inspector_of_another_agency_cannot_be_on_the_team(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    world = field["world"]
+    world.agency("hexi", "天津市河西区应急管理局", "河西")
+    stranger = world.user("stranger", agency="hexi")
+    (result,) = device.push([inspection_op(ent["id"], [team[0], str(stranger.id)])])
+    assert result["status"] == "rejected" and result["errors"]["code"] == "invalid_team"
+
+
+def test_edits_that_do_not_overlap_merge(field, client) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    device.push([inspection, hazard])
+    other = Device(client, field["world"].login("li", device_id="phone-li"), "phone-li")
+    (a,) = device.push(
+        [op("hazard", {"description": "配电箱未上锁"}, record_id=hazard["id"], base_version=1)]
+    )
+    (b,) = other.push(
+        [op("hazard", {"location": "三号车间"}, record_id=hazard["id"], base_version=1)]
+    )
+    assert (a["status"], a["version"]) == ("applied", 2)
+    assert (b["status"], b["version"]) == ("applied", 3)
+    device.pull_all()
+    stored = device.state[("hazard", hazard["id"])]
+    assert (stored["description"], stored["location"]) == ("配电箱未上锁", "三号车间")
+
+
+def test_edits_of_the_same_field_conflict_and_return_the_server_record(field, client) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    device.push([inspection, hazard])
+    other = Device(client, field["world"].login("li", device_id="phone-li"), "phone-li")
+    device.push([op("hazard", {"description": "甲的描述"}, record_id=hazard["id"], base_version=1)])
+    (result,) = other.push(
+        [op("hazard", {"description": "乙的描述"}, record_id=hazard["id"], base_version=1)]
+    )
+    assert result["status"] == "conflict"
+    assert result["current"]["description"] == "甲的描述"
+    assert result["current"]["version"] == 2
+    (merged,) = other.push(
+        [op("hazard", {"description": "乙的描述"}, record_id=hazard["id"], base_version=2)]
+    )
+    assert merged["status"] == "applied" and merged["version"] == 3
+
+
+def test_server_owned_fields_are_never_taken_from_a_device(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"], status="closed")
+    results = device.push([inspection, hazard])
+    assert results[1]["status"] == "rejected"
+    assert "status" in results[1]["errors"]["fields"]
+
+
+def test_an_unsupported_schema_version_is_a_400_listing_the_supported(field, client) -> None:
+    device = field["device"]
+    response = client.post(
+        "/api/v1/sync/push",
+        headers=device.headers,
+        json={"device_id": "phone-wang", "schema_version": 99, "ops": []},
+    )
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "unsupported_schema_version"
+    assert error["details"]["supported"] == [1]
+
+
+def test_too_many_ops_is_a_413(field, client) -> None:
+    device = field["device"]
+    response = client.post(
+        "/api/v1/sync/push",
+        headers=device.headers,
+        json={"device_id": "phone-wang", "schema_version": 1, "ops": [{}] * 501},
+    )
+    assert response.status_code == 413
+
+
+def test_pushing_as_another_device_is_refused(field, client) -> None:
+    response = client.post(
+        "/api/v1/sync/push",
+        headers=field["device"].headers,
+        json={"device_id": "someone-elses-phone", "schema_version": 1, "ops": []},
+    )
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "device_mismatch"
+
+
+def test_an_op_naming_a_missing_attachment_is_rejected_until_it_is_uploaded(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    photo = b"\x89PNG fake photo bytes"
+    inspection = inspection_op(ent["id"], team)
+    from tests.sync_support import sha256
+
+    hazard = hazard_op(inspection["id"], ent["id"], photos=[sha256(photo)])
+    results = device.push([inspection, hazard])
+    assert results[1]["status"] == "rejected"
+    assert results[1]["errors"]["code"] == "attachment_missing"
+    assert results[1]["errors"]["details"]["missing"] == [sha256(photo)]
+    device.upload(photo)
+    (retried,) = device.push([hazard])
+    assert retried["status"] == "applied"
+
+
+def test_documents_get_consecutive_numbers_per_type_and_year(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    docs = [
+        document_op("inspection_record", inspection["id"], []),
+        document_op("rectification_order", inspection["id"], [hazard["id"]], deadline="2024-05-20"),
+        document_op("inspection_record", inspection["id"], []),
+    ]
+    results = device.push([inspection, hazard, *docs])
+    numbers = [r.get("number") for r in results[2:]]
+    assert numbers == [
+        "（南开）应急检记〔2024〕1号",
+        "（南开）应急责改〔2024〕1号",
+        "（南开）应急检记〔2024〕2号",
+    ]
+
+
+def test_a_reinspection_opinion_needs_a_rectification_order_first(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    opinion = document_op("reinspection_opinion", inspection["id"], [hazard["id"]], outcome="pass")
+    results = device.push([inspection, hazard, opinion])
+    assert results[2]["status"] == "rejected"
+    assert results[2]["errors"]["code"] == "missing_rectification_order"
+
+
+def test_a_retry_after_a_lost_response_is_a_duplicate_not_a_second_record(field, client) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    record = inspection_op(ent["id"], team)
+    device.push([record])
+    # The device never saw the answer and sends the same record under a new op id.
+    resent = dict(record, op_id=str(uuid.uuid4()))
+    (result,) = device.push([resent])
+    assert result["status"] == "applied" and result["version"] == 1
+    device.pull_all()
+    assert sum(1 for (entity, _) in device.state if entity == "inspection") == 1
