@@ -54,7 +54,10 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         db.drop_all()
         with db.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
-        upgrade(directory=str(Path(__file__).resolve().parents[1] / "server" / "migrations"))
+        upgrade(
+            directory=str(Path(__file__).resolve().parents[1] / "server" / "migrations"),
+            revision="heads",
+        )
     yield application
     with application.app_context():
         db.session.remove()

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.api import attachments, auth, enterprises, entry_codes, guards, health, security, sync
+from server.api import (
+    attachments,
+    audit,
+    auth,
+    documents,
+    enterprises,
+    entry_codes,
+    guards,
+    health,
+    security,
+    sync,
+)
 from server.api.converters import StrictUUIDConverter
 from server.api.errors import ApiWithErrors, register_error_handlers
 
@@ -19,5 +30,13 @@ def init_app(app: Flask) -> None:
     guards.init_app(app)
     security.init_app(app)
     app.register_blueprint(health.bp)
-    for blueprint in (auth.blp, enterprises.blp, entry_codes.blp, sync.blp, attachments.blp):
+    for blueprint in (
+        auth.blp,
+        enterprises.blp,
+        entry_codes.blp,
+        sync.blp,
+        attachments.blp,
+        documents.blp,
+        audit.blp,
+    ):
         api.register_blueprint(blueprint)

@@ -24,6 +24,7 @@ REVOKE_DEVICES = frozenset({LEAD, MANAGER, ADMIN})
 EDIT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
 IMPORT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
 ROTATE_ENTRY_CODES = frozenset({MANAGER, ADMIN})
+READ_AUDIT = frozenset({LEAD, MANAGER, ADMIN})
 
 
 @dataclass(frozen=True)

@@ -255,3 +255,19 @@ def test_a_retry_after_a_lost_response_is_a_duplicate_not_a_second_record(field,
     assert result["status"] == "applied" and result["version"] == 1
     device.pull_all()
     assert sum(1 for (entity, _) in device.state if entity == "inspection") == 1
+
+
+def test_every_applied_op_leaves_an_audit_entry_naming_who_where_and_what(field, client) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    device.push([inspection, hazard])
+    device.push([op("hazard", {"location": "三号车间"}, record_id=hazard["id"], base_version=1)])
+    trail = client.get(f"/api/v1/audit?record_id={hazard['id']}", headers=field["lead"]).get_json()
+    actions = [(e["action"], e["version"]) for e in trail["items"]]
+    assert actions == [("edit", 2), ("create", 1)]
+    edit = trail["items"][0]
+    assert edit["user_id"] == str(field["wang"].id)
+    assert edit["changes"] == {"location": ["二号车间", "三号车间"]}
+    assert edit["device_id"] and edit["op_id"]
+    assert client.get("/api/v1/audit", headers=device.headers).status_code == 403

@@ -1,0 +1,112 @@
+"""Enforcement documents (执法文书): read them back and render the copy handed over on site."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from server.domain.errors import NotFound
+from server.extensions import db
+from server.models import Agency, Document, Enterprise, Hazard, Inspection, User
+from server.render.pdf import CheckedItem, DocumentData, HazardEntry, Inspector, render_document
+
+MEASURE_TEXT = {
+    "immediate_fix": "责令立即排除事故隐患",
+    "withdraw_workers": "责令从危险区域内撤出作业人员",
+    "stop_production": "责令暂时停产停业",
+    "stop_use": "责令暂时停止使用相关设施、设备",
+}
+OUTCOME_TEXT = {
+    "pass": "经复查，上述事故隐患已整改完毕，符合要求。",
+    "fail": "经复查，上述事故隐患未按要求整改完毕，责令继续整改。",
+}
+
+
+def get_document(document_id: uuid.UUID) -> Document:
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise NotFound("no such document")
+    return document
+
+
+def _order_number(document: Document) -> str:
+    """For a re-inspection opinion: the number of the order it re-inspects."""
+    orders = db.session.scalars(
+        sa.select(Document)
+        .where(
+            Document.type == "rectification_order", Document.enterprise_id == document.enterprise_id
+        )
+        .order_by(Document.issued_at.desc())
+    )
+    wanted = set(document.hazard_ids)
+    for order in orders:
+        if wanted & set(order.hazard_ids):
+            return order.number
+    return ""
+
+
+def document_data(document: Document) -> DocumentData:
+    """Everything the printed document shows, formatted in the agency's zone."""
+    agency = db.session.get(Agency, document.agency_id)
+    zone = ZoneInfo(agency.timezone)
+    inspection = db.session.get(Inspection, document.inspection_id)
+    enterprise = db.session.get(Enterprise, document.enterprise_id)
+    team_ids = [uuid.UUID(i) for i in inspection.inspector_ids]
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(team_ids)))}
+    hazards = {
+        str(h.id): h
+        for h in db.session.scalars(
+            sa.select(Hazard).where(Hazard.id.in_([uuid.UUID(i) for i in document.hazard_ids]))
+        )
+    }
+    body: dict[str, Any] = document.body or {}
+    representative = inspection.representative or {}
+    started = inspection.started_at.astimezone(zone)
+    ended = inspection.ended_at.astimezone(zone) if inspection.ended_at else None
+    time = started.strftime("%Y年%m月%d日 %H:%M") + (f" 至 {ended:%H:%M}" if ended else "")
+    outcome = OUTCOME_TEXT.get(body.get("outcome", ""), "")
+    if body.get("outcome") == "fail" and body.get("deadline"):
+        outcome += f"\n请于{body['deadline']}前整改完毕。"
+    return DocumentData(
+        doc_type=document.type,
+        agency_name=agency.name,
+        number=document.number,
+        enterprise_name=enterprise.name,
+        enterprise_uscc=enterprise.uscc,
+        enterprise_address=enterprise.address,
+        representative=" ".join(
+            p for p in (representative.get("name", ""), representative.get("title", "")) if p
+        ),
+        time=time,
+        place=inspection.place,
+        issued_on=document.issued_at.astimezone(zone).strftime("%Y年%m月%d日"),
+        inspectors=tuple(
+            Inspector(users[i].full_name or users[i].username, users[i].cert_no or "")
+            for i in team_ids
+            if i in users
+        ),
+        items=tuple(
+            CheckedItem(item["item"], item["result"], item.get("note", ""))
+            for item in inspection.items
+        ),
+        findings=body.get("content") or inspection.findings,
+        hazards=tuple(
+            HazardEntry(
+                h.description, h.level, h.legal_basis, h.deadline.isoformat() if h.deadline else ""
+            )
+            for h in (hazards[i] for i in document.hazard_ids if i in hazards)
+        ),
+        deadline=body.get("deadline", ""),
+        measures=tuple(MEASURE_TEXT.get(m, m) for m in body.get("measures", [])),
+        order_number=_order_number(document) if document.type == "reinspection_opinion" else "",
+        outcome=outcome,
+    )
+
+
+def document_pdf(document_id: uuid.UUID, font: Any = None) -> tuple[Document, bytes]:
+    """The PDF of one document of the caller's agency."""
+    document = get_document(document_id)
+    return document, render_document(document_data(document), font=font)

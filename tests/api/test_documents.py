@@ -1,0 +1,128 @@
+"""Documents: numbered by the server, read back, and printed as a PDF with Chinese text."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+import pytest
+from pypdf import PdfReader
+
+from tests.sync_support import Device, document_op, hazard_op, inspection_op
+
+
+@pytest.fixture
+def site(world, client):
+    world.agency()
+    wang = world.user("wang", role="inspector", cert_no="12010420001", full_name="王伟")
+    li = world.user("li", role="inspector", cert_no="12010420002", full_name="李娜")
+    enterprise = world.enterprise(world.headers("lead"), name="天津市恒通机械有限公司")
+    device = Device(client, world.login("wang", device_id="phone-wang"), "phone-wang")
+    inspection = inspection_op(enterprise["id"], [str(wang.id), str(li.id)])
+    hazard = hazard_op(inspection["id"], enterprise["id"])
+    device.push([inspection, hazard])
+    return {
+        "device": device,
+        "inspection": inspection,
+        "hazard": hazard,
+        "world": world,
+        "enterprise": enterprise,
+        "team": [str(wang.id), str(li.id)],
+    }
+
+
+def test_a_rectification_order_prints_with_its_number_hazards_and_deadline(site, client) -> None:
+    device = site["device"]
+    order = document_op(
+        "rectification_order",
+        site["inspection"]["id"],
+        [site["hazard"]["id"]],
+        deadline="2024-05-20",
+    )
+    (result,) = device.push([order])
+    number = result["number"]
+    assert number == "（南开）应急责改〔2024〕1号"
+    meta = client.get(f"/api/v1/documents/{order['id']}", headers=device.headers).get_json()
+    assert meta["number"] == number and meta["body"]["deadline"] == "2024-05-20"
+    pdf = client.get(f"/api/v1/documents/{order['id']}/pdf", headers=device.headers)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    squeezed = "".join(text.split())
+    for expected in (
+        number,
+        "责令限期整改指令书",
+        "天津市恒通机械有限公司",
+        "王伟",
+        "12010420001",
+        "配电箱未上锁",
+    ):
+        assert "".join(expected.split()) in squeezed, expected
+
+
+def test_another_agencys_document_is_not_found(site, client) -> None:
+    device = site["device"]
+    record = document_op("inspection_record", site["inspection"]["id"], [])
+    device.push([record])
+    world = site["world"]
+    world.agency("hexi", "天津市河西区应急管理局", "河西")
+    stranger = world.headers("manager", agency="hexi")
+    assert client.get(f"/api/v1/documents/{record['id']}/pdf", headers=stranger).status_code == 404
+
+
+def test_an_issued_document_is_never_edited(site) -> None:
+    from tests.sync_support import op
+
+    device = site["device"]
+    record = document_op("inspection_record", site["inspection"]["id"], [])
+    device.push([record])
+    (edit,) = device.push(
+        [op("document", {"content": "改"}, record_id=record["id"], base_version=1)]
+    )
+    assert edit["status"] == "rejected" and edit["errors"]["code"] == "immutable_record"
+
+
+def test_a_stop_order_longer_than_six_months_is_refused(site) -> None:
+    device = site["device"]
+    measures = document_op(
+        "onsite_measures",
+        site["inspection"]["id"],
+        [site["hazard"]["id"]],
+        measures=["stop_production"],
+        stop_until="2024-12-31",
+    )
+    (result,) = device.push([measures])
+    assert result["status"] == "rejected" and result["errors"]["code"] == "stop_too_long"
+
+
+def test_concurrent_pushes_never_repeat_or_skip_a_number(site, app, world) -> None:
+    """Many devices issue documents at the same moment; serials stay 1..n."""
+    inspection_id = site["inspection"]["id"]
+    devices = []
+    for i in range(8):
+        user = world.user(f"extra{i}", role="lead", cert_no=f"1201050{i}")
+        devices.append(
+            Device(app.test_client(), world.login(user.username, device_id=f"d{i}"), f"d{i}")
+        )
+    numbers: list[str] = []
+    lock = threading.Lock()
+    failures: list[BaseException] = []
+
+    def issue(device: Device) -> None:
+        try:
+            for _ in range(5):
+                results = device.push(
+                    [document_op("inspection_record", inspection_id, []) for _ in range(3)]
+                )
+                with lock:
+                    numbers.extend(r["number"] for r in results)
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=issue, args=(d,)) for d in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    serials = sorted(int(n.split("〕")[1].rstrip("号")) for n in numbers)
+    assert serials == list(range(1, 8 * 5 * 3 + 1))

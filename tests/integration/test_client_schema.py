@@ -1,0 +1,91 @@
+"""client_schema/ is generated from the server's schemas and accepts what the server accepts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from server.schemas.sync import PAYLOAD_SCHEMAS
+from tests.sync_support import document_op, hazard_op, inspection_op, op, scan_op
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _schema(entity: str) -> dict:
+    return json.loads((ROOT / "client_schema" / "v1" / f"{entity}.json").read_text())
+
+
+def test_the_checked_in_schemas_match_the_server() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_client_schema.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_there_is_one_schema_per_entity() -> None:
+    files = {p.stem for p in (ROOT / "client_schema" / "v1").glob("*.json")}
+    assert files == set(PAYLOAD_SCHEMAS)
+
+
+EXAMPLES = {
+    "scan": scan_op("https://enforce.example.cn/e/token", ["7d44dc62-8d73-43fd-90a0-7d088267cf0e"]),
+    "inspection": inspection_op(
+        "7d44dc62-8d73-43fd-90a0-7d088267cf0e",
+        ["7d44dc62-8d73-43fd-90a0-7d088267cf0e", "06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11"],
+    ),
+    "hazard": hazard_op(
+        "7d44dc62-8d73-43fd-90a0-7d088267cf0e",
+        "06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11",
+        photos=["a" * 64],
+    ),
+    "document": document_op(
+        "rectification_order",
+        "7d44dc62-8d73-43fd-90a0-7d088267cf0e",
+        ["06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11"],
+        deadline="2024-05-20",
+    ),
+    "rectification": op(
+        "rectification",
+        {
+            "hazard_id": "06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11",
+            "reported_at": "2024-05-10T09:00:00+08:00",
+            "description": "已加锁并张贴警示标识",
+            "evidence_attachments": ["b" * 64],
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("entity", sorted(EXAMPLES))
+def test_example_payloads_pass_both_the_json_schema_and_the_server(entity: str) -> None:
+    data = EXAMPLES[entity]["data"]
+    jsonschema.validate(data, _schema(entity), format_checker=jsonschema.FormatChecker())
+    PAYLOAD_SCHEMAS[entity]().load(data)
+
+
+@pytest.mark.parametrize(
+    ("entity", "change"),
+    [
+        ("inspection", {"inspector_ids": ["7d44dc62-8d73-43fd-90a0-7d088267cf0e"]}),
+        ("inspection", {"kind": "spaceflight"}),
+        ("hazard", {"level": "catastrophic"}),
+        ("hazard", {"status": "closed"}),
+        ("hazard", {"photo_attachments": ["not-a-hash"]}),
+        ("scan", {"location": {"lat": 500, "lng": 0}}),
+    ],
+)
+def test_bad_payloads_fail_both_the_json_schema_and_the_server(entity: str, change: dict) -> None:
+    data = {**EXAMPLES[entity]["data"], **change}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, _schema(entity), format_checker=jsonschema.FormatChecker())
+    with pytest.raises(Exception) as raised:
+        PAYLOAD_SCHEMAS[entity]().load(data)
+    assert type(raised.value).__name__ == "ValidationError"
