@@ -67,6 +67,10 @@ class Inspection(SyncedRecord, db.Model):
     representative: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
     signature_attachments: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
 
+    # Declared so one flush inserts a batch's scans, inspections, hazards and documents in
+    # foreign-key order; never loaded.
+    scan: so.Mapped[Scan | None] = so.relationship(lazy="raise")
+
 
 class Hazard(SyncedRecord, db.Model):
     """隐患 found on an inspection, tracked until verified closed."""
@@ -100,6 +104,8 @@ class Hazard(SyncedRecord, db.Model):
     supervised: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
+    inspection: so.Mapped[Inspection] = so.relationship(lazy="raise")
+
 
 class Rectification(SyncedRecord, db.Model):
     """The enterprise's report that a hazard is fixed, with evidence (整改报告)."""
@@ -115,6 +121,8 @@ class Rectification(SyncedRecord, db.Model):
     reported_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     description: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     evidence_attachments: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+
+    hazard: so.Mapped[Hazard] = so.relationship(lazy="raise")
 
 
 class Document(SyncedRecord, db.Model):
@@ -140,6 +148,8 @@ class Document(SyncedRecord, db.Model):
     number: so.Mapped[str] = so.mapped_column(sa.String(80))
     # The type's own fields (measures, deadline, opinion, ...).
     body: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
+
+    inspection: so.Mapped[Inspection] = so.relationship(lazy="raise")
 
 
 class DocumentCounter(db.Model):

@@ -13,14 +13,13 @@ import sqlalchemy as sa
 from server.domain import entry_codes, numbering
 from server.domain import hazards as lifecycle
 from server.domain.errors import ValidationFailed
-from server.domain.inspections import Officer, check_team
+from server.domain.inspections import check_team
 from server.domain.permissions import INSPECTOR
 from server.domain.visits import PastVisit, VisitPolicy, visit_warnings
 from server.extensions import db
-from server.models import Enterprise, User
+from server.models import Enterprise
 from server.models.records import (
     Document,
-    DocumentCounter,
     Hazard,
     Inspection,
     RecordMember,
@@ -35,7 +34,7 @@ from server.schemas.sync import (
     RectificationData,
     ScanData,
 )
-from server.services import attachments, hazard_state
+from server.services import hazard_state
 from server.services.sync import feed
 from server.services.sync.outcomes import Applied, Held, OpContext
 from server.services.sync.records import (
@@ -58,8 +57,8 @@ def _local_date(ctx: OpContext, moment: datetime) -> date:
     return moment.astimezone(_zone(ctx)).date()
 
 
-def _enterprise(enterprise_id: uuid.UUID) -> Enterprise:
-    enterprise = db.session.get(Enterprise, enterprise_id)
+def _enterprise(ctx: OpContext, enterprise_id: uuid.UUID) -> Enterprise:
+    enterprise = ctx.cache.get(Enterprise, enterprise_id)
     if enterprise is None:
         raise ValidationFailed(
             "no such enterprise in your agency's directory",
@@ -69,15 +68,15 @@ def _enterprise(enterprise_id: uuid.UUID) -> Enterprise:
     return enterprise
 
 
-def _require(model: type[SyncedRecord], entity: str, record_id: uuid.UUID) -> Any:
-    record = db.session.get(model, record_id)
+def _require(ctx: OpContext, model: type[SyncedRecord], entity: str, record_id: uuid.UUID) -> Any:
+    record = ctx.cache.get(model, record_id)
     if record is None:
         raise Held(entity, record_id)
     return record
 
 
 def _check_attachments(ctx: OpContext, shas: Iterable[str]) -> None:
-    missing = attachments.missing_attachments(ctx.agency_id, list(shas))
+    missing = ctx.cache.missing_attachments(shas)
     if missing:
         raise ValidationFailed(
             "upload these attachments, then send the op again: " + ", ".join(missing),
@@ -86,8 +85,8 @@ def _check_attachments(ctx: OpContext, shas: Iterable[str]) -> None:
         )
 
 
-def _existing(model: type[SyncedRecord], record_id: uuid.UUID) -> Any:
-    return db.session.get(model, record_id)
+def _existing(ctx: OpContext, model: type[SyncedRecord], record_id: uuid.UUID) -> Any:
+    return ctx.cache.get(model, record_id)
 
 
 def _idempotent_create(
@@ -101,7 +100,15 @@ def _idempotent_create(
     raise ConflictFound(serialize(existing, _zone(ctx)), tuple(sorted(values)))
 
 
+def _add_members(ctx: OpContext, entity: str, record: Any, user_ids: Iterable[str]) -> None:
+    ctx.cache.rows[RecordMember].extend(
+        {"entity": entity, "record_id": record.id, "user_id": user_id}
+        for user_id in {uuid.UUID(str(u)) for u in user_ids}
+    )
+
+
 def _set_members(ctx: OpContext, entity: str, record: Any, user_ids: Iterable[str]) -> None:
+    ctx.cache.write_rows()
     wanted = {uuid.UUID(str(u)) for u in user_ids}
     have = set(
         db.session.scalars(
@@ -121,11 +128,6 @@ def _set_members(ctx: OpContext, entity: str, record: Any, user_ids: Iterable[st
             )
         )
         feed.tombstone_for(db.session, ctx.agency_id, entity, record.id, record.version, user_id)
-
-
-def _officers(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Officer]:
-    users = db.session.scalars(sa.select(User).where(User.id.in_(list(ids))))
-    return {u.id: Officer(u.id, u.role, u.cert_no, u.cert_valid_until, u.active) for u in users}
 
 
 def _submitter_in_team(ctx: OpContext, team: Iterable[uuid.UUID]) -> None:
@@ -198,7 +200,7 @@ def apply_scan(ctx: OpContext, record_id: uuid.UUID, base_version: int | None, r
     if base_version is not None:
         raise ValidationFailed("a scan is recorded once and never edited", code="immutable_record")
     code = entry_codes.parse_scanned_text(ctx.entry_key, data["code"])
-    enterprise = db.session.get(Enterprise, code.enterprise_id)
+    enterprise = ctx.cache.get(Enterprise, code.enterprise_id)
     if enterprise is None:
         # Unfenced look-up only to tell the two cases apart; nothing of the row is returned.
         with db.session.no_autoflush:
@@ -229,13 +231,13 @@ def apply_scan(ctx: OpContext, record_id: uuid.UUID, base_version: int | None, r
         "accuracy_m": location.get("accuracy_m"),
         "inspector_ids": team,
     }
-    existing = _existing(Scan, record_id)
+    existing = _existing(ctx, Scan, record_id)
     if existing is not None:
         return _idempotent_create(ctx, "scan", existing, values)
     warnings = _visit_warnings(ctx, enterprise, data["scanned_at"], team)
     scan = Scan(id=record_id, received_at=ctx.now, warnings=warnings, **values)
     applied = create(ctx, "scan", scan, values)
-    _set_members(ctx, "scan", scan, {*team, str(ctx.principal.user_id)})
+    _add_members(ctx, "scan", scan, {*team, str(ctx.principal.user_id)})
     card = enterprise_card(ctx, enterprise, warnings)
     applied.extra = {"card": card, "warnings": warnings}
     return applied
@@ -283,12 +285,12 @@ def apply_inspection(
     if base_version is not None:
         data = load(InspectionData, raw, partial=True)
         immutable_fields(data, InspectionData.MUTABLE)
-        record = _require(Inspection, "inspection", record_id)
+        record = _require(ctx, Inspection, "inspection", record_id)
         values = columns(data)
         if "inspector_ids" in data:
             check_team(
                 data["inspector_ids"],
-                _officers(data["inspector_ids"]),
+                ctx.cache.officers(),
                 _local_date(ctx, record.started_at),
             )
             _submitter_in_team(ctx, data["inspector_ids"])
@@ -299,10 +301,10 @@ def apply_inspection(
             _set_members(ctx, "inspection", record, record.inspector_ids)
         return applied
     data = load(InspectionData, raw)
-    enterprise = _enterprise(data["enterprise_id"])
+    enterprise = _enterprise(ctx, data["enterprise_id"])
     check_team(
         data["inspector_ids"],
-        _officers(data["inspector_ids"]),
+        ctx.cache.officers(),
         _local_date(ctx, data["started_at"]),
     )
     _submitter_in_team(ctx, data["inspector_ids"])
@@ -316,7 +318,7 @@ def apply_inspection(
         )
     _check_attachments(ctx, data["signature_attachments"])
     if data["scan_id"] is not None:
-        scan = _require(Scan, "scan", data["scan_id"])
+        scan = _require(ctx, Scan, "scan", data["scan_id"])
         if scan.enterprise_id != enterprise.id:
             raise ValidationFailed(
                 "the scan was made at another enterprise",
@@ -324,12 +326,12 @@ def apply_inspection(
                 fields={"scan_id": ["scanned at another enterprise"]},
             )
     values = columns(data)
-    existing = _existing(Inspection, record_id)
+    existing = _existing(ctx, Inspection, record_id)
     if existing is not None:
         return _idempotent_create(ctx, "inspection", existing, values)
     inspection = Inspection(id=record_id, **values)
     applied = create(ctx, "inspection", inspection, values)
-    _set_members(ctx, "inspection", inspection, inspection.inspector_ids)
+    _add_members(ctx, "inspection", inspection, inspection.inspector_ids)
     if data["scan_id"] is None:
         applied.extra = {
             "warnings": [{"code": "no_scan", "message": "recorded without a gate scan"}]
@@ -346,12 +348,12 @@ def apply_hazard(
     if base_version is not None:
         data = load(HazardData, raw, partial=True)
         immutable_fields(data, HazardData.MUTABLE)
-        record = _require(Hazard, "hazard", record_id)
+        record = _require(ctx, Hazard, "hazard", record_id)
         if "photo_attachments" in data:
             _check_attachments(ctx, data["photo_attachments"])
         return edit(ctx, "hazard", record, base_version, columns(data), _zone(ctx))
     data = load(HazardData, raw)
-    inspection = _require(Inspection, "inspection", data["inspection_id"])
+    inspection = _require(ctx, Inspection, "inspection", data["inspection_id"])
     if inspection.enterprise_id != data["enterprise_id"]:
         raise ValidationFailed(
             "the hazard's enterprise is not the inspection's",
@@ -361,7 +363,7 @@ def apply_hazard(
     _check_attachments(ctx, data["photo_attachments"])
     values = columns(data)
     values["proposed_deadline"] = values.pop("deadline")
-    existing = _existing(Hazard, record_id)
+    existing = _existing(ctx, Hazard, record_id)
     if existing is not None:
         return _idempotent_create(ctx, "hazard", existing, values)
     state, event = lifecycle.open_hazard(
@@ -371,17 +373,21 @@ def apply_hazard(
         now=inspection.started_at,
         device_id=ctx.device_id,
     )
-    hazard = Hazard(id=record_id, found_at=inspection.started_at, **values)
-    _store_state(hazard, state)
-    applied = create(ctx, "hazard", hazard, values)
+    fixed = None
     if data["fixed_on_spot"]:
-        lifecycle_step(
+        fixed = plan_step(
             ctx,
-            hazard,
+            None,
             lifecycle.FIX_ON_SPOT,
             {"evidence_attachments": data["photo_attachments"]},
             at=inspection.ended_at or inspection.started_at,
+            state=state,
         )
+    hazard = Hazard(id=record_id, found_at=inspection.started_at, **values)
+    _store_state(hazard, state)
+    applied = create(ctx, "hazard", hazard, values)
+    if fixed is not None:
+        commit_step(ctx, hazard, lifecycle.FIX_ON_SPOT, fixed)
         applied.version = hazard.version
     return applied
 
@@ -397,13 +403,13 @@ def apply_rectification(
             "a rectification report is never edited; send a new one", code="immutable_record"
         )
     data = load(RectificationData, raw)
-    hazard = _require(Hazard, "hazard", data["hazard_id"])
+    hazard = _require(ctx, Hazard, "hazard", data["hazard_id"])
     _check_attachments(ctx, data["evidence_attachments"])
     values = columns(data)
-    existing = _existing(Rectification, record_id)
+    existing = _existing(ctx, Rectification, record_id)
     if existing is not None:
         return _idempotent_create(ctx, "rectification", existing, values)
-    lifecycle_step(
+    planned = plan_step(
         ctx,
         hazard,
         lifecycle.REPORT_DONE,
@@ -414,6 +420,7 @@ def apply_rectification(
         },
         at=data["reported_at"],
     )
+    commit_step(ctx, hazard, lifecycle.REPORT_DONE, planned)
     report = Rectification(id=record_id, enterprise_id=hazard.enterprise_id, **values)
     return create(ctx, "rectification", report, values)
 
@@ -426,16 +433,24 @@ def _store_state(hazard: Hazard, state: lifecycle.HazardState) -> None:
     hazard.closed_at = state.closed_at
 
 
-def lifecycle_step(
-    ctx: OpContext, hazard: Hazard, action: str, payload: dict[str, Any], *, at: datetime
-) -> None:
-    """Move a hazard one step through ``server/domain/hazards.py`` and record the event.
+def plan_step(
+    ctx: OpContext,
+    hazard: Hazard | None,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    at: datetime,
+    state: lifecycle.HazardState | None = None,
+) -> tuple[lifecycle.HazardState, lifecycle.HazardEvent]:
+    """Work out one step through ``server/domain/hazards.py`` without changing anything yet.
 
-    ``at`` is when the step happened on site (a device's time, never later than now).
+    ``at`` is when the step happened on site (a device's time, never later than now). Raises
+    the domain's errors, so an op is refused before any record was touched.
     """
     policy = hazard_state.policy_for(ctx.agency_settings, ctx.agency_timezone)
-    state = hazard_state.state_from_json(hazard.lifecycle)
-    new_state, event = hazard_state.transition(
+    if state is None:
+        state = hazard_state.state_from_json(hazard.lifecycle)
+    return hazard_state.transition(
         state,
         action,
         role=ctx.principal.role,
@@ -445,6 +460,16 @@ def lifecycle_step(
         payload=payload,
         policy=policy,
     )
+
+
+def commit_step(
+    ctx: OpContext,
+    hazard: Hazard,
+    action: str,
+    planned: tuple[lifecycle.HazardState, lifecycle.HazardEvent],
+) -> None:
+    """Store a planned step on the hazard and in the audit trail."""
+    new_state, event = planned
     before = hazard.status
     _store_state(hazard, new_state)
     hazard.version += 1
@@ -452,7 +477,6 @@ def lifecycle_step(
     for name in ("status", "deadline", "supervised", "closed_at"):
         versions[name] = hazard.version
     hazard.field_versions = versions
-    db.session.flush()
     audit(
         ctx,
         "hazard",
@@ -463,26 +487,6 @@ def lifecycle_step(
 
 
 # --- document -------------------------------------------------------------------------------
-
-
-def next_serial(agency_id: uuid.UUID, doc_type: str, year: int) -> int:
-    """The next document serial, under a row lock held until commit: never repeated or skipped."""
-    table = DocumentCounter.__table__
-    key = (table.c.agency_id == agency_id) & (table.c.type == doc_type) & (table.c.year == year)
-    row = db.session.execute(sa.select(table.c.last_serial).where(key).with_for_update()).first()
-    if row is None:
-        insert = feed._insert(db.session)
-        db.session.execute(
-            insert(table)
-            .values(agency_id=agency_id, type=doc_type, year=year, last_serial=0)
-            .on_conflict_do_nothing()
-        )
-        row = db.session.execute(
-            sa.select(table.c.last_serial).where(key).with_for_update()
-        ).first()
-    serial = int(row[0]) + 1
-    db.session.execute(sa.update(table).where(key).values(last_serial=serial))
-    return serial
 
 
 def _document_rules(ctx: OpContext, data: dict[str, Any], hazards: list[Hazard]) -> dict[str, Any]:
@@ -545,8 +549,8 @@ def apply_document(
     if base_version is not None:
         raise ValidationFailed("an issued document is never edited", code="immutable_record")
     data = load(DocumentData, raw)
-    inspection = _require(Inspection, "inspection", data["inspection_id"])
-    hazards = [_require(Hazard, "hazard", h) for h in data["hazard_ids"]]
+    inspection = _require(ctx, Inspection, "inspection", data["inspection_id"])
+    hazards = [_require(ctx, Hazard, "hazard", h) for h in data["hazard_ids"]]
     for hazard in hazards:
         if hazard.enterprise_id != inspection.enterprise_id:
             raise ValidationFailed(
@@ -554,7 +558,7 @@ def apply_document(
                 code="enterprise_mismatch",
                 fields={"hazard_ids": [str(hazard.id)]},
             )
-    existing = _existing(Document, record_id)
+    existing = _existing(ctx, Document, record_id)
     if existing is not None:
         values = {
             "type": data["type"],
@@ -564,26 +568,30 @@ def apply_document(
         return _idempotent_create(ctx, "document", existing, values)
     body = _document_rules(ctx, data, hazards)
     if data["type"] == "reinspection_opinion":
-        ordered = set(
-            db.session.scalars(
-                sa.select(Document.hazard_ids).where(
-                    Document.type == "rectification_order",
-                    Document.enterprise_id == inspection.enterprise_id,
-                )
+        orders = db.session.scalars(
+            sa.select(Document.hazard_ids).where(
+                Document.type == "rectification_order",
+                Document.enterprise_id == inspection.enterprise_id,
             )
         )
-        covered = {h for ids in ordered for h in ids}
+        covered = {h for ids in orders for h in ids}
         numbering.check_document_prerequisites(
             "reinspection_opinion", [str(h.id) for h in hazards], covered
         )
     document_id = str(record_id)
+    steps = []
     for hazard in hazards:
         step = _document_step(data, hazard, document_id)
         if step is not None:
-            lifecycle_step(ctx, hazard, step[0], step[1], at=data["issued_at"])
+            planned = plan_step(ctx, hazard, step[0], step[1], at=data["issued_at"])
+            steps.append((hazard, step[0], planned))
     year = _local_date(ctx, data["issued_at"]).year
-    serial = next_serial(ctx.agency_id, data["type"], year)
+    numbering.format_number(ctx.agency_abbr, data["type"], year, 1)  # refuses a bad abbreviation
+    # Everything is checked: only now take the serial, so a refused op never leaves a gap.
+    serial = ctx.cache.next_serial(data["type"], year)
     number = numbering.format_number(ctx.agency_abbr, data["type"], year, serial)
+    for hazard, action, planned in steps:
+        commit_step(ctx, hazard, action, planned)
     values = {
         "type": data["type"],
         "inspection_id": inspection.id,

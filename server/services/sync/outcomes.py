@@ -46,3 +46,5 @@ class OpContext:
     now: datetime
     # HMAC key for gate codes (derived from SECRET_KEY).
     entry_key: bytes = b""
+    # Reads of this batch (records, officers, attachments, counters); see cache.py.
+    cache: Any = None

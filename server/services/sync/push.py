@@ -7,6 +7,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -25,11 +26,26 @@ from server.domain.sync import (
     payload_hash,
 )
 from server.extensions import db
-from server.models import Agency, User
+from server.models import (
+    Agency,
+    Document,
+    Enterprise,
+    Hazard,
+    Inspection,
+    Rectification,
+    Scan,
+    User,
+)
 from server.models.sync import SyncOp
 from server.models.types import utcnow
-from server.schemas.sync import MAX_OPS_PER_PUSH, OpSchema, unsupported_schema_version_message
+from server.schemas.sync import (
+    DOCUMENT_TYPES,
+    MAX_OPS_PER_PUSH,
+    OpSchema,
+    unsupported_schema_version_message,
+)
 from server.services.sync import feed
+from server.services.sync.cache import BatchCache
 from server.services.sync.handlers import HANDLERS, references
 from server.services.sync.outcomes import Applied, ConflictFound, Held, OpContext
 
@@ -63,18 +79,16 @@ def _result(op_id: Any, status: str, **kw: Any) -> dict[str, Any]:
 
 
 def _run_handler(ctx: OpContext, op: dict[str, Any]) -> dict[str, Any]:
-    """Apply one op inside a savepoint; returns its result and ledger fields."""
-    savepoint = db.session.begin_nested()
-    state = feed.snapshot(db.session)
+    """Apply one op; returns its result and ledger fields.
+
+    Handlers check everything before they change anything, so a refused op leaves the
+    session untouched and needs no savepoint.
+    """
     try:
         applied: Applied = HANDLERS[op["entity"]](ctx, op["id"], op["base_version"], op["data"])
     except Held as held:
-        savepoint.rollback()
-        feed.restore(db.session, state)
         return {"result": _result(op["op_id"], HELD), "waiting": (held.entity, held.record_id)}
     except ConflictFound as conflict:
-        savepoint.rollback()
-        feed.restore(db.session, state)
         return {
             "result": _result(
                 op["op_id"],
@@ -84,10 +98,7 @@ def _run_handler(ctx: OpContext, op: dict[str, Any]) -> dict[str, Any]:
             )
         }
     except DomainError as exc:
-        savepoint.rollback()
-        feed.restore(db.session, state)
         return {"result": _result(op["op_id"], REJECTED, errors=_error(exc))}
-    savepoint.commit()
     return {"result": _result(op["op_id"], APPLIED, version=applied.version, **applied.extra)}
 
 
@@ -98,11 +109,28 @@ def _ledger(
     digest: str,
     outcome: dict[str, Any],
     row: SyncOp | None,
-) -> SyncOp:
+) -> SyncOp | None:
     waiting = outcome.get("waiting")
     if row is None:
-        row = SyncOp(op_id=op["op_id"], agency_id=ctx.agency_id, received_at=ctx.now)
-        db.session.add(row)
+        ctx.cache.rows[SyncOp].append(
+            {
+                "op_id": op["op_id"],
+                "agency_id": ctx.agency_id,
+                "received_at": ctx.now,
+                "device_id": ctx.device_id,
+                "user_id": ctx.principal.user_id,
+                "entity": op["entity"],
+                "record_id": op["id"],
+                "payload_hash": digest,
+                "payload": raw,
+                "status": outcome["result"]["status"],
+                "result": outcome["result"],
+                "waiting_for_entity": waiting[0] if waiting else None,
+                "waiting_for_id": waiting[1] if waiting else None,
+                "settled_at": None if waiting else ctx.now,
+            }
+        )
+        return None
     row.device_id = ctx.device_id
     row.user_id = ctx.principal.user_id
     row.entity = op["entity"]
@@ -119,6 +147,7 @@ def _ledger(
 
 def _release_held(ctx: OpContext, entity: str, record_id: uuid.UUID) -> None:
     """Apply ops that were waiting for ``entity``/``record_id``, and what they unblock."""
+    ctx.cache.write_rows()  # ops held earlier in this batch must be visible to the query
     queue = [(entity, record_id)]
     while queue:
         want_entity, want_id = queue.pop(0)
@@ -175,6 +204,7 @@ def push(
         op_id=uuid.uuid4(),
         now=now,
         entry_key=entry_key,
+        cache=BatchCache(agency.id),
     )
     ops: list[Any] = body["ops"]
     parsed: list[dict[str, Any] | None] = []
@@ -209,6 +239,13 @@ def push(
     else:
         foreign = set()
 
+    _preload(ctx, [op for op in parsed if op is not None])
+    waited_for = {
+        (entity, record_id)
+        for entity, record_id in db.session.execute(
+            sa.select(SyncOp.waiting_for_entity, SyncOp.waiting_for_id).where(SyncOp.status == HELD)
+        )
+    }
     results: list[dict[str, Any]] = []
     rejected_records: dict[str, str] = {}
     seen_in_batch: set[uuid.UUID] = set()
@@ -286,14 +323,72 @@ def push(
         _ledger(op_ctx, op, raw, digest, outcome, row)
         if status == REJECTED:
             rejected_records[str(op["id"])] = str(op["op_id"])
-        if status == APPLIED:
+        if status == HELD:
+            waited_for.add(outcome["waiting"])
+        if status == APPLIED and (op["entity"], op["id"]) in waited_for:
             _release_held(op_ctx, op["entity"], op["id"])
         results.append(outcome["result"])
+    ctx.cache.write_rows()
+    ctx.cache.write_counters()
     db.session.commit()
     return {
         "results": results,
         "cursor": encode_cursor(feed.current_position(db.session, agency.id)),
     }
+
+
+_MODELS = {
+    "scan": Scan,
+    "inspection": Inspection,
+    "hazard": Hazard,
+    "rectification": Rectification,
+    "document": Document,
+}
+_REFERENCES = {
+    "enterprise_id": Enterprise,
+    "scan_id": Scan,
+    "inspection_id": Inspection,
+    "hazard_id": Hazard,
+}
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _preload(ctx: OpContext, ops: list[dict[str, Any]]) -> None:
+    """Read what the batch refers to in a handful of queries, and lock the document
+    counters it will number from, in a fixed order."""
+    wanted: dict[type, set[uuid.UUID]] = {}
+    shas: set[str] = set()
+    counters: set[tuple[str, int]] = set()
+    zone = ZoneInfo(ctx.agency_timezone)
+    for op in ops:
+        wanted.setdefault(_MODELS[op["entity"]], set()).add(op["id"])
+        data = op["data"] if isinstance(op["data"], dict) else {}
+        for key, model in _REFERENCES.items():
+            ref = _uuid(data.get(key)) if data.get(key) else None
+            if ref:
+                wanted.setdefault(model, set()).add(ref)
+        for ref in data.get("hazard_ids") or []:
+            if ref := _uuid(ref):
+                wanted.setdefault(Hazard, set()).add(ref)
+        for key in ("photo_attachments", "evidence_attachments", "signature_attachments"):
+            if isinstance(data.get(key), list):
+                shas.update(s for s in data[key] if isinstance(s, str))
+        if op["entity"] == "document" and op["base_version"] is None:
+            try:
+                issued = datetime.fromisoformat(data["issued_at"]).astimezone(zone)
+                counters.add((str(data["type"]), issued.year))
+            except (KeyError, TypeError, ValueError):
+                pass
+    for model, ids in wanted.items():
+        ctx.cache.preload(model, ids)
+    ctx.cache.preload_attachments(shas)
+    ctx.cache.lock_counters(c for c in counters if c[0] in DOCUMENT_TYPES)
 
 
 def _invalid_envelope(raw: Any) -> dict[str, Any]:

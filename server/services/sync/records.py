@@ -42,11 +42,18 @@ def serialize(record: Any, zone: ZoneInfo | None = None) -> dict[str, Any]:
     return out
 
 
+_SCHEMAS: dict[tuple[type[ma.Schema], bool], ma.Schema] = {}
+
+
 def load(schema_cls: type[ma.Schema], data: Any, *, partial: bool = False) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("data must be an object", code="invalid_data")
+    schema = _SCHEMAS.get((schema_cls, partial))
+    if schema is None:
+        # Building a schema deep-copies its fields; one instance per kind serves every op.
+        schema = _SCHEMAS[(schema_cls, partial)] = schema_cls(partial=partial)
     try:
-        return schema_cls(partial=partial).load(data)
+        return schema.load(data)
     except ma.ValidationError as err:
         raise ValidationFailed(
             "the op's data does not pass validation",
@@ -69,20 +76,22 @@ def columns(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def audit(ctx: OpContext, entity: str, record: Any, action: str, changes: dict[str, Any]) -> None:
-    db.session.add(
-        AuditEntry(
-            agency_id=ctx.agency_id,
-            at=ctx.now,
-            user_id=ctx.principal.user_id,
-            device_id=ctx.device_id,
-            op_id=ctx.op_id,
-            entity=entity,
-            record_id=record.id,
-            action=action,
-            version=record.version,
-            changes=to_json(changes),
-        )
-    )
+    row = {
+        "agency_id": ctx.agency_id,
+        "at": ctx.now,
+        "user_id": ctx.principal.user_id,
+        "device_id": ctx.device_id,
+        "op_id": ctx.op_id,
+        "entity": entity,
+        "record_id": record.id,
+        "action": action,
+        "version": record.version,
+        "changes": to_json(changes),
+    }
+    if ctx.cache is not None:
+        ctx.cache.rows[AuditEntry].append(row)
+    else:
+        db.session.add(AuditEntry(**row))
 
 
 def create(ctx: OpContext, entity: str, record: SyncedRecord, values: dict[str, Any]) -> Applied:
@@ -92,7 +101,8 @@ def create(ctx: OpContext, entity: str, record: SyncedRecord, values: dict[str, 
     record.created_on_device = ctx.device_id
     record.agency_id = ctx.agency_id
     db.session.add(record)
-    db.session.flush()
+    if ctx.cache is not None:
+        ctx.cache.add(record)
     audit(ctx, entity, record, "create", {k: [None, v] for k, v in values.items()})
     return Applied(record.version)
 
@@ -134,7 +144,6 @@ def edit(
         setattr(record, key, value)
         versions[key] = record.version
     record.field_versions = versions
-    db.session.flush()
     audit(ctx, entity, record, "edit", {k: [before[k], v] for k, v in outcome.changes.items()})
     return Applied(record.version)
 

@@ -1,0 +1,146 @@
+"""What one push batch reads, loaded in a few queries instead of a few per op."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.domain.inspections import Officer
+from server.extensions import db
+from server.models import DocumentCounter, User
+from server.services import attachments
+
+_MISSING = object()
+
+
+class BatchCache:
+    """Records, officers, attachments and document counters of one agency for one batch.
+
+    Records created during the batch are registered too, so later ops of the same batch find
+    them without a query (and without an autoflush).
+    """
+
+    def __init__(self, agency_id: uuid.UUID) -> None:
+        self.agency_id = agency_id
+        self._records: dict[tuple[type, uuid.UUID], Any] = {}
+        self._officers: dict[uuid.UUID, Officer] | None = None
+        self._stored_shas: set[str] = set()
+        self._checked_shas: set[str] = set()
+        self.counters: dict[tuple[str, int], int] = {}
+        # Rows only ever inserted (audit, members, new ledger entries): one executemany each.
+        self.rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
+        self._counters_loaded: dict[tuple[str, int], int] = {}
+
+    # records ---------------------------------------------------------------------------------
+
+    def preload(self, model: type, ids: Iterable[uuid.UUID]) -> None:
+        wanted = {i for i in ids if (model, i) not in self._records}
+        if not wanted:
+            return
+        found = db.session.scalars(sa.select(model).where(model.id.in_(wanted)))
+        for record in found:
+            self._records[(model, record.id)] = record
+        for missing in wanted:
+            self._records.setdefault((model, missing), _MISSING)
+
+    def get(self, model: type, record_id: uuid.UUID) -> Any:
+        key = (model, record_id)
+        if key not in self._records:
+            with db.session.no_autoflush:
+                self._records[key] = db.session.get(model, record_id) or _MISSING
+        record = self._records[key]
+        return None if record is _MISSING else record
+
+    def add(self, record: Any) -> None:
+        self._records[(type(record), record.id)] = record
+
+    def write_rows(self) -> None:
+        """Insert the collected rows (records they refer to are flushed first)."""
+        if not any(self.rows.values()):
+            return
+        db.session.flush()
+        for model, rows in self.rows.items():
+            if rows:
+                db.session.execute(sa.insert(model), rows)
+        self.rows.clear()
+
+    # officers --------------------------------------------------------------------------------
+
+    def officers(self) -> dict[uuid.UUID, Officer]:
+        if self._officers is None:
+            users = db.session.scalars(sa.select(User).where(User.agency_id == self.agency_id))
+            self._officers = {
+                u.id: Officer(u.id, u.role, u.cert_no, u.cert_valid_until, u.active) for u in users
+            }
+        return self._officers
+
+    # attachments -----------------------------------------------------------------------------
+
+    def preload_attachments(self, shas: Iterable[str]) -> None:
+        wanted = set(shas) - self._checked_shas
+        if not wanted:
+            return
+        missing = set(attachments.missing_attachments(self.agency_id, sorted(wanted)))
+        self._stored_shas |= wanted - missing
+        self._checked_shas |= wanted
+
+    def missing_attachments(self, shas: Iterable[str]) -> list[str]:
+        shas = list(dict.fromkeys(shas))
+        unknown = [s for s in shas if s not in self._checked_shas]
+        if unknown:
+            # Uploaded since the batch started (or never asked): ask again.
+            self._checked_shas.difference_update(unknown)
+            self.preload_attachments(unknown)
+        return [s for s in shas if s not in self._stored_shas]
+
+    # document counters -----------------------------------------------------------------------
+
+    def lock_counters(self, keys: Iterable[tuple[str, int]]) -> None:
+        """Lock the counter rows this batch will number from, in a fixed order (no deadlock)."""
+        from server.services.sync.feed import _insert
+
+        table = DocumentCounter.__table__
+        for doc_type, year in sorted(set(keys) - set(self.counters)):
+            key = (
+                (table.c.agency_id == self.agency_id)
+                & (table.c.type == doc_type)
+                & (table.c.year == year)
+            )
+            select = sa.select(table.c.last_serial).where(key).with_for_update()
+            row = db.session.execute(select).first()
+            if row is None:
+                db.session.execute(
+                    _insert(db.session)(table)
+                    .values(agency_id=self.agency_id, type=doc_type, year=year, last_serial=0)
+                    .on_conflict_do_nothing()
+                )
+                row = db.session.execute(select).first()
+            self.counters[(doc_type, year)] = int(row[0])
+            self._counters_loaded[(doc_type, year)] = int(row[0])
+
+    def next_serial(self, doc_type: str, year: int) -> int:
+        if (doc_type, year) not in self.counters:
+            self.lock_counters([(doc_type, year)])
+        self.counters[(doc_type, year)] += 1
+        return self.counters[(doc_type, year)]
+
+    def write_counters(self) -> None:
+        """Store the serials taken; the rows stay locked until the batch commits."""
+        table = DocumentCounter.__table__
+        for (doc_type, year), serial in self.counters.items():
+            if serial == self._counters_loaded[(doc_type, year)]:
+                continue
+            db.session.execute(
+                sa.update(table)
+                .where(
+                    (table.c.agency_id == self.agency_id)
+                    & (table.c.type == doc_type)
+                    & (table.c.year == year)
+                )
+                .values(last_serial=serial)
+            )
+            self._counters_loaded[(doc_type, year)] = serial
