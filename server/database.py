@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 
 from server.extensions import db
 
@@ -30,7 +30,9 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     # A deferred transaction that reads and then writes cannot wait for another writer in
     # WAL mode (SQLITE_BUSY at once). Requests that may write, and jobs and commands, take
     # the write lock up front so concurrent writers queue on busy_timeout instead.
-    reading = has_request_context() and request.method in READ_METHODS
+    reading = has_request_context() and (
+        request.method in READ_METHODS or g.get("reading_only", False)
+    )
     conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 

@@ -9,6 +9,7 @@ from flask import Flask, current_app, g, request
 
 from server.domain.errors import Unauthorized
 from server.domain.permissions import Principal
+from server.extensions import db
 from server.services import accounts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,7 +45,14 @@ def _authenticate() -> None:
             "send Authorization: Bearer <token>; log in at /api/v1/auth/login",
             code="unauthorized",
         )
-    principal = accounts.authenticate(token.strip())
+    # Authentication only reads: end its transaction at once so that, on SQLite, a write
+    # request does not hold the write lock while its body is parsed and validated.
+    g.reading_only = True
+    try:
+        principal = accounts.authenticate(token.strip())
+        db.session.commit()
+    finally:
+        g.reading_only = False
     g.principal = principal
 
 

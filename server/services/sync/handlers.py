@@ -28,11 +28,9 @@ from server.models.records import (
     SyncedRecord,
 )
 from server.schemas.sync import (
-    DocumentData,
+    PAYLOAD_SCHEMAS,
     HazardData,
     InspectionData,
-    RectificationData,
-    ScanData,
 )
 from server.services import hazard_state
 from server.services.sync import feed
@@ -195,8 +193,9 @@ def enterprise_card(
     }
 
 
-def apply_scan(ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any) -> Applied:
-    data = load(ScanData, raw)
+def apply_scan(
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, data: dict[str, Any]
+) -> Applied:
     if base_version is not None:
         raise ValidationFailed("a scan is recorded once and never edited", code="immutable_record")
     code = entry_codes.parse_scanned_text(ctx.entry_key, data["code"])
@@ -280,10 +279,9 @@ def _visit_warnings(
 
 
 def apply_inspection(
-    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, data: dict[str, Any]
 ) -> Applied:
     if base_version is not None:
-        data = load(InspectionData, raw, partial=True)
         immutable_fields(data, InspectionData.MUTABLE)
         record = _require(ctx, Inspection, "inspection", record_id)
         values = columns(data)
@@ -300,7 +298,6 @@ def apply_inspection(
         if "inspector_ids" in values:
             _set_members(ctx, "inspection", record, record.inspector_ids)
         return applied
-    data = load(InspectionData, raw)
     enterprise = _enterprise(ctx, data["enterprise_id"])
     check_team(
         data["inspector_ids"],
@@ -343,16 +340,14 @@ def apply_inspection(
 
 
 def apply_hazard(
-    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, data: dict[str, Any]
 ) -> Applied:
     if base_version is not None:
-        data = load(HazardData, raw, partial=True)
         immutable_fields(data, HazardData.MUTABLE)
         record = _require(ctx, Hazard, "hazard", record_id)
         if "photo_attachments" in data:
             _check_attachments(ctx, data["photo_attachments"])
         return edit(ctx, "hazard", record, base_version, columns(data), _zone(ctx))
-    data = load(HazardData, raw)
     inspection = _require(ctx, Inspection, "inspection", data["inspection_id"])
     if inspection.enterprise_id != data["enterprise_id"]:
         raise ValidationFailed(
@@ -396,13 +391,12 @@ def apply_hazard(
 
 
 def apply_rectification(
-    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, data: dict[str, Any]
 ) -> Applied:
     if base_version is not None:
         raise ValidationFailed(
             "a rectification report is never edited; send a new one", code="immutable_record"
         )
-    data = load(RectificationData, raw)
     hazard = _require(ctx, Hazard, "hazard", data["hazard_id"])
     _check_attachments(ctx, data["evidence_attachments"])
     values = columns(data)
@@ -544,11 +538,10 @@ def _document_rules(ctx: OpContext, data: dict[str, Any], hazards: list[Hazard])
 
 
 def apply_document(
-    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, raw: Any
+    ctx: OpContext, record_id: uuid.UUID, base_version: int | None, data: dict[str, Any]
 ) -> Applied:
     if base_version is not None:
         raise ValidationFailed("an issued document is never edited", code="immutable_record")
-    data = load(DocumentData, raw)
     inspection = _require(ctx, Inspection, "inspection", data["inspection_id"])
     hazards = [_require(ctx, Hazard, "hazard", h) for h in data["hazard_ids"]]
     for hazard in hazards:
@@ -627,6 +620,11 @@ def _document_step(
             "scope": "、".join(sorted(stops)),
         }
     return None
+
+
+def load_payload(entity: str, data: Any, base_version: int | None) -> dict[str, Any]:
+    """Validate an op's data (all fields to create, the changed ones to edit)."""
+    return load(PAYLOAD_SCHEMAS[entity], data, partial=base_version is not None)
 
 
 HANDLERS: dict[str, Callable[[OpContext, uuid.UUID, int | None, Any], Applied]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,7 +46,7 @@ from server.schemas.sync import (
 )
 from server.services.sync import feed
 from server.services.sync.cache import BatchCache
-from server.services.sync.handlers import HANDLERS, references
+from server.services.sync.handlers import HANDLERS, load_payload, references
 from server.services.sync.outcomes import Applied, ConflictFound, Held, OpContext
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,45 @@ def _result(op_id: Any, status: str, **kw: Any) -> dict[str, Any]:
     return result
 
 
-def _run_handler(ctx: OpContext, op: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class Prepared:
+    """An op checked as far as it can be without the database."""
+
+    raw: Any
+    op: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    error: DomainError | None = None
+    digest: str = ""
+
+
+def _prepare(raw: Any) -> Prepared:
+    prepared = Prepared(raw)
+    if not isinstance(raw, dict):
+        return prepared
+    try:
+        prepared.op = _op_schema.load(raw)
+    except ma.ValidationError:
+        return prepared
+    prepared.digest = payload_hash(raw)
+    op = prepared.op
+    try:
+        prepared.data = load_payload(op["entity"], op["data"], op["base_version"])
+    except DomainError as exc:
+        prepared.error = exc
+    return prepared
+
+
+def _run_handler(ctx: OpContext, prepared: Prepared) -> dict[str, Any]:
     """Apply one op; returns its result and ledger fields.
 
     Handlers check everything before they change anything, so a refused op leaves the
     session untouched and needs no savepoint.
     """
+    op = prepared.op
+    if prepared.error is not None:
+        return {"result": _result(op["op_id"], REJECTED, errors=_error(prepared.error))}
     try:
-        applied: Applied = HANDLERS[op["entity"]](ctx, op["id"], op["base_version"], op["data"])
+        applied: Applied = HANDLERS[op["entity"]](ctx, op["id"], op["base_version"], prepared.data)
     except Held as held:
         return {"result": _result(op["op_id"], HELD), "waiting": (held.entity, held.record_id)}
     except ConflictFound as conflict:
@@ -169,9 +200,10 @@ def _release_held(ctx: OpContext, entity: str, record_id: uuid.UUID) -> None:
                 username=owner.username,
                 device_id=held.device_id,
             )
-            op = _op_schema.load(held.payload)
+            prepared = _prepare(held.payload)
+            op = prepared.op
             held_ctx = replace(ctx, principal=principal, device_id=held.device_id, op_id=held.op_id)
-            outcome = _run_handler(held_ctx, op)
+            outcome = _run_handler(held_ctx, prepared)
             _ledger(held_ctx, op, held.payload, held.payload_hash, outcome, held)
             if outcome["result"]["status"] == APPLIED:
                 queue.append((op["entity"], op["id"]))
@@ -193,6 +225,10 @@ def push(
         raise Forbidden(
             "device_id differs from the device this token was issued to", code="device_mismatch"
         )
+    ops: list[Any] = body["ops"]
+    # Validation is most of the CPU work: done before the first query, it runs outside the
+    # database's write lock, in parallel across workers.
+    prepared_ops = [_prepare(raw) for raw in ops]
     agency = db.session.get(Agency, principal.agency_id)
     ctx = OpContext(
         principal=principal,
@@ -206,17 +242,8 @@ def push(
         entry_key=entry_key,
         cache=BatchCache(agency.id),
     )
-    ops: list[Any] = body["ops"]
-    parsed: list[dict[str, Any] | None] = []
-    ids = []
-    for raw in ops:
-        try:
-            op = _op_schema.load(raw) if isinstance(raw, dict) else None
-        except ma.ValidationError:
-            op = None
-        parsed.append(op)
-        if op is not None:
-            ids.append(op["op_id"])
+    parsed = [p.op for p in prepared_ops]
+    ids = [op["op_id"] for op in parsed if op is not None]
     previous = (
         {
             row.op_id: row
@@ -249,12 +276,12 @@ def push(
     results: list[dict[str, Any]] = []
     rejected_records: dict[str, str] = {}
     seen_in_batch: set[uuid.UUID] = set()
-    for raw, op in zip(ops, parsed, strict=True):
+    for prepared in prepared_ops:
+        raw, op, digest = prepared.raw, prepared.op, prepared.digest
         if op is None:
             results.append(_invalid_envelope(raw))
             continue
         op_ctx = replace(ctx, op_id=op["op_id"])
-        digest = payload_hash(raw)
         if op["op_id"] in foreign or op["op_id"] in seen_in_batch:
             results.append(
                 _result(
@@ -318,7 +345,7 @@ def push(
                 )
             }
         else:
-            outcome = _run_handler(op_ctx, op)
+            outcome = _run_handler(op_ctx, prepared)
         status = outcome["result"]["status"]
         _ledger(op_ctx, op, raw, digest, outcome, row)
         if status == REJECTED:
