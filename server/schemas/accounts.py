@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from server.domain.permissions import ROLES
-from server.schemas.fields import LocalDateTime
+from server.schemas.fields import Day, LocalDateTime
 
 
 class LoginSchema(ma.Schema):
@@ -29,7 +29,7 @@ class UserSchema(ma.Schema):
     full_name = ma.fields.String(required=True)
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     cert_no = ma.fields.String(allow_none=True)
-    cert_valid_until = ma.fields.Date(allow_none=True)
+    cert_valid_until = Day(allow_none=True)
     agency = ma.fields.Nested(AgencySchema, required=True)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import marshmallow as ma
 
 from server.domain.sync import SUPPORTED_SCHEMA_VERSIONS
+from server.schemas.fields import Day, LocalDateTime
 
 MAX_OPS_PER_PUSH = 500
 MAX_PUSH_BYTES = 4 * 1024 * 1024
@@ -50,7 +51,7 @@ class ScanData(ma.Schema):
     """扫码入企: the raw text the camera read, when and where, and who arrived."""
 
     code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
-    scanned_at = ma.fields.AwareDateTime(required=True)
+    scanned_at = LocalDateTime(required=True)
     location = ma.fields.Nested(LocationSchema, required=True, allow_none=True)
     inspector_ids = ma.fields.List(
         ma.fields.UUID(), required=True, validate=ma.validate.Length(min=1, max=20)
@@ -87,8 +88,8 @@ class InspectionData(ma.Schema):
     scan_id = ma.fields.UUID(required=True, allow_none=True)
     task_id = ma.fields.UUID(required=True, allow_none=True)
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(INSPECTION_KINDS))
-    started_at = ma.fields.AwareDateTime(required=True)
-    ended_at = ma.fields.AwareDateTime(required=True, allow_none=True)
+    started_at = LocalDateTime(required=True)
+    ended_at = LocalDateTime(required=True, allow_none=True)
     place = ma.fields.String(required=True, validate=ma.validate.Length(max=300))
     inspector_ids = ma.fields.List(
         ma.fields.UUID(), required=True, validate=ma.validate.Length(min=2, max=20)
@@ -114,7 +115,7 @@ class HazardData(ma.Schema):
     legal_basis = _text(2000, required=True)
     photo_attachments = _attachments(required=True)
     fixed_on_spot = ma.fields.Boolean(required=True)
-    deadline = ma.fields.Date(required=True, allow_none=True)
+    deadline = Day(required=True, allow_none=True)
 
 
 class RectificationData(ma.Schema):
@@ -123,7 +124,7 @@ class RectificationData(ma.Schema):
     MUTABLE: frozenset[str] = frozenset()
 
     hazard_id = ma.fields.UUID(required=True)
-    reported_at = ma.fields.AwareDateTime(required=True)
+    reported_at = LocalDateTime(required=True)
     description = _text(5000, required=True)
     evidence_attachments = _attachments(min_len=1, required=True)
 
@@ -138,14 +139,14 @@ class DocumentData(ma.Schema):
     hazard_ids = ma.fields.List(
         ma.fields.UUID(), required=True, validate=ma.validate.Length(max=200)
     )
-    issued_at = ma.fields.AwareDateTime(required=True)
+    issued_at = LocalDateTime(required=True)
     provisional_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
     # rectification_order: the deadline; onsite_measures: measures and how long a stop lasts
-    deadline = ma.fields.Date(load_default=None, allow_none=True)
+    deadline = Day(load_default=None, allow_none=True)
     measures = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(ONSITE_MEASURES)), load_default=list
     )
-    stop_until = ma.fields.Date(load_default=None, allow_none=True)
+    stop_until = Day(load_default=None, allow_none=True)
     # reinspection_opinion: passed or not, and the opinion
     outcome = ma.fields.String(
         load_default=None, allow_none=True, validate=ma.validate.OneOf(["pass", "fail"])
@@ -169,7 +170,7 @@ class OpSchema(ma.Schema):
     base_version = ma.fields.Integer(
         required=True, allow_none=True, strict=True, validate=ma.validate.Range(min=1)
     )
-    client_time = ma.fields.AwareDateTime(required=True)
+    client_time = LocalDateTime(required=True)
     data = ma.fields.Dict(required=True)
 
 
@@ -193,6 +194,11 @@ class OpResultSchema(ma.Schema):
     status = ma.fields.String(
         required=True,
         validate=ma.validate.OneOf(["applied", "duplicate", "held", "conflict", "rejected"]),
+    )
+    original_status = ma.fields.String(
+        validate=ma.validate.OneOf(["applied", "held"]),
+        metadata={"description": "duplicate: the status the op has now (a held op may since "
+                  "have been applied)"},
     )
     version = ma.fields.Integer(allow_none=True)
     errors = ma.fields.Dict(allow_none=True)

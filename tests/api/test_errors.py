@@ -89,7 +89,7 @@ def test_openapi_documents_every_api_route(client, app) -> None:
     assert spec["openapi"].startswith("3.")
     documented = set(spec["paths"])
     routes = {
-        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        re.sub(r"<(?:[^:>]+:)?(\w+)>", r"{\1}", rule.rule)
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/api/v1/")
     }

@@ -81,6 +81,52 @@ def test_a_hazard_before_its_inspection_is_held_then_applied(field, client) -> N
     assert again["status"] == "duplicate" and again["version"] == 1
 
 
+def test_a_duplicate_of_a_held_op_says_what_became_of_it(field, client) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    device.push([hazard])
+    (still_held,) = device.push([hazard])
+    assert still_held["status"] == "duplicate" and still_held["original_status"] == "held"
+    device.push([inspection])
+    (now_applied,) = device.push([hazard])
+    assert now_applied["status"] == "duplicate" and now_applied["original_status"] == "applied"
+
+
+def test_a_document_waiting_for_two_hazards_is_applied_when_both_arrive_in_one_batch(
+    field,
+) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    first = hazard_op(inspection["id"], ent["id"])
+    second = hazard_op(inspection["id"], ent["id"])
+    order = document_op(
+        "rectification_order",
+        inspection["id"],
+        [first["id"], second["id"]],
+        deadline="2024-05-20",
+    )
+    (held,) = device.push([order])
+    assert held["status"] == "held"
+    # The inspection releases the order, which waits again for the first hazard, then for the
+    # second: each arrival later in the same batch must release it.
+    results = device.push([inspection, first, second])
+    assert [r["status"] for r in results] == ["applied"] * 3
+    settled = device.client.get(
+        f"/api/v1/sync/ops/{order['op_id']}", headers=device.headers
+    ).get_json()
+    assert settled["status"] == "applied"
+    assert settled["number"] == "（南开）应急责改〔2024〕1号"
+
+
+def test_a_missing_photo_is_refused_at_once_even_while_the_parent_is_missing(field) -> None:
+    device, ent = field["device"], field["enterprise"]
+    hazard = hazard_op(str(uuid.uuid4()), ent["id"], photos=["ab" * 32])
+    (result,) = device.push([hazard])
+    assert result["status"] == "rejected"
+    assert result["errors"]["code"] == "attachment_missing"
+
+
 def test_one_bad_op_does_not_block_the_others(field) -> None:
     device, team, ent = field["device"], field["team"], field["enterprise"]
     good = inspection_op(ent["id"], team)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from server.extensions import db
 
@@ -15,3 +19,11 @@ def test_migrations_produce_the_models_schema(app) -> None:
         )
         differences = compare_metadata(context, db.metadata)
     assert differences == []
+
+
+def test_the_migrations_form_one_line_so_a_plain_upgrade_works() -> None:
+    # `flask db upgrade` (scripts/serve, the Docker image) refuses a tree with several heads.
+    directory = Path(__file__).resolve().parents[2] / "server" / "migrations"
+    config = Config(str(directory / "alembic.ini"))
+    config.set_main_option("script_location", str(directory))
+    assert len(ScriptDirectory.from_config(config).get_heads()) == 1

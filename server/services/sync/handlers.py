@@ -283,6 +283,8 @@ def apply_inspection(
 ) -> Applied:
     if base_version is not None:
         immutable_fields(data, InspectionData.MUTABLE)
+        if "signature_attachments" in data:
+            _check_attachments(ctx, data["signature_attachments"])
         record = _require(ctx, Inspection, "inspection", record_id)
         values = columns(data)
         if "inspector_ids" in data:
@@ -292,8 +294,6 @@ def apply_inspection(
                 _local_date(ctx, record.started_at),
             )
             _submitter_in_team(ctx, data["inspector_ids"])
-        if "signature_attachments" in data:
-            _check_attachments(ctx, data["signature_attachments"])
         applied = edit(ctx, "inspection", record, base_version, values, _zone(ctx))
         if "inspector_ids" in values:
             _set_members(ctx, "inspection", record, record.inspector_ids)
@@ -344,10 +344,13 @@ def apply_hazard(
 ) -> Applied:
     if base_version is not None:
         immutable_fields(data, HazardData.MUTABLE)
-        record = _require(ctx, Hazard, "hazard", record_id)
         if "photo_attachments" in data:
             _check_attachments(ctx, data["photo_attachments"])
+        record = _require(ctx, Hazard, "hazard", record_id)
         return edit(ctx, "hazard", record, base_version, columns(data), _zone(ctx))
+    # What the device can fix by itself is refused before the op waits for its parent, so
+    # it learns it in this answer rather than from a held op that fails later.
+    _check_attachments(ctx, data["photo_attachments"])
     inspection = _require(ctx, Inspection, "inspection", data["inspection_id"])
     if inspection.enterprise_id != data["enterprise_id"]:
         raise ValidationFailed(
@@ -355,7 +358,6 @@ def apply_hazard(
             code="enterprise_mismatch",
             fields={"enterprise_id": ["differs from the inspection's enterprise"]},
         )
-    _check_attachments(ctx, data["photo_attachments"])
     values = columns(data)
     values["proposed_deadline"] = values.pop("deadline")
     existing = _existing(ctx, Hazard, record_id)
@@ -397,8 +399,8 @@ def apply_rectification(
         raise ValidationFailed(
             "a rectification report is never edited; send a new one", code="immutable_record"
         )
-    hazard = _require(ctx, Hazard, "hazard", data["hazard_id"])
     _check_attachments(ctx, data["evidence_attachments"])
+    hazard = _require(ctx, Hazard, "hazard", data["hazard_id"])
     values = columns(data)
     existing = _existing(ctx, Rectification, record_id)
     if existing is not None:

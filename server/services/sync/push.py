@@ -176,8 +176,14 @@ def _ledger(
     return row
 
 
-def _release_held(ctx: OpContext, entity: str, record_id: uuid.UUID) -> None:
-    """Apply ops that were waiting for ``entity``/``record_id``, and what they unblock."""
+def _release_held(
+    ctx: OpContext, entity: str, record_id: uuid.UUID, waited_for: set[tuple[str, uuid.UUID]]
+) -> None:
+    """Apply ops that were waiting for ``entity``/``record_id``, and what they unblock.
+
+    An op with several parents (a document naming hazards) may be held again on the next
+    missing one; ``waited_for`` learns it, so that parent's arrival later in the batch
+    releases it too."""
     ctx.cache.write_rows()  # ops held earlier in this batch must be visible to the query
     queue = [(entity, record_id)]
     while queue:
@@ -207,6 +213,8 @@ def _release_held(ctx: OpContext, entity: str, record_id: uuid.UUID) -> None:
             _ledger(held_ctx, op, held.payload, held.payload_hash, outcome, held)
             if outcome["result"]["status"] == APPLIED:
                 queue.append((op["entity"], op["id"]))
+            elif outcome["result"]["status"] == HELD:
+                waited_for.add(outcome["waiting"])
 
 
 def push(
@@ -353,7 +361,7 @@ def push(
         if status == HELD:
             waited_for.add(outcome["waiting"])
         if status == APPLIED and (op["entity"], op["id"]) in waited_for:
-            _release_held(op_ctx, op["entity"], op["id"])
+            _release_held(op_ctx, op["entity"], op["id"], waited_for)
         results.append(outcome["result"])
     ctx.cache.write_rows()
     ctx.cache.write_counters()
