@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from server.models.types import utcnow
-from server.services import accounts, attachments
+from server.services import accounts, attachments, draw_schedule
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,11 @@ JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
         "37 3 * * *",
         lambda: attachments.discard_stale_uploads(utcnow() - timedelta(days=14)),
     ),
+    # Every minute: each draw plan's own cron is evaluated inside (see draw_schedule.py).
+    "draw_plans": ("* * * * *", lambda: draw_schedule.tick(utcnow())),
 }
+# Jobs that also run once at start-up, so a run missed while the scheduler was down fires now.
+AT_START = frozenset({"draw_plans"})
 
 
 def _run(app: Flask, name: str, job: Callable[[], Any]) -> None:
@@ -50,6 +54,7 @@ def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
             coalesce=True,
             max_instances=1,
             misfire_grace_time=3600,
+            **({"next_run_time": utcnow()} if name in AT_START else {}),
         )
     return scheduler
 

@@ -9,6 +9,7 @@ from server.api import (
     audit,
     auth,
     documents,
+    draws,
     enterprises,
     entry_codes,
     guards,
@@ -38,5 +39,6 @@ def init_app(app: Flask) -> None:
         attachments.blp,
         documents.blp,
         audit.blp,
+        draws.blp,
     ):
         api.register_blueprint(blueprint)

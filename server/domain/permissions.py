@@ -25,6 +25,9 @@ EDIT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
 IMPORT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
 ROTATE_ENTRY_CODES = frozenset({MANAGER, ADMIN})
 READ_AUDIT = frozenset({LEAD, MANAGER, ADMIN})
+# Double-random draws: leads and managers plan and run them, and keep the recusal registry.
+MANAGE_DRAWS = frozenset({LEAD, MANAGER})
+MANAGE_RECUSALS = frozenset({LEAD, MANAGER})
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from server.models.accounts import ROLES, Agency, ApiToken, Device, User
 from server.models.attachments import Attachment, AttachmentGrant, AttachmentUpload
+from server.models.draws import Draw, DrawPlan, DrawSeed, Recusal, Task
 from server.models.enterprises import Enterprise
 from server.models.records import (
     Document,
@@ -28,13 +29,18 @@ __all__ = [
     "Device",
     "Document",
     "DocumentCounter",
+    "Draw",
+    "DrawPlan",
+    "DrawSeed",
     "Enterprise",
     "Hazard",
     "Inspection",
     "RecordMember",
+    "Recusal",
     "Rectification",
     "Scan",
     "SyncClock",
     "SyncOp",
+    "Task",
     "User",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.web import public
+from server.web import draws, public
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
+    app.register_blueprint(draws.bp)

@@ -17,7 +17,7 @@ from server.domain.inspections import check_team
 from server.domain.permissions import INSPECTOR
 from server.domain.visits import PastVisit, VisitPolicy, visit_warnings
 from server.extensions import db
-from server.models import Enterprise
+from server.models import Enterprise, Task
 from server.models.records import (
     Document,
     Hazard,
@@ -33,6 +33,7 @@ from server.schemas.sync import (
     InspectionData,
 )
 from server.services import hazard_state
+from server.services import tasks as draw_tasks
 from server.services.sync import feed
 from server.services.sync.outcomes import Applied, Held, OpContext
 from server.services.sync.records import (
@@ -188,7 +189,7 @@ def enterprise_card(
             }
             for i in last
         ],
-        "tasks": [],
+        "tasks": draw_tasks.card_tasks(enterprise.id, ctx.principal.user_id),
         "warnings": warnings,
     }
 
@@ -309,9 +310,14 @@ def apply_inspection(
         raise ValidationFailed(
             "ended before it started", fields={"ended_at": ["before started_at"]}
         )
+    task = None
     if data["task_id"] is not None:
-        raise ValidationFailed(
-            "no such task", code="unknown_task", fields={"task_id": ["not a task of your agency"]}
+        task = draw_tasks.check_completion(
+            ctx.cache.get(Task, data["task_id"]),
+            enterprise_id=enterprise.id,
+            inspection_id=record_id,
+            user_id=ctx.principal.user_id,
+            role=ctx.principal.role,
         )
     _check_attachments(ctx, data["signature_attachments"])
     if data["scan_id"] is not None:
@@ -329,6 +335,8 @@ def apply_inspection(
     inspection = Inspection(id=record_id, **values)
     applied = create(ctx, "inspection", inspection, values)
     _add_members(ctx, "inspection", inspection, inspection.inspector_ids)
+    if task is not None:
+        draw_tasks.complete(task, inspection.id, data["ended_at"] or data["started_at"])
     if data["scan_id"] is None:
         applied.extra = {
             "warnings": [{"code": "no_scan", "message": "recorded without a gate scan"}]

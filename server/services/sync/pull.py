@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from server.domain.permissions import INSPECTOR, Principal
 from server.domain.sync import decode_cursor, encode_cursor
 from server.extensions import db
-from server.models import Agency, Enterprise
+from server.models import Agency, Enterprise, Task
 from server.models.records import (
     Document,
     Hazard,
@@ -31,6 +31,7 @@ MODELS: dict[str, Any] = {
     "hazard": Hazard,
     "rectification": Rectification,
     "document": Document,
+    "task": Task,
 }
 # What an inspector sees only as a member (took part / was assigned); the rest of the
 # agency's records (directory, hazards, documents) every user of the agency sees.

@@ -1,0 +1,253 @@
+"""What the public sees of draws (一公开): results, seeds, teams and task outcomes, nothing else.
+
+Public pages run without a login, so the session is not fenced to an agency: every query here
+names exactly the rows it publishes, and every value returned is meant to be public. Recusal
+reasons, plan notes, pool filters and the people's internal ids beyond the verifiable document
+are never read here.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from server.domain import draw as algorithm
+from server.domain.errors import NotFound
+from server.domain.periods import period_label
+from server.extensions import db
+from server.models import Agency, Draw, DrawPlan, DrawSeed, Enterprise, Task, User
+from server.services.tasks import hazards_found
+
+STATUS_TEXT = {"open": "未完成", "done": "已完成", "cancelled": "已作废（重新抽取）"}
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    return moment.astimezone(zone).isoformat() if moment else None
+
+
+def _agencies(ids: set[uuid.UUID]) -> dict[uuid.UUID, Agency]:
+    if not ids:
+        return {}
+    return {a.id: a for a in db.session.scalars(sa.select(Agency).where(Agency.id.in_(ids)))}
+
+
+def list_draws(agency_code: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Published draws, newest first."""
+    stmt = sa.select(Draw).order_by(Draw.drawn_at.desc(), Draw.attempt.desc()).limit(limit)
+    if agency_code:
+        stmt = stmt.join(Agency, Agency.id == Draw.agency_id).where(Agency.code == agency_code)
+    rows = list(db.session.scalars(stmt))
+    agencies = _agencies({d.agency_id for d in rows})
+    later = (
+        {
+            (d.plan_id, d.period_key, d.attempt)
+            for d in db.session.scalars(
+                sa.select(Draw).where(Draw.plan_id.in_({d.plan_id for d in rows}), Draw.attempt > 1)
+            )
+        }
+        if rows
+        else set()
+    )
+    out = []
+    for d in rows:
+        agency = agencies[d.agency_id]
+        zone = ZoneInfo(agency.timezone)
+        out.append(
+            {
+                "id": str(d.id),
+                "agency": agency.name,
+                "plan_name": d.plan_name,
+                "period_key": d.period_key,
+                "period_label": period_label(d.period_key),
+                "attempt": d.attempt,
+                "redraw_reason": d.redraw_reason,
+                "superseded": (d.plan_id, d.period_key, d.attempt + 1) in later,
+                "drawn_at": _local(d.drawn_at, zone),
+                "pool_size": d.pool_size,
+                "drawn_count": d.drawn_count,
+                "fingerprint": d.fingerprint,
+            }
+        )
+    return out
+
+
+def upcoming(agency_code: str | None = None) -> list[dict[str, Any]]:
+    """Scheduled draws not yet made, each with the SHA-256 of the seed it will use."""
+    stmt = (
+        sa.select(DrawSeed, DrawPlan)
+        .join(DrawPlan, DrawPlan.id == DrawSeed.plan_id)
+        .where(
+            DrawSeed.used_by_draw_id.is_(None),
+            DrawPlan.active.is_(True),
+            DrawPlan.cron.is_not(None),
+        )
+        .order_by(DrawSeed.planned_for, DrawSeed.id)
+    )
+    if agency_code:
+        stmt = stmt.join(Agency, Agency.id == DrawPlan.agency_id).where(Agency.code == agency_code)
+    rows = db.session.execute(stmt).all()
+    agencies = _agencies({plan.agency_id for _, plan in rows})
+    out = []
+    for seed, plan in rows:
+        agency = agencies[plan.agency_id]
+        zone = ZoneInfo(agency.timezone)
+        out.append(
+            {
+                "agency": agency.name,
+                "plan_name": plan.name,
+                "period_key": seed.period_key,
+                "period_label": period_label(seed.period_key),
+                "planned_for": _local(seed.planned_for, zone),
+                "seed_commitment": seed.commitment,
+                "committed_at": _local(seed.committed_at, zone),
+            }
+        )
+    return out
+
+
+def _get(draw_id: uuid.UUID) -> Draw:
+    draw = db.session.get(Draw, draw_id)
+    if draw is None:
+        raise NotFound("no such draw")
+    return draw
+
+
+def document(draw_id: uuid.UUID) -> str:
+    """The verifiable document exactly as stored (canonical JSON, ``sr-draw-public/1``)."""
+    return _get(draw_id).document
+
+
+def publication(draw_id: uuid.UUID) -> dict[str, Any]:
+    """Everything the public page shows about one draw."""
+    draw = _get(draw_id)
+    agency = db.session.get(Agency, draw.agency_id)
+    zone = ZoneInfo(agency.timezone)
+    doc = algorithm.DrawResult.from_public_json(draw.document)
+    enterprise_ids = [uuid.UUID(a.enterprise_id) for a in doc.assignments]
+    enterprises = {
+        str(e.id): e
+        for e in db.session.scalars(
+            sa.select(Enterprise).where(
+                Enterprise.agency_id == draw.agency_id, Enterprise.id.in_(enterprise_ids)
+            )
+        )
+    }
+    member_ids = {uuid.UUID(i) for a in doc.assignments for i in a.inspector_ids}
+    people = {
+        str(u.id): u
+        for u in db.session.scalars(
+            sa.select(User).where(User.agency_id == draw.agency_id, User.id.in_(member_ids))
+        )
+    }
+    outside = {o.id: o for o in doc.inputs.outside_inspectors}
+    outside_names = {
+        o["id"]: o.get("name", "") for o in draw.parameters.get("outside_inspectors", [])
+    }
+    tasks = {
+        str(t.enterprise_id): t
+        for t in db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id))
+    }
+    found = hazards_found([t.inspection_id for t in tasks.values() if t.inspection_id])
+    later = db.session.scalar(
+        sa.select(Draw).where(
+            Draw.plan_id == draw.plan_id,
+            Draw.period_key == draw.period_key,
+            Draw.attempt == draw.attempt + 1,
+        )
+    )
+    earlier = db.session.scalar(
+        sa.select(Draw).where(
+            Draw.plan_id == draw.plan_id,
+            Draw.period_key == draw.period_key,
+            Draw.attempt == draw.attempt - 1,
+        )
+    )
+    rows = []
+    for a in doc.assignments:
+        e = enterprises.get(a.enterprise_id)
+        task = tasks.get(a.enterprise_id)
+        rows.append(
+            {
+                "enterprise_id": a.enterprise_id,
+                "enterprise_name": e.name if e else "",
+                "uscc": e.uscc if e else "",
+                "stratum": a.stratum,
+                "inspectors": [
+                    {
+                        "name": (people[i].full_name or people[i].username) if i in people else "",
+                        "certificate_no": people[i].cert_no if i in people else None,
+                    }
+                    for i in a.inspector_ids
+                ],
+                "outside_inspectors": [
+                    {
+                        "name": outside_names.get(o, ""),
+                        "department": outside[o].department if o in outside else "",
+                        "certificate_no": outside[o].certificate_no if o in outside else None,
+                    }
+                    for o in a.outside_inspector_ids
+                ],
+                "result": {
+                    "status": task.status if task else "open",
+                    "status_text": STATUS_TEXT[task.status if task else "open"],
+                    "due_date": task.due_date.isoformat() if task else None,
+                    "inspected_on": task.completed_at.astimezone(zone).date().isoformat()
+                    if task and task.completed_at
+                    else None,
+                    "hazards_found": found.get(task.inspection_id, 0)
+                    if task and task.inspection_id
+                    else None,
+                },
+            }
+        )
+    return {
+        "id": str(draw.id),
+        "agency": agency.name,
+        "plan_name": draw.plan_name,
+        "period_key": draw.period_key,
+        "period_label": period_label(draw.period_key),
+        "attempt": draw.attempt,
+        "redraw_reason": draw.redraw_reason,
+        "replaces": str(earlier.id) if earlier else None,
+        "superseded_by": str(later.id) if later else None,
+        "superseded_reason": later.redraw_reason if later else None,
+        "trigger": draw.trigger,
+        "drawn_at": _local(draw.drawn_at, zone),
+        "draw_date": draw.draw_date.isoformat(),
+        "seed": draw.seed,
+        "seed_commitment": draw.seed_commitment,
+        "committed_at": _local(draw.committed_at, zone),
+        "fingerprint": draw.fingerprint,
+        "algorithm": draw.algorithm,
+        "team_size": doc.inputs.parameters.team_size,
+        "outside_per_team": doc.inputs.parameters.outside_per_team,
+        "pool_size": draw.pool_size,
+        "inspector_pool_size": len(doc.inputs.inspectors),
+        "drawn_count": draw.drawn_count,
+        "strata": [
+            {
+                "stratum": s.stratum,
+                "pool_size": s.pool_size,
+                "rate": s.rate,
+                "drawn": s.drawn,
+            }
+            for s in doc.strata
+        ],
+        "assignments": rows,
+    }
+
+
+def publication_json(draw_id: uuid.UUID) -> dict[str, Any]:
+    """The verifiable document with the page's content beside it under ``publication``.
+
+    ``scripts/verify_draw.py`` and ``server.domain.draw.verify`` read only the document's own
+    members, so this one file both shows and proves the draw.
+    """
+    body = json.loads(document(draw_id))
+    body["publication"] = publication(draw_id)
+    return body

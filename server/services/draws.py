@@ -1,0 +1,865 @@
+"""Draw plans, the recusal registry, and running a draw: load the pool, draw, store, commit."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from server.domain import draw as algorithm
+from server.domain import permissions
+from server.domain.draw_plans import PoolSize, check_plan, stratum_of
+from server.domain.errors import Conflict, NotFound, ValidationFailed
+from server.domain.periods import next_fire_after, parse_cron, period_key, period_label
+from server.domain.permissions import INSPECTOR, Principal
+from server.domain.visits import VisitPolicy
+from server.domain.workdays import DEFAULT_CALENDAR
+from server.extensions import db
+from server.models import (
+    Agency,
+    Draw,
+    DrawPlan,
+    DrawSeed,
+    Enterprise,
+    Inspection,
+    Recusal,
+    Task,
+    User,
+)
+from server.models.types import utcnow
+from server.services import tasks as task_service
+
+log = logging.getLogger(__name__)
+
+PLAN_FIELDS = (
+    "name",
+    "notes",
+    "industries",
+    "risk_grades",
+    "credit_ratings",
+    "exclude_seriously_dishonest",
+    "exclude_inspected_within_days",
+    "respect_yearly_caps",
+    "strata_by",
+    "rates",
+    "default_rate",
+    "min_targets",
+    "max_targets",
+    "inspector_ids",
+    "team_size",
+    "outside_inspectors",
+    "outside_per_team",
+    "due_days",
+    "due_day_kind",
+    "cron",
+    "period",
+    "active",
+)
+# Changing any of these restarts the schedule: earlier fire times are no longer "missed".
+SCHEDULE_FIELDS = frozenset({"cron", "period", "active"})
+
+
+class DrawExists(Conflict):
+    code = "draw_exists"
+
+
+class PlanInactive(Conflict):
+    code = "plan_inactive"
+
+
+def _zone(agency: Agency) -> ZoneInfo:
+    return ZoneInfo(agency.timezone)
+
+
+# --- plans ----------------------------------------------------------------------------------
+
+
+def _active_inspector_count(agency_id: uuid.UUID) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(User.id)).where(
+                User.agency_id == agency_id, User.active.is_(True), User.role == INSPECTOR
+            )
+        )
+        or 0
+    )
+
+
+def _check_people(agency_id: uuid.UUID, config: dict[str, Any]) -> PoolSize:
+    ids = config.get("inspector_ids")
+    if ids is None:
+        inspectors = _active_inspector_count(agency_id)
+    else:
+        wanted = {uuid.UUID(str(i)) for i in ids}
+        found = set(
+            db.session.scalars(
+                sa.select(User.id).where(
+                    User.agency_id == agency_id, User.active.is_(True), User.id.in_(wanted)
+                )
+            )
+        )
+        unknown = sorted(str(i) for i in wanted - found)
+        if unknown:
+            raise ValidationFailed(
+                f"not active users of your agency: {', '.join(unknown)}",
+                code="unknown_inspector",
+                fields={
+                    "inspector_ids": [f"{i} is not an active user of your agency" for i in unknown]
+                },
+            )
+        inspectors = len(found)
+    return PoolSize(inspectors=inspectors, outside_inspectors=len(config["outside_inspectors"]))
+
+
+def _normalize(config: dict[str, Any]) -> dict[str, Any]:
+    """Values as stored: ids as strings, outside inspectors with ids and ISO dates."""
+    out = dict(config)
+    if out.get("inspector_ids") is not None:
+        out["inspector_ids"] = sorted({str(i) for i in out["inspector_ids"]})
+    outside = []
+    for person in out.get("outside_inspectors") or []:
+        valid = person.get("certificate_valid_until")
+        outside.append(
+            {
+                "id": str(person.get("id") or uuid.uuid4()),
+                "name": person["name"],
+                "department": person["department"],
+                "certificate_no": person.get("certificate_no") or None,
+                "certificate_valid_until": valid.isoformat() if isinstance(valid, date) else valid,
+            }
+        )
+    if len({o["id"] for o in outside}) != len(outside):
+        raise ValidationFailed(
+            "an outside inspector is listed twice",
+            fields={"outside_inspectors": ["ids must be unique"]},
+        )
+    out["outside_inspectors"] = outside
+    for key in ("industries", "risk_grades", "credit_ratings", "strata_by"):
+        out[key] = list(dict.fromkeys(out.get(key) or []))
+    out["cron"] = (out.get("cron") or "").strip() or None
+    return out
+
+
+def _validated(agency: Agency, config: dict[str, Any]) -> dict[str, Any]:
+    config = _normalize(config)
+    pool = _check_people(agency.id, config)
+    config.update(check_plan(config, pool, _zone(agency)))
+    return config
+
+
+def plan_config(plan: DrawPlan) -> dict[str, Any]:
+    return {name: getattr(plan, name) for name in PLAN_FIELDS}
+
+
+def create_plan(
+    principal: Principal, data: dict[str, Any], now: datetime | None = None
+) -> DrawPlan:
+    """Save a plan after checking it could produce a lawful draw."""
+    permissions.require_role(principal, permissions.MANAGE_DRAWS, "creating a draw plan")
+    now = now or utcnow()
+    agency = db.session.get(Agency, principal.agency_id)
+    config = _validated(agency, data)
+    plan = DrawPlan(
+        agency_id=agency.id, created_by=principal.user_id, schedule_from=now, version=1, **config
+    )
+    db.session.add(plan)
+    db.session.flush()
+    commit_next_seed(plan, agency, now)
+    db.session.commit()
+    return plan
+
+
+def update_plan(
+    principal: Principal, plan_id: uuid.UUID, changes: dict[str, Any], now: datetime | None = None
+) -> DrawPlan:
+    """Change some settings; the whole plan is checked again."""
+    permissions.require_role(principal, permissions.MANAGE_DRAWS, "changing a draw plan")
+    now = now or utcnow()
+    plan = get_plan(principal, plan_id)
+    agency = db.session.get(Agency, plan.agency_id)
+    config = _validated(agency, {**plan_config(plan), **changes})
+    changed = {k for k, v in config.items() if getattr(plan, k) != v}
+    if changed:
+        for key in changed:
+            setattr(plan, key, config[key])
+        plan.version += 1
+        if changed & SCHEDULE_FIELDS:
+            plan.schedule_from = now
+            plan.last_error = None
+            _discard_unused_seeds(plan)
+        commit_next_seed(plan, agency, now)
+    db.session.commit()
+    return plan
+
+
+def _discard_unused_seeds(plan: DrawPlan) -> None:
+    # A new schedule fires at other times (and maybe in other periods): its commitments are
+    # made afresh. Any other change keeps the published commitment, so editing a plan never
+    # re-rolls its seed.
+    db.session.execute(
+        sa.delete(DrawSeed).where(DrawSeed.plan_id == plan.id, DrawSeed.used_by_draw_id.is_(None))
+    )
+
+
+def get_plan(principal: Principal, plan_id: uuid.UUID) -> DrawPlan:
+    permissions.require_role(principal, permissions.MANAGE_DRAWS, "reading draw plans")
+    plan = db.session.scalar(
+        sa.select(DrawPlan).where(DrawPlan.id == plan_id, DrawPlan.agency_id == principal.agency_id)
+    )
+    if plan is None:
+        raise NotFound("no such draw plan")
+    return plan
+
+
+def list_plans(principal: Principal) -> list[DrawPlan]:
+    permissions.require_role(principal, permissions.MANAGE_DRAWS, "reading draw plans")
+    return list(
+        db.session.scalars(
+            sa.select(DrawPlan)
+            .where(DrawPlan.agency_id == principal.agency_id)
+            .order_by(DrawPlan.created_at.desc(), DrawPlan.id)
+        )
+    )
+
+
+def plan_view(plan: DrawPlan, now: datetime | None = None) -> dict[str, Any]:
+    """A plan as the API shows it: settings, the next run and its published commitment."""
+    now = now or utcnow()
+    agency = db.session.get(Agency, plan.agency_id)
+    view = {
+        **plan_config(plan),
+        "id": plan.id,
+        "version": plan.version,
+        "created_at": plan.created_at,
+        "updated_at": plan.updated_at,
+        "last_fire_at": plan.last_fire_at,
+        "last_error": plan.last_error,
+        "next_run_at": None,
+        "upcoming": None,
+    }
+    if plan.active and plan.cron:
+        view["next_run_at"] = next_fire_after(parse_cron(plan.cron, _zone(agency)), now)
+        seed = db.session.scalar(
+            sa.select(DrawSeed)
+            .where(DrawSeed.plan_id == plan.id, DrawSeed.used_by_draw_id.is_(None))
+            .order_by(DrawSeed.planned_for.desc())
+            .limit(1)
+        )
+        if seed is not None:
+            view["upcoming"] = {
+                "period_key": seed.period_key,
+                "planned_for": seed.planned_for,
+                "seed_commitment": seed.commitment,
+                "committed_at": seed.committed_at,
+            }
+    return view
+
+
+# --- seed commitments -----------------------------------------------------------------------
+
+
+def commit_next_seed(plan: DrawPlan, agency: Agency, now: datetime) -> DrawSeed | None:
+    """Fix and publish (as SHA-256) the seed of the plan's next scheduled draw, once."""
+    if not plan.active or not plan.cron:
+        return None
+    trigger = parse_cron(plan.cron, _zone(agency))
+    fire = now
+    for _ in range(36):
+        fire = next_fire_after(trigger, fire)
+        if fire is None:
+            return None
+        key = period_key(plan.period, fire.astimezone(_zone(agency)).date())
+        seed = db.session.scalar(
+            sa.select(DrawSeed).where(DrawSeed.plan_id == plan.id, DrawSeed.period_key == key)
+        )
+        if seed is not None:
+            return seed if seed.used_by_draw_id is None else None
+        drawn = db.session.scalar(
+            sa.select(Draw.id).where(Draw.plan_id == plan.id, Draw.period_key == key).limit(1)
+        )
+        if drawn is None:
+            break
+    else:
+        return None
+    value = secrets.token_hex(32)
+    seed = DrawSeed(
+        agency_id=plan.agency_id,
+        plan_id=plan.id,
+        period_key=key,
+        seed=value,
+        commitment=algorithm.seed_commitment(value),
+        committed_at=now,
+        planned_for=fire,
+    )
+    db.session.add(seed)
+    return seed
+
+
+# --- recusals -------------------------------------------------------------------------------
+
+
+def list_recusals(
+    principal: Principal,
+    *,
+    inspector_id: uuid.UUID | None = None,
+    enterprise_id: uuid.UUID | None = None,
+) -> list[Recusal]:
+    permissions.require_role(principal, permissions.MANAGE_RECUSALS, "reading recusals")
+    stmt = sa.select(Recusal).where(Recusal.agency_id == principal.agency_id)
+    if inspector_id is not None:
+        stmt = stmt.where(Recusal.inspector_id == inspector_id)
+    if enterprise_id is not None:
+        stmt = stmt.where(Recusal.enterprise_id == enterprise_id)
+    return list(db.session.scalars(stmt.order_by(Recusal.created_at, Recusal.id)))
+
+
+def create_recusal(principal: Principal, data: dict[str, Any]) -> Recusal:
+    """Register that an inspector must never be drawn for an enterprise."""
+    permissions.require_role(principal, permissions.MANAGE_RECUSALS, "registering a recusal")
+    inspector = db.session.scalar(
+        sa.select(User).where(
+            User.id == data["inspector_id"], User.agency_id == principal.agency_id
+        )
+    )
+    if inspector is None:
+        raise ValidationFailed(
+            "no such user in your agency",
+            code="unknown_inspector",
+            fields={"inspector_id": ["not a user of your agency"]},
+        )
+    enterprise = db.session.scalar(
+        sa.select(Enterprise).where(
+            Enterprise.id == data["enterprise_id"], Enterprise.agency_id == principal.agency_id
+        )
+    )
+    if enterprise is None:
+        raise ValidationFailed(
+            "no such enterprise in your agency's directory",
+            code="unknown_enterprise",
+            fields={"enterprise_id": ["not in the directory"]},
+        )
+    duplicate = Conflict(
+        "this inspector is already recused from this enterprise",
+        code="duplicate_recusal",
+    )
+    exists = db.session.scalar(
+        sa.select(Recusal.id).where(
+            Recusal.inspector_id == inspector.id, Recusal.enterprise_id == enterprise.id
+        )
+    )
+    if exists is not None:
+        raise duplicate
+    recusal = Recusal(
+        agency_id=principal.agency_id,
+        inspector_id=inspector.id,
+        enterprise_id=enterprise.id,
+        source=data["source"],
+        reason=data["reason"].strip(),
+        created_by=principal.user_id,
+    )
+    db.session.add(recusal)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise duplicate from None
+    return recusal
+
+
+def delete_recusal(principal: Principal, recusal_id: uuid.UUID) -> None:
+    permissions.require_role(principal, permissions.MANAGE_RECUSALS, "removing a recusal")
+    recusal = db.session.scalar(
+        sa.select(Recusal).where(Recusal.id == recusal_id, Recusal.agency_id == principal.agency_id)
+    )
+    if recusal is None:
+        raise NotFound("no such recusal")
+    db.session.delete(recusal)
+    db.session.commit()
+
+
+# --- running a draw -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pool:
+    """What a draw draws from, read from the database, with what was left out and why."""
+
+    inputs: algorithm.DrawInputs
+    enterprise_names: dict[str, str]
+    outside_people: dict[str, dict[str, Any]]
+    excluded: dict[str, int]
+
+
+def build_pool(
+    plan: DrawPlan, agency: Agency, *, draw_date: date, now: datetime, period: str
+) -> Pool:
+    """The plan's candidate enterprises and people as of ``now``, as the algorithm's inputs."""
+    zone = _zone(agency)
+    stmt = sa.select(Enterprise).where(
+        Enterprise.agency_id == plan.agency_id, Enterprise.is_key.is_(False)
+    )
+    if plan.industries:
+        stmt = stmt.where(Enterprise.industry.in_(plan.industries))
+    if plan.risk_grades:
+        stmt = stmt.where(Enterprise.risk_grade.in_(plan.risk_grades))
+    if plan.credit_ratings:
+        stmt = stmt.where(Enterprise.credit_rating.in_(plan.credit_ratings))
+    if plan.exclude_seriously_dishonest:
+        stmt = stmt.where(Enterprise.seriously_dishonest.is_(False))
+    candidates = list(db.session.scalars(stmt))
+
+    recent: set[uuid.UUID] = set()
+    if plan.exclude_inspected_within_days:
+        since = now - timedelta(days=plan.exclude_inspected_within_days)
+        recent = set(
+            db.session.scalars(
+                sa.select(Inspection.enterprise_id)
+                .where(Inspection.agency_id == plan.agency_id, Inspection.started_at >= since)
+                .distinct()
+            )
+        )
+    capped: set[uuid.UUID] = set()
+    if plan.respect_yearly_caps:
+        policy = VisitPolicy.from_settings((agency.settings or {}).get("visits"))
+        local = now.astimezone(zone)
+        year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        counts = dict(
+            db.session.execute(
+                sa.select(Inspection.enterprise_id, sa.func.count(Inspection.id))
+                .where(Inspection.agency_id == plan.agency_id, Inspection.started_at >= year_start)
+                .group_by(Inspection.enterprise_id)
+            ).all()
+        )
+        for e in candidates:
+            cap = policy.cap_for(
+                is_key=e.is_key, credit_rating=e.credit_rating, risk_grade=e.risk_grade
+            )
+            if cap is not None and counts.get(e.id, 0) >= cap:
+                capped.add(e.id)
+    pool = [e for e in candidates if e.id not in recent and e.id not in capped]
+    pool_ids = {str(e.id) for e in pool}
+
+    people = sa.select(User).where(User.agency_id == plan.agency_id, User.active.is_(True))
+    if plan.inspector_ids is None:
+        people = people.where(User.role == INSPECTOR)
+    else:
+        people = people.where(User.id.in_([uuid.UUID(i) for i in plan.inspector_ids]))
+    inspectors = list(db.session.scalars(people))
+
+    recusals = [
+        algorithm.Pair(str(i), str(e))
+        for i, e in db.session.execute(
+            sa.select(Recusal.inspector_id, Recusal.enterprise_id).where(
+                Recusal.agency_id == plan.agency_id
+            )
+        )
+        if str(e) in pool_ids
+    ]
+    outside_people = {o["id"]: o for o in plan.outside_inspectors}
+    inputs = algorithm.DrawInputs(
+        enterprises=[
+            algorithm.Enterprise(
+                str(e.id), stratum_of(plan.strata_by, e.risk_grade, e.credit_rating), e.industry
+            )
+            for e in pool
+        ],
+        inspectors=[
+            algorithm.Inspector(str(u.id), u.cert_no, u.cert_valid_until) for u in inspectors
+        ],
+        outside_inspectors=[
+            algorithm.OutsideInspector(
+                o["id"],
+                o["department"],
+                o.get("certificate_no"),
+                date.fromisoformat(o["certificate_valid_until"])
+                if o.get("certificate_valid_until")
+                else None,
+            )
+            for o in plan.outside_inspectors
+        ],
+        recusals=recusals,
+        previous_assignments=_previous_pairs(plan, period),
+        parameters=algorithm.DrawParameters(
+            draw_date=draw_date,
+            team_size=plan.team_size,
+            rates=dict(plan.rates),
+            default_rate=plan.default_rate,
+            min_targets=plan.min_targets,
+            max_targets=plan.max_targets,
+            outside_per_team=plan.outside_per_team,
+        ),
+    )
+    return Pool(
+        inputs=inputs,
+        enterprise_names={str(e.id): e.name for e in candidates},
+        outside_people=outside_people,
+        excluded={
+            "key_enterprises": "always",
+            "recently_inspected": len(recent & {e.id for e in candidates}),
+            "yearly_cap_reached": len(capped - recent),
+        },
+    )
+
+
+def _previous_pairs(plan: DrawPlan, period: str) -> list[algorithm.Pair]:
+    """Who went where in the plan's previous draw (its last attempt of an earlier period)."""
+    previous = db.session.scalar(
+        sa.select(Draw)
+        .where(Draw.plan_id == plan.id, Draw.period_key != period)
+        .order_by(Draw.drawn_at.desc(), Draw.attempt.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return []
+    document = algorithm.DrawResult.from_public_json(previous.document)
+    return [
+        algorithm.Pair(person, a.enterprise_id)
+        for a in document.assignments
+        for person in (*a.inspector_ids, *a.outside_inspector_ids)
+    ]
+
+
+def _explain(exc: algorithm.DrawInfeasible, names: dict[str, str]) -> algorithm.DrawInfeasible:
+    """Name the enterprise a lead would recognise, not only its id."""
+    details = dict(exc.details)
+    message = exc.message
+    enterprises = details.get("enterprises")
+    if isinstance(enterprises, list):
+        details["enterprises"] = [
+            {**e, "enterprise_name": names.get(e.get("enterprise_id", ""), "")} for e in enterprises
+        ]
+        for e in enterprises:
+            eid = e.get("enterprise_id", "")
+            if eid in names:
+                message = message.replace(f"enterprise {eid}", f"enterprise {names[eid]} ({eid})")
+    return algorithm.DrawInfeasible(message, fields=exc.fields, details=details)
+
+
+def run_plan(
+    principal: Principal,
+    plan_id: uuid.UUID,
+    redraw_reason: str | None = None,
+    now: datetime | None = None,
+) -> Draw:
+    """A lead runs a plan for the current period (or redraws it, giving a public reason)."""
+    permissions.require_role(principal, permissions.MANAGE_DRAWS, "running a draw")
+    plan = get_plan(principal, plan_id)
+    return execute(
+        plan,
+        now=now or utcnow(),
+        operator_id=principal.user_id,
+        trigger="manual",
+        redraw_reason=redraw_reason,
+    )
+
+
+def execute(
+    plan: DrawPlan,
+    *,
+    now: datetime,
+    operator_id: uuid.UUID | None,
+    trigger: str,
+    redraw_reason: str | None = None,
+    fire_at: datetime | None = None,
+) -> Draw:
+    """Draw the plan for the period of ``fire_at`` (else of ``now``), store it with its tasks.
+
+    One transaction. A first draw of a period is attempt 1, so two processes running the same
+    plan at once collide on the database's unique constraint and the second gets
+    ``DrawExists``; a redraw is the next attempt and cancels the open tasks of the one before.
+    """
+    if not plan.active:
+        raise PlanInactive("this plan is inactive; activate it before running it")
+    agency = db.session.get(Agency, plan.agency_id)
+    zone = _zone(agency)
+    draw_date = now.astimezone(zone).date()
+    period = period_key(plan.period, (fire_at or now).astimezone(zone).date())
+    reason = (redraw_reason or "").strip() or None
+    latest = db.session.scalar(
+        sa.select(Draw)
+        .where(Draw.plan_id == plan.id, Draw.period_key == period)
+        .order_by(Draw.attempt.desc())
+        .limit(1)
+    )
+    if latest is not None and reason is None:
+        raise DrawExists(
+            f"this plan was drawn for {period_label(period)} already (draw {latest.id}); "
+            "a redraw needs a redraw_reason, which is published",
+            details={"draw_id": str(latest.id), "period_key": period},
+        )
+    if latest is None and reason is not None:
+        raise ValidationFailed(
+            f"this plan has no draw for {period_label(period)} to redraw; run it without a reason",
+            code="nothing_to_redraw",
+            fields={"redraw_reason": ["only for a period drawn already"]},
+        )
+
+    pool = build_pool(plan, agency, draw_date=draw_date, now=now, period=period)
+    seed_row = None
+    if latest is None:
+        seed_row = db.session.scalar(
+            sa.select(DrawSeed).where(
+                DrawSeed.plan_id == plan.id,
+                DrawSeed.period_key == period,
+                DrawSeed.used_by_draw_id.is_(None),
+                DrawSeed.committed_at <= now,
+            )
+        )
+    seed = seed_row.seed if seed_row is not None else secrets.token_hex(32)
+    try:
+        result = algorithm.run_draw(pool.inputs, seed)
+    except algorithm.DrawInfeasible as exc:
+        raise _explain(exc, pool.enterprise_names) from None
+
+    draw = Draw(
+        agency_id=plan.agency_id,
+        plan_id=plan.id,
+        plan_name=plan.name,
+        period_key=period,
+        attempt=1 if latest is None else latest.attempt + 1,
+        redraw_reason=reason,
+        trigger=trigger,
+        operator_id=operator_id,
+        drawn_at=now,
+        draw_date=draw_date,
+        seed=result.seed,
+        seed_commitment=result.seed_commitment,
+        committed_at=seed_row.committed_at if seed_row is not None else None,
+        fingerprint=result.fingerprint,
+        algorithm=result.algorithm,
+        parameters={
+            **{k: v for k, v in plan_config(plan).items() if k not in ("notes", "active")},
+            "plan_version": plan.version,
+            "fire_at": fire_at.isoformat() if fire_at else None,
+            "excluded": pool.excluded,
+        },
+        document=result.to_public_json(),
+        pool_size=len(pool.inputs.enterprises),
+        drawn_count=len(result.assignments),
+    )
+    db.session.add(draw)
+    try:
+        # Claim the (plan, period, attempt) slot before writing anything else.
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise _lost_race(period) from None
+    if latest is not None:
+        task_service.cancel_open_tasks(latest.id)
+    due = DEFAULT_CALENDAR.add_days(draw_date, plan.due_days, plan.due_day_kind)
+    task_service.create_for_draw(
+        draw,
+        result,
+        title=f"{plan.name}（{period_label(period)}）",
+        enterprise_names=pool.enterprise_names,
+        outside_people=pool.outside_people,
+        due_date=due,
+    )
+    if seed_row is not None:
+        seed_row.used_by_draw_id = draw.id
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise _lost_race(period) from None
+    log.info(
+        "draw %s of plan %s for %s (attempt %s, %s): %s of %s enterprises",
+        draw.id,
+        plan.id,
+        period,
+        draw.attempt,
+        trigger,
+        draw.drawn_count,
+        draw.pool_size,
+    )
+    return draw
+
+
+def _lost_race(period: str) -> DrawExists:
+    return DrawExists(
+        f"this plan was drawn for {period_label(period)} at the same moment by another run",
+        details={"period_key": period},
+    )
+
+
+# --- reading draws --------------------------------------------------------------------------
+
+
+def get_draw(principal: Principal, draw_id: uuid.UUID) -> Draw:
+    permissions.require_role(principal, permissions.MANAGE_DRAWS, "reading draws")
+    draw = db.session.scalar(
+        sa.select(Draw).where(Draw.id == draw_id, Draw.agency_id == principal.agency_id)
+    )
+    if draw is None:
+        raise NotFound("no such draw")
+    return draw
+
+
+def list_draws(principal: Principal, plan_id: uuid.UUID | None = None) -> list[Draw]:
+    permissions.require_role(principal, permissions.MANAGE_DRAWS, "reading draws")
+    stmt = sa.select(Draw).where(Draw.agency_id == principal.agency_id)
+    if plan_id is not None:
+        stmt = stmt.where(Draw.plan_id == plan_id)
+    return list(db.session.scalars(stmt.order_by(Draw.drawn_at.desc(), Draw.attempt.desc())))
+
+
+def superseded_by(draw: Draw) -> Draw | None:
+    return db.session.scalar(
+        sa.select(Draw).where(
+            Draw.plan_id == draw.plan_id,
+            Draw.period_key == draw.period_key,
+            Draw.attempt == draw.attempt + 1,
+        )
+    )
+
+
+def draw_view(draw: Draw) -> dict[str, Any]:
+    """A draw for leads: everything stored, and the teams with names and task ids."""
+    document = algorithm.DrawResult.from_public_json(draw.document)
+    users = {
+        str(u.id): u
+        for u in db.session.scalars(
+            sa.select(User).where(
+                User.id.in_([uuid.UUID(i.id) for i in document.inputs.inspectors])
+            )
+        )
+    }
+    enterprises = {
+        str(e.id): e
+        for e in db.session.scalars(
+            sa.select(Enterprise).where(
+                Enterprise.id.in_([uuid.UUID(a.enterprise_id) for a in document.assignments])
+            )
+        )
+    }
+    outside = {o.id: o for o in document.inputs.outside_inspectors}
+    outside_names = {
+        o["id"]: o.get("name", "") for o in draw.parameters.get("outside_inspectors", [])
+    }
+    task_ids = {
+        str(t.enterprise_id): t.id
+        for t in db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id))
+    }
+    later = superseded_by(draw)
+    return {
+        "id": draw.id,
+        "plan_id": draw.plan_id,
+        "plan_name": draw.plan_name,
+        "period_key": draw.period_key,
+        "attempt": draw.attempt,
+        "redraw_reason": draw.redraw_reason,
+        "superseded_by": later.id if later else None,
+        "trigger": draw.trigger,
+        "operator_id": draw.operator_id,
+        "drawn_at": draw.drawn_at,
+        "draw_date": draw.draw_date,
+        "seed": draw.seed,
+        "seed_commitment": draw.seed_commitment,
+        "committed_at": draw.committed_at,
+        "fingerprint": draw.fingerprint,
+        "algorithm": draw.algorithm,
+        "parameters": draw.parameters,
+        "pool_size": draw.pool_size,
+        "drawn_count": draw.drawn_count,
+        "strata": [
+            {
+                "stratum": s.stratum,
+                "pool_size": s.pool_size,
+                "rate": s.rate,
+                "base": s.base,
+                "drawn": s.drawn,
+            }
+            for s in document.strata
+        ],
+        "assignments": [
+            {
+                "enterprise_id": a.enterprise_id,
+                "enterprise_name": enterprises[a.enterprise_id].name
+                if a.enterprise_id in enterprises
+                else "",
+                "stratum": a.stratum,
+                "task_id": task_ids.get(a.enterprise_id),
+                "inspectors": [
+                    {
+                        "id": i,
+                        "name": (users[i].full_name or users[i].username) if i in users else "",
+                        "certificate_no": users[i].cert_no if i in users else None,
+                    }
+                    for i in a.inspector_ids
+                ],
+                "outside_inspectors": [
+                    {
+                        "id": o,
+                        "name": outside_names.get(o, ""),
+                        "department": outside[o].department if o in outside else "",
+                        "certificate_no": outside[o].certificate_no if o in outside else None,
+                    }
+                    for o in a.outside_inspector_ids
+                ],
+            }
+            for a in document.assignments
+        ],
+    }
+
+
+def verify_draw(principal: Principal, draw_id: uuid.UUID) -> dict[str, Any]:
+    """Recompute a stored draw from its own published inputs and seed."""
+    draw = get_draw(principal, draw_id)
+    outcome = algorithm.verify(draw.document)
+    differences = list(outcome.differences)
+    # The row's own columns must say what the document says, too.
+    for column in ("seed", "seed_commitment", "fingerprint", "algorithm"):
+        document = algorithm.DrawResult.from_public_json(draw.document)
+        if getattr(draw, column) != getattr(document, column):
+            differences.append(f"the stored {column} differs from the published document")
+    return {
+        "draw_id": draw.id,
+        "matches": not differences,
+        "differences": differences,
+        "algorithm": draw.algorithm,
+        "fingerprint": draw.fingerprint,
+        "seed_commitment": draw.seed_commitment,
+    }
+
+
+def draw_tasks(principal: Principal, draw_id: uuid.UUID) -> dict[str, Any]:
+    """Task progress of one draw, for leads."""
+    draw = get_draw(principal, draw_id)
+    rows = list(
+        db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id).order_by(Task.title))
+    )
+    found = task_service.hazards_found([t.inspection_id for t in rows if t.inspection_id])
+    counts = {status: 0 for status in ("open", "done", "cancelled")}
+    for t in rows:
+        counts[t.status] += 1
+    today = utcnow().astimezone(_zone(db.session.get(Agency, draw.agency_id))).date()
+    return {
+        "draw_id": draw.id,
+        "total": len(rows),
+        **counts,
+        "overdue": sum(1 for t in rows if t.status == "open" and t.due_date < today),
+        "tasks": [
+            {
+                "id": t.id,
+                "enterprise_id": t.enterprise_id,
+                "title": t.title,
+                "kind": t.kind,
+                "inspector_ids": t.inspector_ids,
+                "outside_inspectors": t.outside_inspectors,
+                "due_date": t.due_date,
+                "status": t.status,
+                "overdue": t.status == "open" and t.due_date < today,
+                "inspection_id": t.inspection_id,
+                "completed_at": t.completed_at,
+                "hazards_found": found.get(t.inspection_id, 0) if t.inspection_id else None,
+                "version": t.version,
+            }
+            for t in rows
+        ],
+    }

@@ -1,0 +1,153 @@
+"""The draw scheduler with an injected clock: on time, once per period, missed runs fire once."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from server import scheduler
+from server.domain.permissions import Principal
+from server.extensions import db
+from server.models import Draw, DrawPlan, DrawSeed, User
+from server.services import draw_schedule, draws
+from tests.draw_support import make_field, plan_payload
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# 2024-01-10 10:00 in Shanghai; the plan draws at 09:00 on the 1st of every month.
+CREATED = datetime(2024, 1, 10, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
+MONTHLY = "0 9 1 * *"
+
+
+def _at(month: int, day: int, hour: int, minute: int = 0, year: int = 2024) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+@pytest.fixture
+def plan_id(app, world, client):
+    world.agency()
+    make_field(world, client)
+    with app.app_context():
+        lead = db.session.scalar(sa.select(User).where(User.role == "lead"))
+        principal = Principal(lead.id, lead.agency_id, lead.role, lead.username)
+        body = plan_payload(cron=MONTHLY, period="month")
+        from server.schemas.draws import DrawPlanInputSchema
+
+        plan = draws.create_plan(principal, DrawPlanInputSchema().load(body), now=CREATED)
+        return plan.id
+
+
+def _draws(app) -> list[Draw]:
+    with app.app_context():
+        rows = list(db.session.scalars(sa.select(Draw).order_by(Draw.drawn_at)))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def _tick(app, now: datetime):
+    with app.app_context():
+        return draw_schedule.tick(now)
+
+
+def test_nothing_runs_before_the_first_fire_time(app, plan_id) -> None:
+    assert _tick(app, _at(1, 31, 23, 59)) == []
+    assert _draws(app) == []
+
+
+def test_a_plan_draws_at_its_fire_time_with_the_seed_committed_beforehand(app, plan_id) -> None:
+    with app.app_context():
+        seed = db.session.scalar(sa.select(DrawSeed).where(DrawSeed.plan_id == plan_id))
+        assert seed.period_key == "2024-02"
+        assert seed.planned_for == _at(2, 1, 9)
+        commitment = seed.commitment
+    runs = _tick(app, _at(2, 1, 9, 0) + timedelta(seconds=20))
+    assert [r.outcome for r in runs] == ["drawn"]
+    (draw,) = _draws(app)
+    assert draw.period_key == "2024-02"
+    assert draw.trigger == "schedule" and draw.operator_id is None
+    assert draw.seed_commitment == commitment
+    assert hashlib.sha256(bytes.fromhex(draw.seed)).hexdigest() == commitment
+    assert draw.committed_at == CREATED < draw.drawn_at
+    # The next period's seed is committed as soon as this one is used.
+    with app.app_context():
+        keys = set(db.session.scalars(sa.select(DrawSeed.period_key)))
+    assert keys == {"2024-02", "2024-03"}
+
+
+def test_ticking_again_in_the_same_minute_or_period_draws_nothing_more(app, plan_id) -> None:
+    _tick(app, _at(2, 1, 9, 0))
+    assert _tick(app, _at(2, 1, 9, 1)) == []
+    assert _tick(app, _at(2, 20, 12)) == []
+    assert len(_draws(app)) == 1
+
+
+def test_missed_runs_fire_once_on_start_up_for_the_latest_period(app, plan_id) -> None:
+    # The scheduler was down from January until mid-May: February to May were missed.
+    runs = _tick(app, _at(5, 15, 8))
+    assert [(r.outcome, r.period_key) for r in runs] == [("drawn", "2024-05")]
+    assert [d.period_key for d in _draws(app)] == ["2024-05"]
+    # A restart a minute later does not draw again.
+    assert _tick(app, _at(5, 15, 8, 1)) == []
+    assert len(_draws(app)) == 1
+
+
+def test_a_period_drawn_by_hand_is_not_drawn_again_by_the_schedule(app, plan_id) -> None:
+    with app.app_context():
+        plan = db.session.get(DrawPlan, plan_id)
+        draws.execute(plan, now=_at(2, 1, 8), operator_id=None, trigger="manual")
+    runs = _tick(app, _at(2, 1, 9))
+    assert [r.outcome for r in runs] == ["already_drawn"]
+    assert len(_draws(app)) == 1
+
+
+def test_a_failed_run_is_recorded_and_not_retried_every_minute(app, plan_id) -> None:
+    with app.app_context():
+        db.session.execute(sa.update(User).where(User.role == "inspector").values(active=False))
+        db.session.commit()
+    runs = _tick(app, _at(2, 1, 9))
+    assert [r.outcome for r in runs] == ["failed"]
+    assert "team_size" in runs[0].error
+    assert _tick(app, _at(2, 1, 9, 1)) == []
+    with app.app_context():
+        plan = db.session.get(DrawPlan, plan_id)
+        assert plan.last_error and plan.last_fire_at == _at(2, 1, 9)
+    assert _draws(app) == []
+
+
+def test_two_schedulers_ticking_together_make_one_draw(app, plan_id) -> None:
+    first = _tick(app, _at(2, 1, 9))
+    second = _tick(app, _at(2, 1, 9))
+    assert [r.outcome for r in first] == ["drawn"] and second == []
+    with app.app_context():
+        # Even a scheduler that lost track of the fire time makes no second draw.
+        db.session.execute(sa.update(DrawPlan).values(last_fire_at=None))
+        db.session.commit()
+    again = _tick(app, _at(2, 1, 9))
+    assert [r.outcome for r in again] == ["already_drawn"]
+    assert len(_draws(app)) == 1
+
+
+def test_a_new_plan_is_picked_up_without_a_restart(app, plan_id) -> None:
+    with app.app_context():
+        lead = db.session.scalar(sa.select(User).where(User.role == "lead"))
+        principal = Principal(lead.id, lead.agency_id, lead.role, lead.username)
+        from server.schemas.draws import DrawPlanInputSchema
+
+        body = plan_payload(name="第二个计划", cron="30 9 * * 1", period="year")
+        draws.create_plan(principal, DrawPlanInputSchema().load(body), now=_at(1, 20, 0))
+    runs = _tick(app, _at(2, 1, 10))
+    # Plan 1 fires on 1 February; plan 2 fired on Monday 29 January for 2024.
+    assert sorted(r.period_key for r in runs) == ["2024", "2024-02"]
+
+
+def test_the_draw_job_runs_every_minute_and_once_at_start_up(app) -> None:
+    sched = scheduler.configure(app, BackgroundScheduler(timezone="Asia/Shanghai"))
+    job = sched.get_job("draw_plans")
+    assert job is not None
+    assert str(job.trigger).startswith("cron[")
+    assert "draw_plans" in scheduler.AT_START

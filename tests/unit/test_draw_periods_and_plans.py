@@ -1,0 +1,129 @@
+"""Periods, cron fire times and plan rules: pure functions behind scheduled draws."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.domain.draw_plans import (
+    InvalidDrawPlan,
+    PoolSize,
+    check_plan,
+    stratum_keys,
+    stratum_of,
+)
+from server.domain.periods import (
+    InvalidCron,
+    last_fire_at_or_before,
+    next_fire_after,
+    parse_cron,
+    period_key,
+    period_label,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+POOL = PoolSize(inspectors=6, outside_inspectors=0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "day", "key", "label"),
+    [
+        ("month", date(2024, 5, 31), "2024-05", "2024年5月"),
+        ("quarter", date(2024, 4, 1), "2024-Q2", "2024年第2季度"),
+        ("quarter", date(2024, 12, 31), "2024-Q4", "2024年第4季度"),
+        ("year", date(2024, 1, 1), "2024", "2024年"),
+    ],
+)
+def test_a_period_key_names_the_month_quarter_or_year(kind, day, key, label) -> None:
+    assert period_key(kind, day) == key
+    assert period_label(key) == label
+
+
+@pytest.mark.parametrize("bad", ["", "* * * *", "61 * * * *", "0 9 31 2 *", "a b c d e"])
+def test_a_bad_cron_line_is_refused_with_a_reason(bad) -> None:
+    with pytest.raises(InvalidCron) as err:
+        parse_cron(bad, SHANGHAI)
+    assert err.value.fields["cron"]
+
+
+def test_fire_times_are_in_the_agencys_zone() -> None:
+    trigger = parse_cron("0 9 1 * *", SHANGHAI)
+    now = datetime(2024, 3, 15, tzinfo=UTC)
+    assert last_fire_at_or_before(trigger, now) == datetime(2024, 3, 1, 1, 0, tzinfo=UTC)
+    assert next_fire_after(trigger, now) == datetime(2024, 4, 1, 1, 0, tzinfo=UTC)
+    exactly = datetime(2024, 4, 1, 1, 0, tzinfo=UTC)
+    assert last_fire_at_or_before(trigger, exactly) == exactly
+    assert next_fire_after(trigger, exactly) == datetime(2024, 5, 1, 1, 0, tzinfo=UTC)
+
+
+CRONS = ["* * * * *", "*/7 * * * *", "0 9 * * 1", "30 8 1 */3 *", "0 0 29 2 *", "15 3 * * *"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cron=st.sampled_from(CRONS),
+    minutes=st.integers(min_value=0, max_value=3 * 366 * 24 * 60),
+)
+def test_the_latest_fire_time_is_the_last_one_not_after_now(cron, minutes) -> None:
+    trigger = parse_cron(cron, SHANGHAI)
+    now = datetime(2021, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes, seconds=17)
+    last = last_fire_at_or_before(trigger, now)
+    assert last is not None and last <= now
+    following = next_fire_after(trigger, last)
+    assert following is not None and following > now
+
+
+def test_stratum_keys_cover_every_enterprise() -> None:
+    assert stratum_of(["risk"], "good", "A") == "risk:good"
+    assert stratum_of(["credit"], None, "B") == "credit:B"
+    assert stratum_of(["risk", "credit"], "poor", None) == "risk:poor/credit:none"
+    assert stratum_of([], "poor", "A") == "all"
+    keys = stratum_keys(["risk", "credit"])
+    assert len(keys) == 4 * 6 and "risk:medium/credit:E" in keys
+    assert stratum_keys([]) == ["all"]
+
+
+def _plan(**kw):
+    plan = {
+        "strata_by": ["risk"],
+        "rates": {"risk:good": "0.10"},
+        "default_rate": "0",
+        "team_size": 2,
+        "outside_per_team": 0,
+        "min_targets": None,
+        "max_targets": None,
+        "cron": None,
+    }
+    plan.update(kw)
+    return plan
+
+
+def test_a_sound_plan_comes_back_with_exact_rates() -> None:
+    assert check_plan(_plan(), POOL, SHANGHAI) == {
+        "rates": {"risk:good": "0.1"},
+        "default_rate": "0",
+    }
+
+
+def test_every_broken_rule_is_reported_at_once() -> None:
+    with pytest.raises(InvalidDrawPlan) as err:
+        check_plan(
+            _plan(
+                team_size=9,
+                rates={"risk:good": "2", "credit:A": "0.1"},
+                min_targets=3,
+                max_targets=1,
+                cron="0 25 * * *",
+                outside_per_team=2,
+            ),
+            POOL,
+            SHANGHAI,
+        )
+    fields = err.value.fields
+    assert {"team_size", "rates.risk:good", "rates.credit:A", "min_targets", "cron"} <= set(fields)
+    assert "outside_per_team" in fields
+    assert err.value.code == "invalid_draw_plan"
