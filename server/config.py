@@ -58,6 +58,15 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "MAX_IMPORT_ROWS": int(env.get("MAX_IMPORT_ROWS", "20000")),
         # Evidence uploads have their own cap (photos, audio, video); ODK caps at 100 MB.
         "ATTACHMENT_MAX_BYTES": int(env.get("ATTACHMENT_MAX_BYTES", str(100 * 1024 * 1024))),
+        # The daily hazard job POSTs new escalations (JSON) here; unset: no webhook.
+        "HAZARD_WEBHOOK_URL": env.get("HAZARD_WEBHOOK_URL") or None,
+        "HAZARD_WEBHOOK_TIMEOUT": float(env.get("HAZARD_WEBHOOK_TIMEOUT", "10")),
+        # Manager pages: the session cookie carries a revocable token; never readable by
+        # scripts, not sent on cross-site requests, HTTPS-only where TLS is terminated.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), False),
+        "WEB_SESSION_HOURS": int(env.get("WEB_SESSION_HOURS", "12")),
         "API_TITLE": "Field enforcement service",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

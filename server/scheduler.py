@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from server.models.types import utcnow
-from server.services import accounts, attachments, draw_schedule
+from server.services import accounts, attachments, draw_schedule, escalation
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
         "37 3 * * *",
         lambda: attachments.discard_stale_uploads(utcnow() - timedelta(days=14)),
     ),
+    "escalate_overdue_hazards": ("5 1 * * *", lambda: escalation.run_daily()),
     # Every minute: each draw plan's own cron is evaluated inside (see draw_schedule.py).
     "draw_plans": ("* * * * *", lambda: draw_schedule.tick(utcnow())),
 }

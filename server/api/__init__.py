@@ -13,6 +13,7 @@ from server.api import (
     enterprises,
     entry_codes,
     guards,
+    hazards,
     health,
     security,
     sync,
@@ -39,6 +40,7 @@ def init_app(app: Flask) -> None:
         attachments.blp,
         documents.blp,
         audit.blp,
+        hazards.blp,
         draws.blp,
     ):
         api.register_blueprint(blueprint)

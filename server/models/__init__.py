@@ -4,6 +4,7 @@ from server.models.accounts import ROLES, Agency, ApiToken, Device, User
 from server.models.attachments import Attachment, AttachmentGrant, AttachmentUpload
 from server.models.draws import Draw, DrawPlan, DrawSeed, Recusal, Task
 from server.models.enterprises import Enterprise
+from server.models.hazards import HazardEscalation
 from server.models.records import (
     Document,
     DocumentCounter,
@@ -34,6 +35,7 @@ __all__ = [
     "DrawSeed",
     "Enterprise",
     "Hazard",
+    "HazardEscalation",
     "Inspection",
     "RecordMember",
     "Recusal",

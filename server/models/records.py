@@ -81,6 +81,30 @@ class Hazard(SyncedRecord, db.Model):
     __table_args__ = (
         sa.Index("ix_hazards_agency_status", "agency_id", "status"),
         sa.Index("ix_hazards_enterprise", "enterprise_id"),
+        # The manager's lists and counts (scripts/bench_hazards.py): open and overdue by
+        # status and deadline, a period's statistics, closures per month, one enterprise's
+        # history. Trailing columns let counts run on the index alone, without the wide rows.
+        sa.Index(
+            "ix_hazards_agency_status_deadline",
+            "agency_id",
+            "status",
+            "deadline",
+            "enterprise_id",
+            "found_at",
+            "id",
+        ),
+        sa.Index(
+            "ix_hazards_agency_found",
+            "agency_id",
+            "found_at",
+            "status",
+            "level",
+            "enterprise_id",
+            "inspection_id",
+            "id",
+        ),
+        sa.Index("ix_hazards_agency_closed", "agency_id", "closed_at"),
+        sa.Index("ix_hazards_enterprise_found", "enterprise_id", "found_at"),
     )
 
     inspection_id: so.Mapped[uuid.UUID] = so.mapped_column(

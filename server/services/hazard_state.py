@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 import uuid
@@ -42,7 +43,7 @@ def _load(hint: Any, value: Any) -> Any:
     if hint is uuid.UUID:
         return uuid.UUID(value)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = typing.get_type_hints(hint)
+        hints = _hints(hint)
         return hint(
             **{
                 f.name: _load(hints[f.name], value.get(f.name))
@@ -51,6 +52,12 @@ def _load(hint: Any, value: Any) -> Any:
             }
         )
     return value
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    # Resolving string annotations compiles code; once per class, not once per row.
+    return typing.get_type_hints(cls)
 
 
 def state_to_json(state: HazardState) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.web import draws, public
+from server.web import draws, manager, public
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
+    app.register_blueprint(manager.bp)
     app.register_blueprint(draws.bp)

@@ -1,0 +1,845 @@
+"""The manager's hazards: find, export, count, read one with its history, take a step."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from server.domain import hazards as lifecycle
+from server.domain import permissions
+from server.domain.enterprises import INDUSTRIES
+from server.domain.errors import NotFound, ValidationFailed
+from server.domain.permissions import Principal
+from server.domain.reporting import format_percent, rectification_rate
+from server.extensions import db
+from server.models import (
+    Agency,
+    AuditEntry,
+    Device,
+    Document,
+    Enterprise,
+    Hazard,
+    HazardEscalation,
+    RecordMember,
+    Rectification,
+    User,
+)
+from server.models.types import utcnow
+from server.services import attachments, hazard_state
+from server.services.enterprises import Page
+
+READ_HAZARDS = frozenset({permissions.INSPECTOR, permissions.LEAD, permissions.MANAGER})
+OVERSEE_HAZARDS = frozenset({permissions.LEAD, permissions.MANAGER})
+
+OPEN = "open"
+# An IN list rather than "!= closed", so the (agency, status, deadline) index serves it.
+OPEN_LIST = sorted(lifecycle.OPEN_STATUSES)
+OVERDUE_STATUS = lifecycle.ORDERED
+SORTS = ("found_at", "deadline", "status", "level", "closed_at")
+
+STATUS_LABELS = {
+    lifecycle.FOUND: "待处理",
+    lifecycle.ORDERED: "限期整改中",
+    lifecycle.REPORTED: "已报整改待复查",
+    lifecycle.PENDING_SIGN_OFF: "待领导销号",
+    lifecycle.CLOSED: "已销号",
+}
+ACTION_LABELS = {
+    lifecycle.FIND: "发现隐患",
+    lifecycle.FIX_ON_SPOT: "现场整改",
+    lifecycle.ORDER: "责令限期整改",
+    lifecycle.REPORT_DONE: "企业报告整改完成",
+    lifecycle.REINSPECT: "复查",
+    lifecycle.SUPERVISE: "挂牌督办",
+    lifecycle.STOP_PRODUCTION: "责令停产停业",
+    lifecycle.LIFT_STOP: "恢复生产",
+    lifecycle.SIGN_OFF: "领导审批销号",
+    "edit": "修改记录",
+}
+ESCALATION_LABELS = {
+    "overdue": "逾期未整改",
+    "long_overdue": "逾期较长",
+    "penalty_case": "建议立案处罚",
+    "reinspection_overdue": "复查逾期",
+    "plan_overdue": "督办方案逾期",
+    "stop_expired": "停产期限届满",
+}
+
+
+@dataclass(frozen=True)
+class HazardFilters:
+    status: str | None = None
+    level: str | None = None
+    overdue: bool | None = None
+    enterprise_id: uuid.UUID | None = None
+    industry: str | None = None
+    inspector_id: uuid.UUID | None = None
+    found_from: date | None = None
+    found_to: date | None = None
+    supervised: bool | None = None
+    penalty_case: bool | None = None
+
+
+@dataclass
+class HazardRow:
+    """One line of a list: the hazard, its enterprise and where it stands today."""
+
+    hazard: Hazard
+    enterprise_name: str
+    industry: str
+    today: date
+    policy: lifecycle.HazardPolicy
+    assessment: lifecycle.Assessment = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Only the columns are needed for overdue and escalation; the lifecycle JSON stays put.
+        state = lifecycle.HazardState(
+            level=self.hazard.level,  # type: ignore[arg-type]
+            found_at=self.hazard.found_at,
+            status=self.hazard.status,  # type: ignore[arg-type]
+            deadline=self.hazard.deadline,
+        )
+        self.assessment = lifecycle.assess(state, self.today, self.policy)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.hazard, name)
+
+    @property
+    def overdue(self) -> bool:
+        return self.assessment.overdue
+
+    @property
+    def days_overdue(self) -> int:
+        return self.assessment.days_overdue
+
+    @property
+    def escalation(self) -> int:
+        return self.assessment.escalation
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.hazard.status, self.hazard.status)
+
+    @property
+    def level_label(self) -> str:
+        return lifecycle.LEVEL_LABELS.get(self.hazard.level, self.hazard.level)
+
+    @property
+    def industry_label(self) -> str:
+        return INDUSTRIES.get(self.industry, self.industry)
+
+
+# --- shared pieces ------------------------------------------------------------------------
+
+
+def agency_of(principal: Principal) -> Agency:
+    agency = db.session.get(Agency, principal.agency_id)
+    if agency is None:  # the token outlived its agency
+        raise NotFound("no such agency")
+    return agency
+
+
+def policy_of(agency: Agency) -> lifecycle.HazardPolicy:
+    return hazard_state.policy_for(agency.settings, agency.timezone)
+
+
+def local_today(agency: Agency, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(ZoneInfo(agency.timezone)).date()
+
+
+def local_midnight(agency: Agency, day: date) -> datetime:
+    """The instant ``day`` begins in the agency's zone (found_at is stored in UTC)."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(agency.timezone))
+
+
+def _require_read(principal: Principal) -> None:
+    permissions.require_role(principal, READ_HAZARDS, "reading hazards")
+
+
+def _filtered(agency: Agency, filters: HazardFilters, today: date) -> sa.Select[Any]:
+    """Hazards of the agency matching ``filters``, joined to their enterprise."""
+    stmt = (
+        sa.select(Hazard, Enterprise.name, Enterprise.industry)
+        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+        .where(Hazard.agency_id == agency.id)
+    )
+    return _apply_filters(stmt, agency, filters, today)
+
+
+def _apply_filters(
+    stmt: sa.Select[Any], agency: Agency, f: HazardFilters, today: date
+) -> sa.Select[Any]:
+    if f.status == OPEN:
+        stmt = stmt.where(Hazard.status.in_(OPEN_LIST))
+    elif f.status is not None:
+        stmt = stmt.where(Hazard.status == f.status)
+    if f.level is not None:
+        stmt = stmt.where(Hazard.level == f.level)
+    overdue = sa.and_(Hazard.status == OVERDUE_STATUS, Hazard.deadline < today)
+    if f.overdue is True:
+        stmt = stmt.where(overdue)
+    elif f.overdue is False:
+        stmt = stmt.where(sa.not_(overdue))
+    if f.enterprise_id is not None:
+        stmt = stmt.where(Hazard.enterprise_id == f.enterprise_id)
+    if f.industry is not None:
+        stmt = stmt.where(Enterprise.industry == f.industry)
+    if f.inspector_id is not None:
+        stmt = stmt.where(
+            sa.exists().where(
+                RecordMember.entity == "inspection",
+                RecordMember.record_id == Hazard.inspection_id,
+                RecordMember.user_id == f.inspector_id,
+            )
+        )
+    if f.found_from is not None:
+        stmt = stmt.where(Hazard.found_at >= local_midnight(agency, f.found_from))
+    if f.found_to is not None:
+        stmt = stmt.where(Hazard.found_at < local_midnight(agency, f.found_to + timedelta(1)))
+    if f.supervised is not None:
+        stmt = stmt.where(Hazard.supervised.is_(f.supervised))
+    if f.penalty_case is not None:
+        flagged = sa.exists().where(
+            HazardEscalation.hazard_id == Hazard.id, HazardEscalation.kind == "penalty_case"
+        )
+        stmt = stmt.where(flagged if f.penalty_case else sa.not_(flagged))
+    return stmt
+
+
+def _check_period(f: HazardFilters) -> None:
+    if f.found_from and f.found_to and f.found_to < f.found_from:
+        raise ValidationFailed(
+            "found_to is before found_from", fields={"found_to": ["before found_from"]}
+        )
+
+
+def _order(sort: str) -> list[Any]:
+    name = sort.lstrip("-")
+    if name not in SORTS:
+        raise ValidationFailed(f"cannot sort by {sort}", fields={"sort": ["unknown field"]})
+    column = getattr(Hazard, name)
+    if sort.startswith("-"):
+        return [column.desc().nulls_last(), Hazard.id.desc()]
+    return [column.asc().nulls_last(), Hazard.id]
+
+
+# --- lists and export -----------------------------------------------------------------------
+
+
+def list_hazards(
+    principal: Principal,
+    filters: HazardFilters,
+    *,
+    sort: str = "-found_at",
+    page: int = 1,
+    per_page: int = 50,
+    now: datetime | None = None,
+) -> Page:
+    """One page of the agency's hazards matching ``filters``, with a total."""
+    _require_read(principal)
+    _check_period(filters)
+    agency = agency_of(principal)
+    today = local_today(agency, now)
+    policy = policy_of(agency)
+    count = _apply_filters(
+        sa.select(sa.func.count(Hazard.id))
+        .select_from(Hazard)
+        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+        .where(Hazard.agency_id == agency.id),
+        agency,
+        filters,
+        today,
+    )
+    total = db.session.scalar(count) or 0
+    # The page's ids first, from the indexes alone; only those rows are then read in full
+    # (hazard rows are wide: the lifecycle JSON, descriptions).
+    ids = (
+        _apply_filters(
+            sa.select(Hazard.id)
+            .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+            .where(Hazard.agency_id == agency.id),
+            agency,
+            filters,
+            today,
+        )
+        .order_by(*_order(sort))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    rows = db.session.execute(
+        sa.select(Hazard, Enterprise.name, Enterprise.industry)
+        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+        .where(Hazard.id.in_(ids.scalar_subquery()))
+        .order_by(*_order(sort))
+    ).all()
+    items = [HazardRow(h, name, industry, today, policy) for h, name, industry in rows]
+    return Page(items, page, per_page, total)
+
+
+CSV_COLUMNS = (
+    "隐患编号",
+    "企业名称",
+    "统一社会信用代码",
+    "行业",
+    "隐患等级",
+    "隐患描述",
+    "隐患位置",
+    "发现时间",
+    "状态",
+    "整改期限",
+    "是否逾期",
+    "逾期天数",
+    "挂牌督办",
+    "销号时间",
+)
+
+
+def _cell(value: Any) -> str:
+    # A cell that starts like a formula is run by Excel; quote it so it stays text.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_csv(
+    principal: Principal,
+    filters: HazardFilters,
+    *,
+    sort: str = "-found_at",
+    now: datetime | None = None,
+) -> Iterator[str]:
+    """Every matching hazard as CSV with Chinese headers, BOM first so Excel reads UTF-8."""
+    permissions.require_role(principal, OVERSEE_HAZARDS, "exporting hazards")
+    _check_period(filters)
+    agency = agency_of(principal)
+    today = local_today(agency, now)
+    policy = policy_of(agency)
+    zone = ZoneInfo(agency.timezone)
+    stmt = (
+        _filtered(agency, filters, today)
+        .add_columns(Enterprise.uscc)
+        .order_by(*_order(sort))
+        .execution_options(yield_per=2000)
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield "\ufeff" + flush()
+    for n, (hazard, name, industry, uscc) in enumerate(db.session.execute(stmt), 1):
+        row = HazardRow(hazard, name, industry, today, policy)
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    hazard.id,
+                    name,
+                    uscc,
+                    row.industry_label,
+                    row.level_label,
+                    hazard.description,
+                    hazard.location,
+                    hazard.found_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    row.status_label,
+                    hazard.deadline.isoformat() if hazard.deadline else "",
+                    "是" if row.overdue else "否",
+                    row.days_overdue or "",
+                    "是" if hazard.supervised else "否",
+                    hazard.closed_at.astimezone(zone).strftime("%Y-%m-%d")
+                    if hazard.closed_at
+                    else "",
+                )
+            ]
+        )
+        if n % 500 == 0:
+            yield flush()
+    yield flush()
+
+
+# --- aggregates -----------------------------------------------------------------------------
+
+
+def _period(
+    agency: Agency, year: int | None, found_from: date | None, found_to: date | None
+) -> tuple[date | None, date | None]:
+    if year is not None:
+        if found_from or found_to:
+            raise ValidationFailed(
+                "give a year or a period, not both",
+                fields={"year": ["either this"], "found_from": ["or this"]},
+            )
+        return date(year, 1, 1), date(year, 12, 31)
+    return found_from, found_to
+
+
+def _months(start: date, end: date) -> list[date]:
+    """First days of the months from ``start``'s to ``end``'s, at most 24 (the last ones)."""
+    months = []
+    current = start.replace(day=1)
+    while current <= end:
+        months.append(current)
+        current = lifecycle.add_months(current, 1)
+    return months[-24:]
+
+
+def aggregates(
+    principal: Principal,
+    *,
+    year: int | None = None,
+    found_from: date | None = None,
+    found_to: date | None = None,
+    industry: str | None = None,
+    level: str | None = None,
+    blocking_limit: int = 100,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Counts of the hazards found in a period (all time by default) and its rectification.
+
+    ``rectification`` says "355 found, 5 major, 100% rectified" for the period and lists the
+    open hazards that keep the rate from 100% (oldest first, ``blocking_total`` in all).
+    """
+    permissions.require_role(principal, OVERSEE_HAZARDS, "hazard statistics")
+    agency = agency_of(principal)
+    today = local_today(agency, now)
+    start, end = _period(agency, year, found_from, found_to)
+    filters = HazardFilters(industry=industry, level=level, found_from=start, found_to=end)
+    _check_period(filters)
+
+    def scoped(*columns: Any) -> sa.Select[Any]:
+        stmt = (
+            sa.select(*columns)
+            .select_from(Hazard)
+            .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
+            .where(Hazard.agency_id == agency.id)
+        )
+        return _apply_filters(stmt, agency, filters, today)
+
+    # One pass gives status, level and industry together.
+    overdue = sa.and_(Hazard.status == OVERDUE_STATUS, Hazard.deadline < today)
+    grouped = db.session.execute(
+        scoped(
+            Hazard.status,
+            Hazard.level,
+            Enterprise.industry,
+            sa.func.count(),
+            sa.func.sum(sa.case((overdue, 1), else_=0)),
+            sa.func.sum(sa.case((Hazard.supervised.is_(True), 1), else_=0)),
+        ).group_by(Hazard.status, Hazard.level, Enterprise.industry)
+    ).all()
+    by_status = {s: 0 for s in lifecycle.STATUSES}
+    by_level = {lvl: 0 for lvl in lifecycle.LEVELS}
+    industries: dict[str, dict[str, int]] = {}
+    total = major = closed = overdue_n = supervised_open = 0
+    for status, lvl, ind, n, n_overdue, n_supervised in grouped:
+        by_status[status] = by_status.get(status, 0) + n
+        by_level[lvl] = by_level.get(lvl, 0) + n
+        entry = industries.setdefault(ind, {"total": 0, "open": 0, "overdue": 0})
+        entry["total"] += n
+        entry["overdue"] += n_overdue or 0
+        total += n
+        overdue_n += n_overdue or 0
+        if lvl == lifecycle.MAJOR:
+            major += n
+        if status == lifecycle.CLOSED:
+            closed += n
+        else:
+            entry["open"] += n
+            supervised_open += n_supervised or 0
+
+    # Age of what is still open, bucketed on local dates as the domain does.
+    cuts = [(7, "0-7"), (30, "8-30"), (90, "31-90"), (365, "91-365")]
+    bucket = sa.case(
+        *[
+            (Hazard.found_at >= local_midnight(agency, today - timedelta(days)), label)
+            for days, label in cuts
+        ],
+        else_=">365",
+    )
+    ages = dict(
+        db.session.execute(
+            scoped(bucket, sa.func.count()).where(Hazard.status.in_(OPEN_LIST)).group_by(bucket)
+        ).all()
+    )
+
+    # Per inspection first (one index-only pass), then over each inspection's team.
+    per_inspection = (
+        scoped(
+            Hazard.inspection_id.label("inspection_id"),
+            sa.func.count().label("n"),
+            sa.func.sum(sa.case((Hazard.status.in_(OPEN_LIST), 1), else_=0)).label("n_open"),
+        )
+        .group_by(Hazard.inspection_id)
+        .subquery()
+    )
+    by_inspector = [
+        {"user_id": user_id, "name": full_name or username, "total": n or 0, "open": n_open or 0}
+        for user_id, full_name, username, n, n_open in db.session.execute(
+            sa.select(
+                User.id,
+                User.full_name,
+                User.username,
+                sa.func.sum(per_inspection.c.n),
+                sa.func.sum(per_inspection.c.n_open),
+            )
+            .select_from(per_inspection)
+            .join(
+                RecordMember,
+                sa.and_(
+                    RecordMember.entity == "inspection",
+                    RecordMember.record_id == per_inspection.c.inspection_id,
+                ),
+            )
+            .join(User, User.id == RecordMember.user_id)
+            .group_by(User.id, User.full_name, User.username)
+            .order_by(sa.func.sum(per_inspection.c.n).desc(), User.username)
+        ).all()
+    ]
+
+    blocking_stmt = _filtered(agency, filters, today).where(Hazard.status.in_(OPEN_LIST))
+    blocking_rows = db.session.execute(
+        blocking_stmt.order_by(Hazard.found_at, Hazard.id).limit(blocking_limit)
+    ).all()
+    policy = policy_of(agency)
+    rate = rectification_rate(closed, total)
+    label = f"{start.year}年" if year is not None and start else "统计期内"
+    summary = (
+        f"{label}共排查发现隐患{total}处，其中重大事故隐患{major}处，"
+        f"已整改{closed}处，整改率{format_percent(rate)}"
+    )
+    return {
+        "as_of": today,
+        "found_from": start,
+        "found_to": end,
+        "total": total,
+        "by_status": by_status,
+        "by_level": by_level,
+        "by_industry": [
+            {"industry": k, "label": INDUSTRIES.get(k, k), **v}
+            for k, v in sorted(industries.items(), key=lambda kv: -kv[1]["total"])
+        ],
+        "by_inspector": by_inspector,
+        "age_buckets": {b: ages.get(b, 0) for b in lifecycle.AGE_BUCKETS},
+        "overdue": overdue_n,
+        "supervised_open": supervised_open,
+        "rectification": {
+            "found": total,
+            "major": major,
+            "closed": closed,
+            "open": total - closed,
+            "rate": rate,
+            "rate_display": format_percent(rate),
+            "summary": summary,
+            "blocking_total": total - closed,
+            "blocking": [HazardRow(h, n, i, today, policy) for h, n, i in blocking_rows],
+        },
+    }
+
+
+def open_vs_closed(
+    principal: Principal, *, months: int = 12, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per month: hazards found, hazards closed, and how many stood open at the month's end."""
+    permissions.require_role(principal, OVERSEE_HAZARDS, "hazard statistics")
+    agency = agency_of(principal)
+    today = local_today(agency, now)
+    first = lifecycle.add_months(today.replace(day=1), -(months - 1))
+    starts = _months(first, today)
+    edges = [local_midnight(agency, m) for m in starts] + [
+        local_midnight(agency, lifecycle.add_months(starts[-1], 1))
+    ]
+
+    since = edges[0]
+
+    def per_month(column: Any) -> list[int]:
+        # Only the months shown: a range scan of the (agency, found_at | closed_at) index.
+        month = sa.case(*[(column < edge, i) for i, edge in enumerate(edges[1:])])
+        counts = dict(
+            db.session.execute(
+                sa.select(month, sa.func.count())
+                .where(Hazard.agency_id == agency.id, column >= since, column < edges[-1])
+                .group_by(month)
+            ).all()
+        )
+        return [counts.get(i, 0) for i in range(len(starts))]
+
+    found = per_month(Hazard.found_at)
+    closed = per_month(Hazard.closed_at)
+    # Open when the first month began: found before it and not closed before it. Both sets
+    # are small (still open; closed since), so neither needs a scan of the whole history.
+    still_open, closed_since = (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                Hazard.agency_id == agency.id, Hazard.found_at < since, condition
+            )
+        )
+        or 0
+        for condition in (Hazard.status.in_(OPEN_LIST), Hazard.closed_at >= since)
+    )
+    series = []
+    standing = still_open + closed_since
+    for m, f, c in zip(starts, found, closed, strict=True):
+        standing += f - c
+        series.append({"month": m.strftime("%Y-%m"), "found": f, "closed": c, "open": standing})
+    return series
+
+
+# --- one hazard -----------------------------------------------------------------------------
+
+
+def get_hazard(principal: Principal, hazard_id: uuid.UUID) -> Hazard:
+    """One hazard of the caller's agency (another agency's is simply not found)."""
+    _require_read(principal)
+    hazard = db.session.scalar(
+        sa.select(Hazard).where(Hazard.id == hazard_id, Hazard.agency_id == principal.agency_id)
+    )
+    if hazard is None:
+        raise NotFound("no such hazard")
+    return hazard
+
+
+def _event_from_audit(entry: AuditEntry, hazard: Hazard) -> dict[str, Any]:
+    changes = entry.changes or {}
+    event = (changes.get("event") or [None, None])[1]
+    if entry.action == "create":
+        return {
+            "action": lifecycle.FIND,
+            "at": hazard.found_at,
+            "from_status": None,
+            "to_status": lifecycle.FOUND,
+            "evidence": list(hazard.photo_attachments or []),
+            "documents": [],
+            "note": None,
+            "details": {"level": (changes.get("level") or [None, hazard.level])[1]},
+        }
+    if event:
+        return {
+            "action": event["action"],
+            "at": datetime.fromisoformat(event["at"]),
+            "from_status": event.get("from_status"),
+            "to_status": event.get("to_status"),
+            "evidence": list(event.get("evidence") or []),
+            "documents": list(event.get("documents") or []),
+            "note": event.get("note"),
+            "details": dict(event.get("details") or {}),
+        }
+    return {
+        "action": entry.action,
+        "at": entry.at,
+        "from_status": None,
+        "to_status": None,
+        "evidence": [],
+        "documents": [],
+        "note": None,
+        "details": {"changes": changes},
+    }
+
+
+def hazard_detail(
+    principal: Principal, hazard_id: uuid.UUID, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The hazard, where it stands, what the caller may do next and every step so far."""
+    hazard = get_hazard(principal, hazard_id)
+    agency = agency_of(principal)
+    today = local_today(agency, now)
+    policy = policy_of(agency)
+    state = hazard_state.state_from_json(hazard.lifecycle)
+    enterprise = db.session.get(Enterprise, hazard.enterprise_id)
+    entries = db.session.scalars(
+        sa.select(AuditEntry)
+        .where(
+            AuditEntry.agency_id == agency.id,
+            AuditEntry.entity == "hazard",
+            AuditEntry.record_id == hazard.id,
+        )
+        .order_by(AuditEntry.id)
+    ).all()
+    events = [(entry, _event_from_audit(entry, hazard)) for entry in entries]
+    user_ids = {e.user_id for e, _ in events if e.user_id}
+    device_ids = {e.device_id for e, _ in events if e.device_id}
+    doc_ids = set()
+    for _, ev in events:
+        for d in ev["documents"]:
+            try:
+                doc_ids.add(uuid.UUID(str(d)))
+            except ValueError:
+                continue
+    users = (
+        {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)))}
+        if user_ids
+        else {}
+    )
+    devices = (
+        {d.id: d for d in db.session.scalars(sa.select(Device).where(Device.id.in_(device_ids)))}
+        if device_ids
+        else {}
+    )
+    docs = (
+        {
+            str(d.id): d
+            for d in db.session.scalars(
+                sa.select(Document).where(Document.id.in_(doc_ids), Document.agency_id == agency.id)
+            )
+        }
+        if doc_ids
+        else {}
+    )
+    history = []
+    for entry, ev in events:
+        user = users.get(entry.user_id) if entry.user_id else None
+        device = devices.get(entry.device_id) if entry.device_id else None
+        history.append(
+            {
+                **ev,
+                "label": ACTION_LABELS.get(ev["action"], ev["action"]),
+                "recorded_at": entry.at,
+                "version": entry.version,
+                "by": {
+                    "id": entry.user_id,
+                    "name": (user.full_name or user.username) if user else None,
+                    "role": user.role if user else None,
+                },
+                "device": {"id": device.id, "name": device.name} if device else None,
+                "op_id": entry.op_id,
+                "documents": [
+                    {
+                        "id": d,
+                        "number": docs[d].number if d in docs else None,
+                        "type": docs[d].type if d in docs else None,
+                    }
+                    for d in ev["documents"]
+                ],
+            }
+        )
+    reports = db.session.scalars(
+        sa.select(Rectification)
+        .where(Rectification.hazard_id == hazard.id, Rectification.agency_id == agency.id)
+        .order_by(Rectification.reported_at)
+    ).all()
+    escalations = db.session.scalars(
+        sa.select(HazardEscalation)
+        .where(HazardEscalation.hazard_id == hazard.id)
+        .order_by(HazardEscalation.raised_on, HazardEscalation.level)
+    ).all()
+    assessment = lifecycle.assess(state, today, policy)
+    return {
+        "hazard": hazard,
+        "enterprise": enterprise,
+        "state": state,
+        "lifecycle": hazard.lifecycle,
+        "status_label": STATUS_LABELS.get(hazard.status, hazard.status),
+        "level_label": lifecycle.LEVEL_LABELS.get(hazard.level, hazard.level),
+        "assessment": assessment,
+        "allowed_actions": lifecycle.allowed_actions(state, principal.role),
+        "history": history,
+        "rectifications": reports,
+        "escalations": escalations,
+        "photos": _photos(hazard, history, reports),
+    }
+
+
+def _photos(hazard: Hazard, history: list[dict[str, Any]], reports: list[Any]) -> list[str]:
+    seen: dict[str, None] = dict.fromkeys(hazard.photo_attachments or [])
+    for ev in history:
+        seen.update(dict.fromkeys(ev["evidence"]))
+    for report in reports:
+        seen.update(dict.fromkeys(report.evidence_attachments or []))
+    return list(seen)
+
+
+# --- a step from the office ------------------------------------------------------------------
+
+
+def _check_documents(agency: Agency, payload: dict[str, Any]) -> None:
+    for name in ("document_id", "opinion_document_id"):
+        value = payload.get(name)
+        if value is None:
+            continue
+        try:
+            doc_id = uuid.UUID(str(value))
+        except ValueError:
+            raise ValidationFailed(
+                f"{name} names no document", code="unknown_document", fields={name: ["a UUID"]}
+            ) from None
+        found = db.session.scalar(
+            sa.select(Document.id).where(Document.id == doc_id, Document.agency_id == agency.id)
+        )
+        if found is None:
+            raise ValidationFailed(
+                f"{name} names no document of your agency",
+                code="unknown_document",
+                fields={name: ["not a document of your agency"]},
+            )
+        payload[name] = str(doc_id)
+
+
+def take_step(
+    principal: Principal,
+    hazard_id: uuid.UUID,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> Hazard:
+    """Apply one lifecycle step sent from the office; recorded like a device's step."""
+    from server.services.sync import handlers
+    from server.services.sync.outcomes import OpContext
+    from server.services.sync.records import create
+
+    _require_read(principal)
+    now = now or utcnow()
+    stmt = sa.select(Hazard).where(Hazard.id == hazard_id, Hazard.agency_id == principal.agency_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two offices acting on one hazard at once: the second sees the first's result.
+        stmt = stmt.with_for_update()
+    hazard = db.session.scalar(stmt)
+    if hazard is None:
+        raise NotFound("no such hazard")
+    agency = agency_of(principal)
+    payload = {k: v for k, v in payload.items() if v is not None}
+    _check_documents(agency, payload)
+    evidence = payload.get("evidence_attachments") or []
+    missing = attachments.missing_attachments(agency.id, evidence)
+    if missing:
+        raise ValidationFailed(
+            "upload these attachments first: " + ", ".join(missing),
+            code="attachment_missing",
+            fields={"evidence_attachments": ["not uploaded"]},
+            details={"missing": missing},
+        )
+    ctx = OpContext(
+        principal=principal,
+        agency_id=agency.id,
+        agency_abbr=agency.abbr,
+        agency_timezone=agency.timezone,
+        agency_settings=agency.settings or {},
+        device_id=principal.device_id,
+        op_id=None,  # type: ignore[arg-type]  # not from a sync op
+        now=now,
+    )
+    planned = handlers.plan_step(ctx, hazard, action, payload, at=now)
+    handlers.commit_step(ctx, hazard, action, planned)
+    if action == lifecycle.REPORT_DONE:
+        # The enterprise's report, taken down at the office, is a record like a device's.
+        values = {
+            "hazard_id": hazard.id,
+            "reported_at": planned[0].reported_at,
+            "description": payload.get("description") or "",
+            "evidence_attachments": list(evidence),
+        }
+        report = Rectification(id=uuid.uuid4(), enterprise_id=hazard.enterprise_id, **values)
+        create(ctx, "rectification", report, values)
+    db.session.commit()
+    return hazard
