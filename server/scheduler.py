@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from server.models.types import utcnow
-from server.services import accounts, attachments, draw_schedule, escalation
+from server.services import accounts, attachments, cases, draw_schedule, escalation
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,8 @@ JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
         lambda: attachments.discard_stale_uploads(utcnow() - timedelta(days=14)),
     ),
     "escalate_overdue_hazards": ("5 1 * * *", lambda: escalation.run_daily()),
+    # Decisions not published within 7 working days are flagged late (penalties.py).
+    "flag_late_publications": ("15 1 * * *", lambda: cases.flag_late_publications(utcnow())),
     # Every minute: each draw plan's own cron is evaluated inside (see draw_schedule.py).
     "draw_plans": ("* * * * *", lambda: draw_schedule.tick(utcnow())),
 }

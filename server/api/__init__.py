@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Flask
 
 from server.api import (
+    annual_plans,
     attachments,
     audit,
     auth,
+    cases,
     documents,
     draws,
     enterprises,
@@ -15,6 +17,7 @@ from server.api import (
     guards,
     hazards,
     health,
+    reports,
     security,
     sync,
 )
@@ -42,5 +45,8 @@ def init_app(app: Flask) -> None:
         audit.blp,
         hazards.blp,
         draws.blp,
+        cases.blp,
+        annual_plans.blp,
+        reports.blp,
     ):
         api.register_blueprint(blueprint)

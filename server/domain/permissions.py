@@ -28,6 +28,17 @@ READ_AUDIT = frozenset({LEAD, MANAGER, ADMIN})
 # Double-random draws: leads and managers plan and run them, and keep the recusal registry.
 MANAGE_DRAWS = frozenset({LEAD, MANAGER})
 MANAGE_RECUSALS = frozenset({LEAD, MANAGER})
+# Penalty cases: inspectors open and follow cases; decisions, exemptions, transfers to the
+# judiciary and legal review (法规科) are the bureau's (managers); leads publish and watch.
+READ_CASES = frozenset({INSPECTOR, LEAD, MANAGER})
+OPEN_CASES = frozenset({INSPECTOR, LEAD, MANAGER})
+DECIDE_CASES = frozenset({MANAGER})
+LEGAL_REVIEW = frozenset({MANAGER})
+PUBLISH_DECISIONS = frozenset({LEAD, MANAGER})
+RECORD_COMPLAINTS = frozenset({INSPECTOR, LEAD, MANAGER})
+# The annual plan and report: leads plan and read; managers too.
+MANAGE_ANNUAL_PLANS = frozenset({LEAD, MANAGER})
+READ_REPORTS = frozenset({LEAD, MANAGER})
 
 
 @dataclass(frozen=True)

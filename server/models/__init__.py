@@ -2,9 +2,11 @@
 
 from server.models.accounts import ROLES, Agency, ApiToken, Device, User
 from server.models.attachments import Attachment, AttachmentGrant, AttachmentUpload
+from server.models.cases import Complaint, Exemption, LegalReview, PenaltyCase, PenaltyDecision
 from server.models.draws import Draw, DrawPlan, DrawSeed, Recusal, Task
 from server.models.enterprises import Enterprise
 from server.models.hazards import HazardEscalation
+from server.models.plans import AnnualPlan, AnnualPlanItem
 from server.models.records import (
     Document,
     DocumentCounter,
@@ -21,12 +23,15 @@ __all__ = [
     "ROLES",
     "Agency",
     "AgencyScoped",
+    "AnnualPlan",
+    "AnnualPlanItem",
     "ApiToken",
     "Attachment",
     "AttachmentGrant",
     "AttachmentUpload",
     "AuditEntry",
     "Change",
+    "Complaint",
     "Device",
     "Document",
     "DocumentCounter",
@@ -34,9 +39,13 @@ __all__ = [
     "DrawPlan",
     "DrawSeed",
     "Enterprise",
+    "Exemption",
     "Hazard",
     "HazardEscalation",
     "Inspection",
+    "LegalReview",
+    "PenaltyCase",
+    "PenaltyDecision",
     "RecordMember",
     "Recusal",
     "Rectification",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.web import draws, manager, public
+from server.web import draws, manager, penalties, public
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
     app.register_blueprint(manager.bp)
     app.register_blueprint(draws.bp)
+    app.register_blueprint(penalties.public_bp)
+    app.register_blueprint(penalties.report_bp)

@@ -1,0 +1,50 @@
+"""The annual enforcement statistics report, as JSON, CSV or XLSX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.api.security import current_principal
+from server.schemas.reports import AnnualReportSchema, ReportQuerySchema
+from server.services import reports
+
+blp = Blueprint(
+    "reports", __name__, url_prefix="/api/v1/reports", description="Annual statistics report"
+)
+
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# One 200 in three forms; flask-smorest documents only the JSON one by itself.
+_FORMATS = {
+    "application/json": {"schema": AnnualReportSchema},
+    "text/csv": {"schema": {"type": "string"}},
+    _XLSX: {"schema": {"type": "string", "format": "binary"}},
+}
+
+
+@blp.route("/annual")
+class AnnualReport(MethodView):
+    @blp.arguments(ReportQuerySchema, location="query")
+    @blp.response(200, AnnualReportSchema)
+    @blp.doc(responses={"200": {"content": _FORMATS}})
+    @blp.alt_response(403, description="leads and managers only")
+    def get(self, query: dict[str, Any]) -> Any:
+        """The year's figures with last year beside them and the change (新增 where last was 0)."""
+        report = reports.annual_report(current_principal(), query["year"])
+        name = f"annual-report-{report.year}"
+        if query["format"] == "csv":
+            return Response(
+                reports.report_csv(report),
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+            )
+        if query["format"] == "xlsx":
+            return Response(
+                reports.report_xlsx(report),
+                mimetype=_XLSX,
+                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+            )
+        return reports.report_json(report)

@@ -1,0 +1,140 @@
+"""The annual enforcement plan (年度执法计划) and its completion, computed from inspections."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from server.domain.errors import ValidationFailed
+from server.domain.reporting import completion_rate
+
+# Which recorded inspections count against which part of the plan. Key enterprises are covered
+# in full (重点检查); general inspections are the double-random ones, joint checks with other
+# departments included (seed 000 runs its joint checks as 双随机). Complaint-driven and other
+# inspections are unplanned: they count in the total only.
+KEY_KINDS = frozenset({"key"})
+GENERAL_KINDS = frozenset({"random", "joint"})
+
+
+@dataclass(frozen=True)
+class RowCompletion:
+    enterprise_id: Hashable
+    planned: int
+    done: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        return completion_rate(self.done, self.planned)
+
+    @property
+    def covered(self) -> bool:
+        return self.done > 0
+
+
+@dataclass(frozen=True)
+class CategoryCompletion:
+    planned: int
+    done: int
+
+    @property
+    def rate(self) -> Decimal | None:
+        return completion_rate(self.done, self.planned)
+
+
+@dataclass(frozen=True)
+class PlanCompletion:
+    rows: tuple[RowCompletion, ...]
+    key: CategoryCompletion
+    general: CategoryCompletion
+    unplanned_done: int
+
+    @property
+    def overall(self) -> CategoryCompletion:
+        return CategoryCompletion(
+            self.key.planned + self.general.planned, self.key.done + self.general.done
+        )
+
+    @property
+    def key_enterprises(self) -> int:
+        return len(self.rows)
+
+    @property
+    def key_enterprises_covered(self) -> int:
+        return sum(1 for r in self.rows if r.covered)
+
+    @property
+    def coverage_rate(self) -> Decimal | None:
+        return completion_rate(self.key_enterprises_covered, self.key_enterprises)
+
+    @property
+    def inspections(self) -> int:
+        return self.key.done + self.general.done + self.unplanned_done
+
+
+def check_plan(
+    planned_general: int, key_rows: Mapping[Hashable, int], caps: Mapping[str, int]
+) -> None:
+    fields: dict[str, str] = {}
+    if planned_general < 0:
+        fields["planned_general"] = "not negative"
+    if any(n < 1 for n in key_rows.values()):
+        fields["key_enterprises"] = "each key enterprise is planned at least once"
+    if any(n < 0 for n in caps.values()):
+        fields["grade_caps"] = "caps are not negative"
+    if fields:
+        raise ValidationFailed("the annual plan is not valid", fields=fields)
+
+
+def completion(
+    key_rows: Mapping[Hashable, int],
+    planned_general: int,
+    done_by_enterprise_kind: Mapping[tuple[Hashable, str], int],
+) -> PlanCompletion:
+    """Completion of a plan from counts of the year's inspections per (enterprise, kind).
+
+    A key row's done count is its enterprise's ``key`` inspections; every general inspection
+    counts against the general figure, whichever enterprise it was at. Done is not capped at
+    planned: 255 of 237 is 108%, as the bureaus report it.
+    """
+    key_by_enterprise: dict[Hashable, int] = {}
+    for (enterprise_id, kind), n in done_by_enterprise_kind.items():
+        if kind in KEY_KINDS:
+            key_by_enterprise[enterprise_id] = key_by_enterprise.get(enterprise_id, 0) + n
+    rows = tuple(
+        RowCompletion(enterprise_id, planned, key_by_enterprise.get(enterprise_id, 0))
+        for enterprise_id, planned in key_rows.items()
+    )
+    key_done = sum(n for (_e, k), n in done_by_enterprise_kind.items() if k in KEY_KINDS)
+    general_done = sum(n for (_e, k), n in done_by_enterprise_kind.items() if k in GENERAL_KINDS)
+    unplanned = sum(
+        n
+        for (_e, k), n in done_by_enterprise_kind.items()
+        if k not in KEY_KINDS and k not in GENERAL_KINDS
+    )
+    return PlanCompletion(
+        rows,
+        CategoryCompletion(sum(key_rows.values()), key_done),
+        CategoryCompletion(planned_general, general_done),
+        unplanned,
+    )
+
+
+def over_cap(
+    inspections_by_enterprise: Mapping[Hashable, int],
+    grade_of: Mapping[Hashable, str],
+    caps: Mapping[str, int],
+    key_enterprises: frozenset[Hashable] | set[Hashable],
+) -> dict[Hashable, tuple[int, int]]:
+    """Enterprises inspected more often than their grade's yearly cap: ``{id: (done, cap)}``.
+
+    Key enterprises are covered in full and never capped.
+    """
+    out: dict[Hashable, tuple[int, int]] = {}
+    for enterprise_id, done in inspections_by_enterprise.items():
+        if enterprise_id in key_enterprises:
+            continue
+        cap = caps.get(grade_of.get(enterprise_id, ""))
+        if cap is not None and done > cap:
+            out[enterprise_id] = (done, cap)
+    return out

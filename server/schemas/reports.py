@@ -1,0 +1,133 @@
+"""The annual report and the annual plan: query, plan input, completion and report output."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from server.domain.enterprises import RISK_GRADES
+
+YEAR = ma.validate.Range(min=2000, max=2100)
+
+
+class ReportQuerySchema(ma.Schema):
+    year = ma.fields.Integer(required=True, validate=YEAR)
+    format = ma.fields.String(
+        load_default="json",
+        validate=ma.validate.OneOf(["json", "csv", "xlsx"]),
+        metadata={
+            "description": "`csv`: UTF-8 with BOM, Chinese headers; `xlsx`: one sheet a table"
+        },
+    )
+
+
+class ReportChangeSchema(ma.Schema):
+    kind = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "`percent`, `new` (last year zero: 新增), `none` (both zero), "
+            "`points` (rates: percentage points)"
+        },
+    )
+    percent = ma.fields.String(allow_none=True, required=True)
+    display = ma.fields.String(required=True, metadata={"description": "+7.6%, 新增, —"})
+
+
+class ReportRowSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    unit = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"description": "count | fen | rate"})
+    this_year = ma.fields.Raw(
+        allow_none=True,
+        required=True,
+        metadata={"description": "int (counts, money in fen) or a decimal string (rates)"},
+    )
+    last_year = ma.fields.Raw(allow_none=True, required=True)
+    this_year_display = ma.fields.String(required=True)
+    last_year_display = ma.fields.String(required=True)
+    change = ma.fields.Nested(ReportChangeSchema, required=True)
+
+
+class ReportTableSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    rows = ma.fields.List(ma.fields.Nested(ReportRowSchema), required=True)
+
+
+class AnnualReportSchema(ma.Schema):
+    agency = ma.fields.String(required=True)
+    year = ma.fields.Integer(required=True)
+    last_year = ma.fields.Integer(required=True)
+    tables = ma.fields.List(ma.fields.Nested(ReportTableSchema), required=True)
+
+
+class PlanRowInputSchema(ma.Schema):
+    enterprise_id = ma.fields.UUID(required=True)
+    planned = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=366))
+
+
+class PlanInputSchema(ma.Schema):
+    planned_general = ma.fields.Integer(
+        load_default=0,
+        validate=ma.validate.Range(min=0, max=1_000_000),
+        metadata={"description": "planned general (double-random) inspections"},
+    )
+    key_enterprises = ma.fields.List(
+        ma.fields.Nested(PlanRowInputSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=20000),
+    )
+    grade_caps = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.OneOf(list(RISK_GRADES))),
+        values=ma.fields.Integer(validate=ma.validate.Range(min=0, max=366)),
+        load_default=dict,
+        metadata={"description": "yearly inspection caps per risk grade of ordinary enterprises"},
+    )
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=5000))
+
+
+class PlanRowSchema(ma.Schema):
+    enterprise_id = ma.fields.UUID(required=True)
+    enterprise_name = ma.fields.String(required=True)
+    planned = ma.fields.Integer(required=True)
+
+
+class PlanSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    year = ma.fields.Integer(required=True)
+    planned_general = ma.fields.Integer(required=True)
+    grade_caps = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    note = ma.fields.String(required=True)
+    key_enterprises = ma.fields.List(ma.fields.Nested(PlanRowSchema), required=True)
+
+
+class CategorySchema(ma.Schema):
+    planned = ma.fields.Integer(required=True)
+    done = ma.fields.Integer(required=True)
+    rate = ma.fields.Decimal(as_string=True, allow_none=True, required=True)
+
+
+class CompletionRowSchema(CategorySchema):
+    enterprise_id = ma.fields.UUID(required=True)
+    enterprise_name = ma.fields.String(required=True)
+
+
+class OverCapSchema(ma.Schema):
+    enterprise_id = ma.fields.UUID(required=True)
+    enterprise_name = ma.fields.String(required=True)
+    done = ma.fields.Integer(required=True)
+    cap = ma.fields.Integer(required=True)
+
+
+class CompletionSchema(ma.Schema):
+    year = ma.fields.Integer(required=True)
+    rows = ma.fields.List(ma.fields.Nested(CompletionRowSchema), required=True)
+    key = ma.fields.Nested(CategorySchema, required=True)
+    general = ma.fields.Nested(CategorySchema, required=True)
+    overall = ma.fields.Nested(CategorySchema, required=True)
+    key_enterprises = ma.fields.Integer(required=True)
+    key_enterprises_covered = ma.fields.Integer(required=True)
+    coverage_rate = ma.fields.Decimal(as_string=True, allow_none=True, required=True)
+    unplanned_done = ma.fields.Integer(required=True)
+    inspections = ma.fields.Integer(required=True)
+    over_cap = ma.fields.List(ma.fields.Nested(OverCapSchema), required=True)

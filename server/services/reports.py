@@ -1,0 +1,466 @@
+"""The annual enforcement statistics report: every figure counted from records, two years."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from server.domain import permissions
+from server.domain.permissions import Principal
+from server.domain.reporting import Change, change, format_fen, rectification_rate
+from server.extensions import db
+from server.models import (
+    Agency,
+    Complaint,
+    Document,
+    Exemption,
+    Hazard,
+    LegalReview,
+    PenaltyCase,
+    PenaltyDecision,
+)
+from server.services.annual_plan import completion_for, inspections_by_enterprise_kind, year_bounds
+
+COUNT, FEN, RATE = "count", "fen", "rate"
+
+# (key, label, unit word, kind). Labels follow the forms agencies fill in by hand.
+OVERVIEW: tuple[tuple[str, str, str, str], ...] = (
+    ("key_enterprises", "计划重点检查企业", "家", COUNT),
+    ("key_enterprises_covered", "已检查重点企业", "家", COUNT),
+    ("key_coverage_rate", "重点企业检查覆盖率", "%", RATE),
+    ("key_planned", "计划重点检查", "家次", COUNT),
+    ("key_done", "实际重点检查", "家次", COUNT),
+    ("key_rate", "重点检查完成率", "%", RATE),
+    ("general_planned", "计划一般检查", "家次", COUNT),
+    ("general_done", "实际一般检查", "家次", COUNT),
+    ("general_rate", "一般检查完成率", "%", RATE),
+    ("overall_rate", "年度计划总完成率", "%", RATE),
+    ("inspections", "行政执法检查", "家次", COUNT),
+    ("hazards_found", "查处隐患", "条", COUNT),
+    ("major_hazards", "其中重大隐患", "条", COUNT),
+    ("hazards_rectified", "已整改隐患", "条", COUNT),
+    ("major_rectified", "已整改重大隐患", "条", COUNT),
+    ("rectification_rate", "隐患整改率", "%", RATE),
+    ("decisions", "行政处罚决定", "次", COUNT),
+    ("fines", "罚款金额", "元", FEN),
+    ("ordinary_decisions", "其中一般行政处罚", "次", COUNT),
+    ("ordinary_on_individuals", "　含对个人处罚", "次", COUNT),
+    ("ordinary_fines", "　一般行政处罚罚款", "元", FEN),
+    ("ordinary_individual_fines", "　含对个人罚款", "元", FEN),
+    ("accident_decisions", "其中事故处罚", "次", COUNT),
+    ("accident_on_individuals", "　含对个人处罚", "次", COUNT),
+    ("accident_fines", "　事故处罚罚款", "元", FEN),
+    ("accident_individual_fines", "　含对个人罚款", "元", FEN),
+    ("decisions_on_individuals", "对个人处罚合计", "次", COUNT),
+    ("legal_reviews", "重大执法决定法制审核", "件", COUNT),
+    ("exempted_entities", "不予处罚（免罚清单）企业", "个", COUNT),
+    ("exempted_individuals", "不予处罚（免罚清单）个人", "个", COUNT),
+    ("published_on_time", "按时公示（7个工作日内）", "件", COUNT),
+    ("publication_late", "逾期公示或逾期未公示", "件", COUNT),
+)
+
+# 行政执法案件数据情况统计表 (seed 002, first table), rows the service records.
+CASE_DATA: tuple[tuple[str, str, str, str], ...] = (
+    ("inspections", "行政检查（现场检查记录）", "件", COUNT),
+    ("onsite_measures", "现场处理措施决定书", "份", COUNT),
+    ("compulsory", "行政强制（停产停业、停止使用）", "件", COUNT),
+    ("rectification_orders", "责令限期整改指令书", "份", COUNT),
+    ("cases_opened", "立案", "起", COUNT),
+    ("decisions", "行政处罚决定书", "份", COUNT),
+    ("fines", "罚没金额", "元", FEN),
+    ("legal_reviews", "重大执法决定法制审核", "件", COUNT),
+    ("complaints", "投诉举报办案数", "件", COUNT),
+    ("transferred", "移送司法机关刑事案件", "件", COUNT),
+    ("exemptions", "免罚案件", "件", COUNT),
+    ("exemption_fines", "免罚金额", "元", FEN),
+)
+
+# 涉企行政执法数据情况统计表 (seed 002, second table).
+ENTERPRISE: tuple[tuple[str, str, str, str], ...] = (
+    ("enterprise_decisions", "涉企行政处罚", "件", COUNT),
+    ("compulsory", "涉企行政强制", "件", COUNT),
+    ("inspections", "涉企行政检查", "次", COUNT),
+    ("enterprise_fines", "涉企罚没金额", "元", FEN),
+    ("complaints", "投诉举报线索来源办案数", "件", COUNT),
+    ("enterprise_legal_reviews", "涉企重大执法决定法制审核", "件", COUNT),
+    ("exemptions", "免罚案件", "件", COUNT),
+    ("exemption_fines", "免罚金额", "元", FEN),
+    ("lenient_decisions", "从轻处罚案件", "件", COUNT),
+    ("lenient_fines", "从轻处罚金额", "元", FEN),
+)
+
+TABLES: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
+    ("overview", "年度执法基本情况", OVERVIEW),
+    ("case_data", "行政执法案件数据情况统计表", CASE_DATA),
+    ("enterprise", "涉企行政执法数据情况统计表", ENTERPRISE),
+)
+
+_STOPS = {"stop_production", "stop_use"}
+
+
+def _between(column: Any, year: int) -> Any:
+    return sa.and_(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
+
+
+def year_figures(agency: Agency, year: int) -> dict[str, Any]:
+    """Every figure of the report for one calendar year (the agency's zone)."""
+    start, end = year_bounds(year, agency.timezone)
+    f: dict[str, Any] = {}
+
+    done = inspections_by_enterprise_kind(agency, year)
+    plan = completion_for(agency, year, done)
+    c = plan.completion
+    f.update(
+        key_enterprises=c.key_enterprises,
+        key_enterprises_covered=c.key_enterprises_covered,
+        key_coverage_rate=c.coverage_rate,
+        key_planned=c.key.planned,
+        key_done=c.key.done,
+        key_rate=c.key.rate,
+        general_planned=c.general.planned,
+        general_done=c.general.done,
+        general_rate=c.general.rate,
+        overall_rate=c.overall.rate,
+        inspections=sum(done.values()),
+    )
+
+    found, major, closed, major_closed = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(Hazard.level == "major"),
+            sa.func.count().filter(Hazard.closed_at.is_not(None)),
+            sa.func.count().filter(Hazard.level == "major", Hazard.closed_at.is_not(None)),
+        ).where(Hazard.agency_id == agency.id, Hazard.found_at >= start, Hazard.found_at < end)
+    ).one()
+    f.update(
+        hazards_found=found,
+        major_hazards=major,
+        hazards_rectified=closed,
+        major_rectified=major_closed,
+        rectification_rate=rectification_rate(closed, found),
+    )
+
+    docs = db.session.execute(
+        sa.select(Document.type, Document.body).where(
+            Document.agency_id == agency.id,
+            Document.type.in_(("onsite_measures", "rectification_order")),
+            Document.issued_at >= start,
+            Document.issued_at < end,
+        )
+    ).all()
+    f["onsite_measures"] = sum(1 for t, _b in docs if t == "onsite_measures")
+    f["rectification_orders"] = sum(1 for t, _b in docs if t == "rectification_order")
+    f["compulsory"] = sum(
+        1 for t, b in docs if t == "onsite_measures" and _STOPS & set((b or {}).get("measures", []))
+    )
+
+    f["cases_opened"] = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            PenaltyCase.agency_id == agency.id, _between(PenaltyCase.opened_on, year)
+        )
+    )
+    f["transferred"] = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            PenaltyCase.agency_id == agency.id, _between(PenaltyCase.transferred_on, year)
+        )
+    )
+    f["complaints"] = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Complaint.agency_id == agency.id, _between(Complaint.handled_on, year)
+        )
+    )
+
+    f.update(_decision_figures(agency, year))
+
+    exemptions = db.session.execute(
+        sa.select(Exemption.party, Exemption.amount_not_imposed_fen).where(
+            Exemption.agency_id == agency.id, _between(Exemption.decided_on, year)
+        )
+    ).all()
+    f.update(
+        exemptions=len(exemptions),
+        exemption_fines=sum(a for _p, a in exemptions),
+        exempted_entities=sum(1 for p, _a in exemptions if p == "entity"),
+        exempted_individuals=sum(1 for p, _a in exemptions if p == "individual"),
+    )
+    return f
+
+
+def _decision_figures(agency: Agency, year: int) -> dict[str, Any]:
+    # Revoked decisions were annulled: they are not part of the year's enforcement.
+    rows = db.session.execute(
+        sa.select(
+            PenaltyDecision.case_id,
+            PenaltyDecision.entity_fine_fen,
+            PenaltyDecision.individual_fine_fen,
+            PenaltyDecision.individuals,
+            PenaltyDecision.other_penalties,
+            PenaltyDecision.accident,
+            PenaltyDecision.lenient,
+            PenaltyDecision.published_on,
+            PenaltyDecision.publication_deadline,
+            PenaltyDecision.late_flagged_on,
+        ).where(
+            PenaltyDecision.agency_id == agency.id,
+            _between(PenaltyDecision.decided_on, year),
+            PenaltyDecision.revoked_on.is_(None),
+        )
+    ).all()
+
+    def total(r: Any) -> int:
+        return r.entity_fine_fen + r.individual_fine_fen
+
+    def on_entity(r: Any) -> bool:
+        return r.entity_fine_fen > 0 or bool(r.other_penalties)
+
+    ordinary = [r for r in rows if not r.accident]
+    accident = [r for r in rows if r.accident]
+    f: dict[str, Any] = {
+        "decisions": len(rows),
+        "fines": sum(total(r) for r in rows),
+        "ordinary_decisions": len(ordinary),
+        "ordinary_on_individuals": sum(1 for r in ordinary if r.individuals),
+        "ordinary_fines": sum(total(r) for r in ordinary),
+        "ordinary_individual_fines": sum(r.individual_fine_fen for r in ordinary),
+        "accident_decisions": len(accident),
+        "accident_on_individuals": sum(1 for r in accident if r.individuals),
+        "accident_fines": sum(total(r) for r in accident),
+        "accident_individual_fines": sum(r.individual_fine_fen for r in accident),
+        "decisions_on_individuals": sum(1 for r in rows if r.individuals),
+        "enterprise_decisions": sum(1 for r in rows if on_entity(r)),
+        "enterprise_fines": sum(r.entity_fine_fen for r in rows),
+        "lenient_decisions": sum(1 for r in rows if r.lenient),
+        "lenient_fines": sum(total(r) for r in rows if r.lenient),
+        "published_on_time": sum(
+            1 for r in rows if r.published_on and r.published_on <= r.publication_deadline
+        ),
+        "publication_late": sum(
+            1
+            for r in rows
+            if (r.published_on and r.published_on > r.publication_deadline)
+            or (r.published_on is None and r.late_flagged_on is not None)
+        ),
+    }
+    # Legal reviews count cases reviewed in the year (a case reviewed twice counts once).
+    reviewed = set(
+        db.session.scalars(
+            sa.select(LegalReview.case_id)
+            .where(LegalReview.agency_id == agency.id, _between(LegalReview.reviewed_on, year))
+            .distinct()
+        )
+    )
+    f["legal_reviews"] = len(reviewed)
+    entity_cases: set[uuid.UUID] = set()
+    if reviewed:
+        for case_id, entity_fine, others in db.session.execute(
+            sa.select(
+                PenaltyDecision.case_id,
+                PenaltyDecision.entity_fine_fen,
+                PenaltyDecision.other_penalties,
+            ).where(
+                PenaltyDecision.agency_id == agency.id,
+                PenaltyDecision.case_id.in_(reviewed),
+                PenaltyDecision.revoked_on.is_(None),
+            )
+        ):
+            if entity_fine > 0 or others:
+                entity_cases.add(case_id)
+    f["enterprise_legal_reviews"] = len(entity_cases)
+    return f
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    unit: str
+    kind: str
+    this_year: Any
+    last_year: Any
+
+    @property
+    def change(self) -> Change | None:
+        if self.kind == RATE:
+            return None
+        return change(self.this_year, self.last_year)
+
+    @property
+    def change_display(self) -> str:
+        if self.kind == RATE:
+            if self.this_year is None or self.last_year is None:
+                return "—"
+            points = self.this_year - self.last_year
+            sign = "+" if points > 0 else ""
+            return f"{sign}{points}个百分点"
+        c = self.change
+        return c.display if c else "—"
+
+    def display(self, value: Any) -> str:
+        if self.kind == FEN:
+            return format_fen(value)
+        if self.kind == RATE:
+            return "—" if value is None else f"{value}%"
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    title: str
+    rows: list[Row]
+
+
+@dataclass(frozen=True)
+class AnnualReport:
+    agency_name: str
+    year: int
+    last_year: int
+    tables: list[Table]
+
+    def table(self, key: str) -> Table:
+        return next(t for t in self.tables if t.key == key)
+
+    def figures(self, key: str) -> dict[str, Row]:
+        return {r.key: r for r in self.table(key).rows}
+
+
+def annual_report(principal: Principal, year: int) -> AnnualReport:
+    """The report for ``year`` with ``year - 1`` beside it."""
+    permissions.require_role(principal, permissions.READ_REPORTS, "reading the annual report")
+    agency = db.session.get(Agency, principal.agency_id)
+    assert agency is not None
+    return build_report(agency, year)
+
+
+def build_report(agency: Agency, year: int) -> AnnualReport:
+    this, last = year_figures(agency, year), year_figures(agency, year - 1)
+    tables = [
+        Table(
+            key,
+            title,
+            [Row(k, label, unit, kind, this[k], last[k]) for k, label, unit, kind in rows],
+        )
+        for key, title, rows in TABLES
+    ]
+    return AnnualReport(agency.name, year, year - 1, tables)
+
+
+def _json_value(row: Row, value: Any) -> Any:
+    if row.kind == RATE:
+        return None if value is None else str(value)
+    return value
+
+
+def report_json(report: AnnualReport) -> dict[str, Any]:
+    def change_json(row: Row) -> dict[str, Any]:
+        c = row.change
+        return {
+            "kind": c.kind if c else "points",
+            "percent": str(c.percent) if c and c.percent is not None else None,
+            "display": row.change_display,
+        }
+
+    return {
+        "agency": report.agency_name,
+        "year": report.year,
+        "last_year": report.last_year,
+        "tables": [
+            {
+                "key": t.key,
+                "title": t.title,
+                "rows": [
+                    {
+                        "key": r.key,
+                        "label": r.label.strip("　"),
+                        "unit": r.unit,
+                        "kind": r.kind,
+                        "this_year": _json_value(r, r.this_year),
+                        "last_year": _json_value(r, r.last_year),
+                        "this_year_display": r.display(r.this_year),
+                        "last_year_display": r.display(r.last_year),
+                        "change": change_json(r),
+                    }
+                    for r in t.rows
+                ],
+            }
+            for t in report.tables
+        ],
+    }
+
+
+def _headers(report: AnnualReport) -> list[str]:
+    return ["表", "项目", "单位", f"{report.last_year}年", f"{report.year}年", "同比增减"]
+
+
+def report_csv(report: AnnualReport) -> bytes:
+    """UTF-8 with a BOM, so that Excel opens the Chinese headers as Chinese."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_headers(report))
+    for t in report.tables:
+        for r in t.rows:
+            writer.writerow(
+                [
+                    t.title,
+                    r.label.strip("　"),
+                    r.unit,
+                    r.display(r.last_year),
+                    r.display(r.this_year),
+                    r.change_display,
+                ]
+            )
+    return out.getvalue().encode("utf-8-sig")
+
+
+def report_xlsx(report: AnnualReport) -> bytes:
+    """One sheet per table; money as yuan numbers with two decimals, rates as text."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    book.remove(book.active)
+
+    def cell_value(row: Row, value: Any) -> Any:
+        if row.kind == FEN:
+            return Decimal(value).scaleb(-2)
+        if row.kind == RATE:
+            return row.display(value)
+        return value
+
+    for t in report.tables:
+        sheet = book.create_sheet(t.title[:31])
+        sheet.append([f"{report.agency_name} {report.year}年{t.title}"])
+        sheet["A1"].font = Font(bold=True, size=13)
+        sheet.append(_headers(report)[1:])
+        for cell in sheet[2]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(horizontal="center")
+        for r in t.rows:
+            sheet.append(
+                [
+                    r.label.strip("　"),
+                    r.unit,
+                    cell_value(r, r.last_year),
+                    cell_value(r, r.this_year),
+                    r.change_display,
+                ]
+            )
+            if r.kind == FEN:
+                for column in ("C", "D"):
+                    sheet[f"{column}{sheet.max_row}"].number_format = "#,##0.00"
+        sheet.column_dimensions["A"].width = 34
+        for column in ("B", "C", "D", "E"):
+            sheet.column_dimensions[column].width = 18
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
