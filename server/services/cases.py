@@ -16,7 +16,6 @@ from server.domain import permissions
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.numbering import PENALTY_DECISION, format_number
 from server.domain.permissions import Principal
-from server.domain.workdays import WorkCalendar
 from server.extensions import db
 from server.models import (
     Agency,
@@ -38,29 +37,12 @@ from server.render.pdf import (
     render_document,
     yuan_in_words,
 )
+from server.services.calendar import working_calendar
 
 log = logging.getLogger(__name__)
 
 
 # --- agency context ---------------------------------------------------------------------------
-
-
-def agency_calendar(agency: Agency) -> WorkCalendar:
-    """The official calendar plus the agency's override table (``settings["calendar_overrides"]``).
-
-    Overrides are ``{"YYYY-MM-DD": true|false}`` (working day or not), for a year the installed
-    calendar does not know yet, or a local adjustment; ``calendar_complete_years`` names years
-    typed in full.
-    """
-    settings = agency.settings or {}
-    overrides: dict[date, bool] = {}
-    for day, working in (settings.get("calendar_overrides") or {}).items():
-        try:
-            overrides[date.fromisoformat(day)] = bool(working)
-        except (TypeError, ValueError):
-            log.warning("agency %s: ignoring calendar override %r", agency.code, day)
-    years = [y for y in settings.get("calendar_complete_years") or [] if isinstance(y, int)]
-    return WorkCalendar(overrides, complete_years=years)
 
 
 def local_today(agency: Agency, now: datetime) -> date:
@@ -113,7 +95,7 @@ def decision_view(decision: PenaltyDecision, agency: Agency, now: datetime) -> D
         published_on=decision.published_on,
         revoked_on=decision.revoked_on,
         today=local_today(agency, now),
-        calendar=agency_calendar(agency),
+        calendar=working_calendar(agency),
     )
     enterprise = db.session.get(Enterprise, decision.enterprise_id)
     return DecisionView(decision, state, enterprise.name if enterprise else "")
@@ -337,7 +319,7 @@ def issue_decision(
         major=major,
         facts=data.get("facts", ""),
         basis=data.get("basis", ""),
-        publication_deadline=rules.publication_deadline(decided_on, agency_calendar(agency)),
+        publication_deadline=rules.publication_deadline(decided_on, working_calendar(agency)),
         issued_by=principal.user_id,
     )
     case.status = rules.DECIDED
@@ -475,7 +457,7 @@ def revoke(
     decision.revoke_reason = data["reason"]
     if decision.published_on is not None:
         decision.withdrawal_deadline = rules.withdrawal_deadline(
-            revoked_on, agency_calendar(agency)
+            revoked_on, working_calendar(agency)
         )
         # The public list shows only unrevoked decisions, so recording it withdraws it.
         decision.withdrawn_on = today
