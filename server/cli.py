@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from server.domain.errors import DomainError
-from server.services import accounts, demo, enterprise_import
+from server.services import accounts, agency_settings, demo, enterprise_import
 
 agencies_cli = AppGroup("agencies", help="Agencies (bureaus) served by this deployment.")
 users_cli = AppGroup("users", help="User accounts.")
@@ -37,6 +39,51 @@ def create_agency(code: str, name: str, abbr: str, timezone: str) -> None:
     click.echo(f"agency {agency.code} created ({agency.id})")
 
 
+def _setting(assignment: str) -> tuple[list[str], Any]:
+    """``hazards.reinspection_days=10`` -> (["hazards", "reinspection_days"], 10)."""
+    path, sep, raw = assignment.partition("=")
+    keys = [k for k in path.strip().split(".", 2) if k]
+    if not sep or len(keys) < 2:
+        raise click.BadParameter(f"{assignment!r}: expected SECTION.KEY=VALUE")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw  # plain text, e.g. working
+    return keys, value
+
+
+@agencies_cli.command("settings")
+@click.argument("code")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="e.g. hazards.reinspection_days=10, hazards.deadline_unit=working, "
+    "visits.yearly_caps.credit:A=2; VALUE is JSON (null, numbers, objects) or plain text",
+)
+def agency_settings_command(code: str, assignments: tuple[str, ...]) -> None:
+    """Print an agency's settings in force; with --set, change them first (validated)."""
+    try:
+        agency = accounts.get_agency_by_code(code)
+        patch: dict[str, Any] = {}
+        current = agency_settings.view(agency)
+        for assignment in assignments:
+            keys, value = _setting(assignment)
+            section = patch.setdefault(keys[0], {})
+            if len(keys) == 3:
+                # One entry of a mapping setting (yearly_caps): the others stay.
+                base = section.get(keys[1]) or dict((current.get(keys[0]) or {}).get(keys[1]) or {})
+                section[keys[1]] = {**base, keys[2]: value}
+            else:
+                section[keys[1]] = value
+        result = agency_settings.change(agency, patch) if patch else current
+    except DomainError as exc:
+        detail = json.dumps(exc.fields, ensure_ascii=False) if exc.fields else ""
+        raise click.ClickException(f"{exc.code}: {exc.message} {detail}".strip()) from None
+    click.echo(json.dumps(result, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--agency", "agency_code", required=True)
@@ -45,6 +92,7 @@ def create_agency(code: str, name: str, abbr: str, timezone: str) -> None:
 @click.option("--name", "full_name", default="")
 @click.option("--cert-no", default=None, help="Enforcement certificate (执法证) number")
 @click.option("--cert-valid-until", type=click.DateTime(["%Y-%m-%d"]), default=None)
+@click.option("--unit", default="", help="Unit (科室 / 执法大队), e.g. 执法一大队")
 def create_user(
     username: str,
     agency_code: str,
@@ -53,6 +101,7 @@ def create_user(
     full_name: str,
     cert_no: str | None,
     cert_valid_until: date | None,
+    unit: str,
 ) -> None:
     """Create a user account."""
     try:
@@ -64,6 +113,7 @@ def create_user(
             full_name=full_name,
             cert_no=cert_no,
             cert_valid_until=cert_valid_until.date() if cert_valid_until else None,
+            unit=unit,
         )
     except DomainError as exc:
         _fail(exc)

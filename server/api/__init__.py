@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server.api import (
+    agency,
     annual_plans,
     attachments,
     audit,
@@ -44,6 +45,7 @@ def init_app(app: Flask) -> None:
         documents.blp,
         audit.blp,
         hazards.blp,
+        agency.blp,
         draws.blp,
         cases.blp,
         annual_plans.blp,

@@ -21,10 +21,18 @@ class VisitPolicy:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> VisitPolicy:
-        settings = settings or {}
+        # Settings are validated when changed (server/schemas/agency.py); a bad stored value
+        # still falls back to its default here rather than failing the scan that reads it.
+        settings = settings if isinstance(settings, Mapping) else {}
+        days = settings.get("repeat_visit_days", DEFAULT_REPEAT_DAYS)
+        caps = settings.get("yearly_caps", DEFAULT_YEARLY_CAPS)
         return cls(
-            repeat_within_days=int(settings.get("repeat_visit_days", DEFAULT_REPEAT_DAYS)),
-            yearly_caps=dict(settings.get("yearly_caps", DEFAULT_YEARLY_CAPS)),
+            repeat_within_days=days if _count(days) else DEFAULT_REPEAT_DAYS,
+            yearly_caps=(
+                {k: v for k, v in caps.items() if isinstance(k, str) and _count(v)}
+                if isinstance(caps, Mapping)
+                else dict(DEFAULT_YEARLY_CAPS)
+            ),
         )
 
     def cap_for(
@@ -39,6 +47,10 @@ class VisitPolicy:
             if k in self.yearly_caps
         ]
         return min(caps) if caps else None
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 @dataclass(frozen=True)

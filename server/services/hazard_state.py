@@ -9,10 +9,11 @@ import typing
 import uuid
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from server.domain import hazards as lifecycle
 from server.domain.hazards import HazardEvent, HazardPolicy, HazardState, Transition
+from server.domain.workdays import DEFAULT_CALENDAR, WorkCalendar
+from server.services import agency_settings
 
 
 def _dump(value: Any) -> Any:
@@ -69,9 +70,12 @@ def state_from_json(data: dict[str, Any]) -> HazardState:
 
 
 def policy_for(settings: dict[str, Any] | None, timezone: str) -> HazardPolicy:
-    """The agency's hazard policy (``settings["hazards"]``) in its own zone."""
-    options = dict((settings or {}).get("hazards", {}))
-    return HazardPolicy(timezone=ZoneInfo(timezone), **options)
+    """The agency's hazard policy (``settings["hazards"]``) in its own zone.
+
+    Stored values that are unknown or invalid are logged and left out (their defaults apply):
+    a typo in the settings must not stop every hazard page and every sync.
+    """
+    return agency_settings.hazard_policy(settings, timezone)
 
 
 def event_to_json(event: HazardEvent) -> dict[str, Any]:
@@ -88,6 +92,7 @@ def transition(
     device_id: uuid.UUID | None,
     payload: dict[str, Any],
     policy: HazardPolicy,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> tuple[HazardState, HazardEvent]:
     return lifecycle.apply(
         state,
@@ -100,4 +105,5 @@ def transition(
             payload=payload,
         ),
         policy,
+        calendar,
     )
