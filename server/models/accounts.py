@@ -33,6 +33,8 @@ class User(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
     role: so.Mapped[str] = so.mapped_column(sa.Enum(*ROLES, name="user_role", native_enum=False))
     full_name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    # The unit (科室, 执法大队) the user works in; hazard statistics count per unit.
+    unit: so.Mapped[str] = so.mapped_column(sa.String(100), default="", server_default="")
     # 执法证 number; inspectors without one may not be put on an inspection team.
     cert_no: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     cert_valid_until: so.Mapped[date | None] = so.mapped_column(sa.Date)

@@ -27,6 +27,7 @@ class UserSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
     username = ma.fields.String(required=True)
     full_name = ma.fields.String(required=True)
+    unit = ma.fields.String(metadata={"description": "科室 / 执法大队"})
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     cert_no = ma.fields.String(allow_none=True)
     cert_valid_until = Day(allow_none=True)

@@ -60,6 +60,7 @@ def create_user(
     full_name: str = "",
     cert_no: str | None = None,
     cert_valid_until: date | None = None,
+    unit: str = "",
 ) -> User:
     """Create an account in an agency."""
     if role not in permissions.ROLES:
@@ -79,6 +80,7 @@ def create_user(
         full_name=full_name,
         cert_no=cert_no or None,
         cert_valid_until=cert_valid_until,
+        unit=unit.strip(),
     )
     db.session.add(user)
     db.session.commit()
