@@ -11,6 +11,7 @@ Statuses::
                           reinspect: pass ────┴─▶ closed (reinspection_passed)   general
                                                   pending_sign_off               major
     pending_sign_off ──sign_off (manager)──▶ closed (signed_off)
+    found | ordered | reported ──reclassify (lead, manager)──▶ same status, other level
 
 A major hazard (重大事故隐患) reaches ``closed`` only through ``sign_off`` by a manager:
 ``_fix_on_spot`` and ``_reinspect`` send it to ``pending_sign_off`` instead of closing it.
@@ -18,12 +19,19 @@ Beside the main line, a major hazard can be put on the supervised list (``superv
 with a rectification plan) and production can be stopped (``stop_production``) and resumed
 (``lift_stop``) while it is open.
 
+Reclassifying (``reclassify``, 重新认定隐患等级) changes the level of an open hazard, with a
+reason, and only from the office: a general hazard found to be major from then on needs a
+manager's sign-off to close; a major hazard becomes general only while it is neither on the
+supervised list nor under a stop order in force, since both are agency decisions about a major
+hazard that end by sign-off or a lifted stop, not by a change of label. A hazard awaiting
+sign-off is not reclassified: the manager signs it off or not.
+
 Roles (``server.domain.permissions``):
 
 - ``inspector``: records hazards, fixes on the spot, orders, passes on the enterprise's
   report, re-inspects; what two certificated officers do on site.
-- ``lead``: everything except ``sign_off``; supervising and stopping production are agency
-  decisions, not a single inspector's.
+- ``lead``: everything except ``sign_off``; supervising, stopping production and
+  reclassifying are agency decisions, not a single inspector's.
 - ``manager``: everything, and alone signs off major hazards.
 - ``admin``: no lifecycle step at all. Administrators run accounts and devices; they hold no
   enforcement certificate, and a document carrying an admin's decision would be void.
@@ -79,6 +87,7 @@ SUPERVISE = "supervise"
 STOP_PRODUCTION = "stop_production"
 LIFT_STOP = "lift_stop"
 SIGN_OFF = "sign_off"
+RECLASSIFY = "reclassify"
 ACTIONS: tuple[str, ...] = (
     FIX_ON_SPOT,
     ORDER,
@@ -87,6 +96,7 @@ ACTIONS: tuple[str, ...] = (
     SUPERVISE,
     STOP_PRODUCTION,
     LIFT_STOP,
+    RECLASSIFY,
     SIGN_OFF,
 )
 
@@ -142,7 +152,8 @@ class HazardPolicy:
     escalate_after_days: int = 10
     penalty_case_after_days: int = 30
     max_major_deadline_months: int = 12
-    max_general_deadline_months: int | None = None
+    # The longest order a general hazard gets; ``None`` for no limit of its own.
+    max_general_deadline_months: int | None = 12
     max_stop_months: int = 6
     # The zone whose calendar dates deadlines are written in.
     timezone: tzinfo = CHINA_TZ
@@ -295,6 +306,11 @@ def _legal(state: HazardState, action: str) -> bool:
         return major and state.status in (FOUND, ORDERED, REPORTED) and not state.stop_in_force
     if action == LIFT_STOP:
         return state.stop_in_force
+    if action == RECLASSIFY:
+        # The target is the other level; a major hazard under agency measures stays major.
+        return state.status in (FOUND, ORDERED, REPORTED) and (
+            not major or (not state.supervised and not state.stop_in_force)
+        )
     if action == SIGN_OFF:
         return state.status == PENDING_SIGN_OFF
     return False
@@ -369,6 +385,7 @@ def apply(
     - ``stop_production``: ``until``, ``scope``, ``document_id`` (现场处理措施决定书).
     - ``lift_stop``: after a passed re-inspection nothing more; otherwise ``review_passed``
       (true) and ``review_opinion``. ``document_id``.
+    - ``reclassify``: ``level`` (the other level), ``reason`` (required).
     - ``sign_off``: ``note``.
     """
     action = transition.action
@@ -622,6 +639,28 @@ def _lift_stop(
     )
 
 
+def _reclassify(
+    state: HazardState, t: Transition, policy: HazardPolicy, calendar: WorkCalendar
+) -> tuple[HazardState, _Extra]:
+    target = t.payload.get("level")
+    other = GENERAL if state.level == MAJOR else MAJOR
+    if target != other:
+        raise ValidationFailed(
+            f"a {state.level} hazard can only be reclassified as {other}",
+            code="invalid_level",
+            fields={"level": f"must be {other}"},
+        )
+    reason = _optional_text(t.payload, "reason")
+    if reason is None:
+        raise ValidationFailed(
+            "say why the hazard is reclassified",
+            code="reason_required",
+            fields={"reason": "required"},
+        )
+    details = {"from_level": state.level, "to_level": other}
+    return replace(state, level=other), _Extra(note=reason, details=details)
+
+
 def _sign_off(
     state: HazardState, t: Transition, policy: HazardPolicy, calendar: WorkCalendar
 ) -> tuple[HazardState, _Extra]:
@@ -649,6 +688,7 @@ _STEPS = {
     SUPERVISE: _supervise,
     STOP_PRODUCTION: _stop_production,
     LIFT_STOP: _lift_stop,
+    RECLASSIFY: _reclassify,
     SIGN_OFF: _sign_off,
 }
 
@@ -688,7 +728,7 @@ def assess(
         trigger = state.deadline
         if state.status == REPORTED and state.reported_at is not None:
             trigger = min(trigger, policy.local_date(state.reported_at))
-        due = calendar.add_days(trigger, policy.reinspection_days, policy.reinspection_unit)
+        due = _later(trigger, policy.reinspection_days, policy.reinspection_unit, calendar)
 
     stop_expired = state.stop_in_force and state.stop is not None and today > state.stop.until
     plan_overdue = (
@@ -707,6 +747,18 @@ def assess(
         stop_expired=stop_expired,
         plan_overdue=plan_overdue,
     )
+
+
+def _later(start: date, n: int, unit: DayKind, calendar: WorkCalendar) -> date | None:
+    """``start`` plus ``n`` days, or None past the last date Python knows (9999-12-31).
+
+    Dates from outside are bounded, but a row stored before they were must not make every
+    list that assesses it fail.
+    """
+    try:
+        return calendar.add_days(start, n, unit)
+    except OverflowError:
+        return None
 
 
 def age_bucket(found_on: date, today: date) -> str:
@@ -745,22 +797,48 @@ def _deadline(
     policy: HazardPolicy,
     calendar: WorkCalendar,
 ) -> date:
-    deadline = _date(payload, "deadline")
-    period = payload.get("period_days")
-    if deadline is not None and period is not None:
+    return order_deadline(
+        state.level, _date(payload, "deadline"), payload.get("period_days"), today, policy, calendar
+    )
+
+
+def order_deadline(
+    level: str,
+    deadline: date | None,
+    period_days: Any,
+    today: date,
+    policy: HazardPolicy = DEFAULT_POLICY,
+    calendar: WorkCalendar = DEFAULT_CALENDAR,
+) -> date:
+    """The deadline of an order given ``today``: a date, or a period in the agency's days.
+
+    ``period_days`` (整改期限 N 日) counts in ``policy.deadline_unit`` from ``today``, calendar or
+    working days as the agency sets it. The deadline is not in the past and not beyond
+    ``latest_deadline`` for the hazard's level. A device's order document and a step from the
+    office both come here.
+    """
+    if deadline is not None and period_days is not None:
         raise ValidationFailed(
             "give a deadline or a period in days, not both",
             code="deadline_ambiguous",
             fields={"deadline": "either this", "period_days": "or this"},
         )
-    if period is not None:
-        if isinstance(period, bool) or not isinstance(period, int) or period < 1:
+    if period_days is not None:
+        if isinstance(period_days, bool) or not isinstance(period_days, int) or period_days < 1:
             raise ValidationFailed(
                 "the period is a whole number of days, at least 1",
                 code="invalid_period",
                 fields={"period_days": "an integer >= 1"},
             )
-        deadline = calendar.add_days(today, period, policy.deadline_unit)
+        latest = latest_deadline(level, today, policy)
+        deadline = _later(today, period_days, policy.deadline_unit, calendar)
+        if deadline is None or (latest is not None and deadline > latest):
+            raise ValidationFailed(
+                f"a {level} hazard's deadline is at most {latest}; {period_days} days is longer",
+                code="deadline_too_far",
+                fields={"period_days": f"ends at most on {latest}"},
+                details={"latest": latest.isoformat() if latest else None},
+            )
     if deadline is None:
         raise ValidationFailed(
             "an order needs a deadline",
@@ -773,21 +851,28 @@ def _deadline(
             code="deadline_in_past",
             fields={"deadline": "must not be before today"},
         )
-    months = (
-        policy.max_major_deadline_months
-        if state.level == MAJOR
-        else policy.max_general_deadline_months
-    )
-    if months is not None:
-        latest = add_months(today, months)
-        if deadline > latest:
-            raise ValidationFailed(
-                f"a {state.level} hazard's deadline is at most {months} months away, {latest}",
-                code="deadline_too_far",
-                fields={"deadline": f"at most {latest}"},
-                details={"latest": latest.isoformat()},
-            )
+    latest = latest_deadline(level, today, policy)
+    if latest is not None and deadline > latest:
+        months = _max_months(level, policy)
+        raise ValidationFailed(
+            f"a {level} hazard's deadline is at most {months} months away, {latest}",
+            code="deadline_too_far",
+            fields={"deadline": f"at most {latest}"},
+            details={"latest": latest.isoformat()},
+        )
     return deadline
+
+
+def _max_months(level: str, policy: HazardPolicy) -> int | None:
+    if level == MAJOR:
+        return policy.max_major_deadline_months
+    return policy.max_general_deadline_months
+
+
+def latest_deadline(level: str, today: date, policy: HazardPolicy = DEFAULT_POLICY) -> date | None:
+    """The latest deadline an order issued ``today`` may set for a hazard of ``level``."""
+    months = _max_months(level, policy)
+    return None if months is None else add_months(today, months)
 
 
 def _date(payload: Mapping[str, Any], name: str) -> date | None:

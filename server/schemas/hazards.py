@@ -163,13 +163,20 @@ class TransitionSchema(ma.Schema):
         validate=ma.validate.OneOf(list(lifecycle.ACTIONS)),
         metadata={
             "description": (
-                "fix_on_spot: evidence_attachments, note. order: deadline or period_days, "
-                "document_id. report_done (for the enterprise): evidence_attachments, "
-                "reported_at, description. reinspect: outcome, opinion_document_id, "
-                "evidence_attachments, and on fail a new deadline or period_days. supervise: "
+                "fix_on_spot: evidence_attachments, note. order: deadline or period_days "
+                "(in the agency's deadline unit, calendar or working days), note; the server "
+                "issues the numbered 责令限期整改指令书 (document_id only for an order "
+                "document naming this hazard and not yet recorded on it). report_done (for "
+                "the enterprise): evidence_attachments, reported_at, description. reinspect: "
+                "outcome, evidence_attachments, note, and on fail a new deadline or "
+                "period_days; the server issues the numbered 整改复查意见书 unless "
+                "opinion_document_id names one for this hazard. supervise: "
                 "responsible_person, measures, funds_fen, deadline (at most a year), "
                 "emergency_arrangements, document_id. stop_production: until, scope, "
-                "document_id. lift_stop: review_passed, review_opinion. sign_off: note."
+                "document_id (a 现场处理措施决定书 naming this hazard). lift_stop: "
+                "review_passed, review_opinion. reclassify (leads, managers): level (the "
+                "other level), reason; a supervised major hazard or one under a stop order "
+                "stays major. sign_off: note."
             )
         },
     )
@@ -192,12 +199,20 @@ class TransitionSchema(ma.Schema):
     scope = ma.fields.String(validate=ma.validate.Length(max=2000))
     review_passed = ma.fields.Boolean()
     review_opinion = ma.fields.String(validate=ma.validate.Length(max=2000))
+    level = ma.fields.String(validate=ma.validate.OneOf(list(lifecycle.LEVELS)))
+    reason = ma.fields.String(validate=ma.validate.Length(max=2000))
 
 
 class AggregatesQuerySchema(ma.Schema):
-    year = ma.fields.Integer(validate=ma.validate.Range(min=2000, max=2100))
+    year = ma.fields.Integer(validate=ma.validate.Range(min=2000, max=2099))
     found_from = Day()
     found_to = Day()
+    as_of = Day(
+        metadata={
+            "description": "count a hazard rectified when closed by the end of this day; "
+            "default: the period's last day (today if the period is not over, or none given)"
+        }
+    )
     industry = ma.fields.String(validate=ma.validate.OneOf(list(INDUSTRIES)))
     level = ma.fields.String(validate=ma.validate.OneOf(list(lifecycle.LEVELS)))
 
@@ -217,6 +232,13 @@ class _InspectorCount(ma.Schema):
     open = ma.fields.Integer(required=True)
 
 
+class _TeamCount(ma.Schema):
+    unit = ma.fields.String(required=True, metadata={"description": '"" for no unit'})
+    label = ma.fields.String(required=True)
+    total = ma.fields.Integer(required=True)
+    open = ma.fields.Integer(required=True)
+
+
 class _BlockingHazard(ma.Schema):
     id = ma.fields.UUID(required=True)
     enterprise_id = ma.fields.UUID(required=True)
@@ -230,6 +252,7 @@ class _BlockingHazard(ma.Schema):
 
 
 class RectificationSchema(ma.Schema):
+    as_of = Day(required=True, metadata={"description": "closed by the end of this day"})
     found = ma.fields.Integer(required=True)
     major = ma.fields.Integer(required=True)
     closed = ma.fields.Integer(required=True)
@@ -243,7 +266,9 @@ class RectificationSchema(ma.Schema):
     blocking = ma.fields.List(
         ma.fields.Nested(_BlockingHazard),
         required=True,
-        metadata={"description": "open hazards of the period, oldest first (first 100)"},
+        metadata={
+            "description": "hazards of the period not closed by as_of, oldest first (first 100)"
+        },
     )
 
 
@@ -274,6 +299,14 @@ class AggregatesSchema(ma.Schema):
         ma.fields.Nested(_InspectorCount),
         required=True,
         metadata={"description": "per member of the finding inspection team"},
+    )
+    by_team = ma.fields.List(
+        ma.fields.Nested(_TeamCount),
+        required=True,
+        metadata={
+            "description": "per unit (科室/大队) of the finding team's members; a joint team "
+            "counts for each of its units"
+        },
     )
     age_buckets = _counts(list(lifecycle.AGE_BUCKETS))
     overdue = ma.fields.Integer(required=True)

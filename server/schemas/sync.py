@@ -103,9 +103,14 @@ class InspectionData(ma.Schema):
 
 
 class HazardData(ma.Schema):
-    """隐患."""
+    """隐患. Editable once recorded: description, location, legal_basis, photo_attachments.
 
-    MUTABLE = frozenset({"level", "description", "location", "legal_basis", "photo_attachments"})
+    The level is fixed when the hazard is recorded; changing it later is a lifecycle step
+    from the office (``reclassify``), because a major hazard closes only with a manager's
+    sign-off.
+    """
+
+    MUTABLE = frozenset({"description", "location", "legal_basis", "photo_attachments"})
 
     inspection_id = ma.fields.UUID(required=True)
     enterprise_id = ma.fields.UUID(required=True)
@@ -141,8 +146,19 @@ class DocumentData(ma.Schema):
     )
     issued_at = LocalDateTime(required=True)
     provisional_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
-    # rectification_order: the deadline; onsite_measures: measures and how long a stop lasts
+    # rectification_order (and a failed reinspection_opinion): the deadline, or the period
+    # in the agency's calendar or working days; onsite_measures: measures, how long a stop lasts
     deadline = Day(load_default=None, allow_none=True)
+    period_days = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=730),
+        metadata={
+            "description": "instead of deadline: 整改期限 N 日, counted from issued_at's date in "
+            "the agency's deadline unit (calendar or working days); the server sets the date"
+        },
+    )
     measures = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(ONSITE_MEASURES)), load_default=list
     )

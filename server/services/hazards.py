@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from server.domain import hazards as lifecycle
-from server.domain import permissions
+from server.domain import numbering, permissions
 from server.domain.enterprises import INDUSTRIES
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.permissions import Principal
@@ -34,6 +34,7 @@ from server.models import (
 )
 from server.models.types import utcnow
 from server.services import attachments, hazard_state
+from server.services.calendar import working_calendar
 from server.services.enterprises import Page
 
 READ_HAZARDS = frozenset({permissions.INSPECTOR, permissions.LEAD, permissions.MANAGER})
@@ -61,9 +62,11 @@ ACTION_LABELS = {
     lifecycle.SUPERVISE: "挂牌督办",
     lifecycle.STOP_PRODUCTION: "责令停产停业",
     lifecycle.LIFT_STOP: "恢复生产",
+    lifecycle.RECLASSIFY: "重新认定隐患等级",
     lifecycle.SIGN_OFF: "领导审批销号",
     "edit": "修改记录",
 }
+NO_UNIT_LABEL = "未设科室（大队）"
 ESCALATION_LABELS = {
     "overdue": "逾期未整改",
     "long_overdue": "逾期较长",
@@ -403,13 +406,17 @@ def aggregates(
     found_to: date | None = None,
     industry: str | None = None,
     level: str | None = None,
+    as_of: date | None = None,
     blocking_limit: int = 100,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Counts of the hazards found in a period (all time by default) and its rectification.
 
     ``rectification`` says "355 found, 5 major, 100% rectified" for the period and lists the
-    open hazards that keep the rate from 100% (oldest first, ``blocking_total`` in all).
+    hazards that keep the rate from 100% (oldest first, ``blocking_total`` in all). A hazard
+    counts as rectified when it was closed by the end of ``as_of``, which defaults to the
+    period's last day (today for a period not over yet, or no period): a past year's figure
+    stays what it was at the year's end, and ``as_of`` asks for it on another day.
     """
     permissions.require_role(principal, OVERSEE_HAZARDS, "hazard statistics")
     agency = agency_of(principal)
@@ -417,6 +424,11 @@ def aggregates(
     start, end = _period(agency, year, found_from, found_to)
     filters = HazardFilters(industry=industry, level=level, found_from=start, found_to=end)
     _check_period(filters)
+    as_of = as_of or (min(end, today) if end else today)
+    closed_by = sa.and_(
+        Hazard.status == lifecycle.CLOSED,
+        Hazard.closed_at < local_midnight(agency, as_of + timedelta(1)),
+    )
 
     def scoped(*columns: Any) -> sa.Select[Any]:
         stmt = (
@@ -437,13 +449,14 @@ def aggregates(
             sa.func.count(),
             sa.func.sum(sa.case((overdue, 1), else_=0)),
             sa.func.sum(sa.case((Hazard.supervised.is_(True), 1), else_=0)),
+            sa.func.sum(sa.case((closed_by, 1), else_=0)),
         ).group_by(Hazard.status, Hazard.level, Enterprise.industry)
     ).all()
     by_status = {s: 0 for s in lifecycle.STATUSES}
     by_level = {lvl: 0 for lvl in lifecycle.LEVELS}
     industries: dict[str, dict[str, int]] = {}
     total = major = closed = overdue_n = supervised_open = 0
-    for status, lvl, ind, n, n_overdue, n_supervised in grouped:
+    for status, lvl, ind, n, n_overdue, n_supervised, n_closed_by in grouped:
         by_status[status] = by_status.get(status, 0) + n
         by_level[lvl] = by_level.get(lvl, 0) + n
         entry = industries.setdefault(ind, {"total": 0, "open": 0, "overdue": 0})
@@ -453,9 +466,8 @@ def aggregates(
         overdue_n += n_overdue or 0
         if lvl == lifecycle.MAJOR:
             major += n
-        if status == lifecycle.CLOSED:
-            closed += n
-        else:
+        closed += n_closed_by or 0
+        if status != lifecycle.CLOSED:
             entry["open"] += n
             supervised_open += n_supervised or 0
 
@@ -508,13 +520,17 @@ def aggregates(
         ).all()
     ]
 
-    blocking_stmt = _filtered(agency, filters, today).where(Hazard.status.in_(OPEN_LIST))
+    by_team = _by_team(per_inspection)
+
+    blocking_stmt = _filtered(agency, filters, today).where(sa.not_(closed_by))
     blocking_rows = db.session.execute(
         blocking_stmt.order_by(Hazard.found_at, Hazard.id).limit(blocking_limit)
     ).all()
     policy = policy_of(agency)
     rate = rectification_rate(closed, total)
     label = f"{start.year}年" if year is not None and start else "统计期内"
+    if as_of != (min(end, today) if end else today):
+        label = f"{label}（截至{as_of.year}年{as_of.month}月{as_of.day}日）"
     summary = (
         f"{label}共排查发现隐患{total}处，其中重大事故隐患{major}处，"
         f"已整改{closed}处，整改率{format_percent(rate)}"
@@ -531,10 +547,12 @@ def aggregates(
             for k, v in sorted(industries.items(), key=lambda kv: -kv[1]["total"])
         ],
         "by_inspector": by_inspector,
+        "by_team": by_team,
         "age_buckets": {b: ages.get(b, 0) for b in lifecycle.AGE_BUCKETS},
         "overdue": overdue_n,
         "supervised_open": supervised_open,
         "rectification": {
+            "as_of": as_of,
             "found": total,
             "major": major,
             "closed": closed,
@@ -546,6 +564,42 @@ def aggregates(
             "blocking": [HazardRow(h, n, i, today, policy) for h, n, i in blocking_rows],
         },
     }
+
+
+def _by_team(per_inspection: Any) -> list[dict[str, Any]]:
+    """Hazards per unit (科室/大队) of the finding team: each unit of its members counts once.
+
+    A joint team of two units counts for both, so the units' totals may add up to more than
+    the hazards found.
+    """
+    units = (
+        sa.select(
+            per_inspection.c.inspection_id,
+            per_inspection.c.n,
+            per_inspection.c.n_open,
+            User.unit.label("unit"),
+        )
+        .distinct()
+        .select_from(per_inspection)
+        .join(
+            RecordMember,
+            sa.and_(
+                RecordMember.entity == "inspection",
+                RecordMember.record_id == per_inspection.c.inspection_id,
+            ),
+        )
+        .join(User, User.id == RecordMember.user_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(units.c.unit, sa.func.sum(units.c.n), sa.func.sum(units.c.n_open))
+        .group_by(units.c.unit)
+        .order_by(sa.func.sum(units.c.n).desc(), units.c.unit)
+    ).all()
+    return [
+        {"unit": unit or "", "label": unit or NO_UNIT_LABEL, "total": n or 0, "open": n_open or 0}
+        for unit, n, n_open in rows
+    ]
 
 
 def open_vs_closed(
@@ -733,7 +787,7 @@ def hazard_detail(
         .where(HazardEscalation.hazard_id == hazard.id)
         .order_by(HazardEscalation.raised_on, HazardEscalation.level)
     ).all()
-    assessment = lifecycle.assess(state, today, policy)
+    assessment = lifecycle.assess(state, today, policy, working_calendar(agency))
     return {
         "hazard": hazard,
         "enterprise": enterprise,
@@ -759,30 +813,186 @@ def _photos(hazard: Hazard, history: list[dict[str, Any]], reports: list[Any]) -
     return list(seen)
 
 
+def inspectors(principal: Principal) -> list[User]:
+    """The agency's enforcement officers, for a filter by inspector (who finds hazards)."""
+    _require_read(principal)
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.agency_id == principal.agency_id,
+                User.role.in_(sorted(lifecycle.FIND_ROLES)),
+            )
+            .order_by(User.unit, User.full_name, User.username)
+        )
+    )
+
+
+def later_evidence(principal: Principal, hazard_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Photos of what was done about each hazard after it was found, oldest first.
+
+    The enterprise's rectification reports and the evidence of every later step (fixed on the
+    spot, re-inspected); the finding photos are left out, a page shows them beside these.
+    """
+    _require_read(principal)
+    if not hazard_ids:
+        return {}
+    found: dict[uuid.UUID, dict[str, None]] = {h: {} for h in hazard_ids}
+    for hazard_id, changes in db.session.execute(
+        sa.select(AuditEntry.record_id, AuditEntry.changes)
+        .where(
+            AuditEntry.agency_id == principal.agency_id,
+            AuditEntry.entity == "hazard",
+            AuditEntry.record_id.in_(hazard_ids),
+            AuditEntry.action != "create",
+        )
+        .order_by(AuditEntry.id)
+    ):
+        event = ((changes or {}).get("event") or [None, None])[1] or {}
+        found[hazard_id].update(dict.fromkeys(event.get("evidence") or []))
+    for hazard_id, shas in db.session.execute(
+        sa.select(Rectification.hazard_id, Rectification.evidence_attachments)
+        .where(
+            Rectification.agency_id == principal.agency_id,
+            Rectification.hazard_id.in_(hazard_ids),
+        )
+        .order_by(Rectification.reported_at)
+    ):
+        found[hazard_id].update(dict.fromkeys(shas or []))
+    return {h: list(shas) for h, shas in found.items()}
+
+
 # --- a step from the office ------------------------------------------------------------------
 
 
-def _check_documents(agency: Agency, payload: dict[str, Any]) -> None:
+# The document an office step may cite, by action and field. Other citations (a supervision
+# notice, a review for lifting a stop) are papers of types not modelled here: they need only be
+# a document of the hazard's enterprise.
+_CITED_TYPES = {
+    (lifecycle.ORDER, "document_id"): "rectification_order",
+    (lifecycle.REINSPECT, "opinion_document_id"): "reinspection_opinion",
+    (lifecycle.STOP_PRODUCTION, "document_id"): "onsite_measures",
+}
+# The steps whose document the office issues itself when none is cited.
+_ISSUED_BY_OFFICE = {
+    lifecycle.ORDER: ("document_id", "rectification_order"),
+    lifecycle.REINSPECT: ("opinion_document_id", "reinspection_opinion"),
+}
+
+
+def _cited_documents(hazard: Hazard) -> set[str]:
+    """Ids of the documents already recorded in this hazard's history."""
+    cited: set[str] = set()
+    for changes in db.session.scalars(
+        sa.select(AuditEntry.changes).where(
+            AuditEntry.agency_id == hazard.agency_id,
+            AuditEntry.entity == "hazard",
+            AuditEntry.record_id == hazard.id,
+        )
+    ):
+        event = ((changes or {}).get("event") or [None, None])[1] or {}
+        cited.update(str(d) for d in event.get("documents") or [])
+    return cited
+
+
+def _check_documents(hazard: Hazard, action: str, payload: dict[str, Any]) -> None:
+    """A cited document is of the hazard's enterprise, of the step's type, names the hazard
+    and was not used for a step of this hazard before (one paper, one step)."""
+    cited: set[str] | None = None
     for name in ("document_id", "opinion_document_id"):
         value = payload.get(name)
         if value is None:
             continue
+
+        def refuse(why: str, code: str = "unknown_document", field: str = name) -> NoReturn:
+            raise ValidationFailed(f"{field}: {why}", code=code, fields={field: [why]})
+
         try:
             doc_id = uuid.UUID(str(value))
         except ValueError:
-            raise ValidationFailed(
-                f"{name} names no document", code="unknown_document", fields={name: ["a UUID"]}
-            ) from None
-        found = db.session.scalar(
-            sa.select(Document.id).where(Document.id == doc_id, Document.agency_id == agency.id)
+            refuse("names no document")
+        document = db.session.scalar(
+            sa.select(Document).where(Document.id == doc_id, Document.agency_id == hazard.agency_id)
         )
-        if found is None:
-            raise ValidationFailed(
-                f"{name} names no document of your agency",
-                code="unknown_document",
-                fields={name: ["not a document of your agency"]},
-            )
+        if document is None:
+            refuse("not a document of your agency")
+        if document.enterprise_id != hazard.enterprise_id:
+            refuse("a document of another enterprise", "document_mismatch")
+        wanted = _CITED_TYPES.get((action, name))
+        if wanted is not None:
+            if document.type != wanted:
+                label = numbering.DOCUMENT_TYPES[wanted].title
+                refuse(f"must be a {wanted} ({label})", "wrong_document_type")
+            if str(hazard.id) not in (document.hazard_ids or []):
+                refuse("does not name this hazard", "document_mismatch")
+            cited = _cited_documents(hazard) if cited is None else cited
+            if str(doc_id) in cited:
+                refuse(
+                    "already recorded for this hazard; an order or opinion issued on a device "
+                    "takes its step when it is synced",
+                    "document_already_used",
+                )
         payload[name] = str(doc_id)
+
+
+def _next_serial(agency_id: uuid.UUID, doc_type: str, year: int) -> int:
+    """The next serial of ``doc_type``, from the row-locked counter the device documents use."""
+    from server.services.sync.cache import BatchCache
+
+    counters = BatchCache(agency_id)
+    serial = counters.next_serial(doc_type, year)
+    counters.write_counters()
+    return serial
+
+
+def _issue_document(
+    ctx: Any,
+    agency: Agency,
+    hazard: Hazard,
+    document_id: uuid.UUID,
+    doc_type: str,
+    body: dict[str, Any],
+) -> Document:
+    """A numbered document the office issues for one hazard (an order or an opinion)."""
+    from server.services.sync.records import create
+
+    year = local_today(agency, ctx.now).year
+    numbering.format_number(agency.abbr, doc_type, year, 1)  # refuses a bad abbreviation
+    serial = _next_serial(agency.id, doc_type, year)
+    values = {
+        "type": doc_type,
+        "inspection_id": hazard.inspection_id,
+        "enterprise_id": hazard.enterprise_id,
+        "hazard_ids": [str(hazard.id)],
+        "issued_at": ctx.now,
+        "provisional_number": "",
+        "body": body,
+    }
+    document = Document(
+        id=document_id,
+        year=year,
+        serial=serial,
+        number=numbering.format_number(agency.abbr, doc_type, year, serial),
+        **values,
+    )
+    create(ctx, "document", document, values)
+    return document
+
+
+def _document_body(
+    action: str, payload: dict[str, Any], state: lifecycle.HazardState, policy: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"content": payload.get("note") or ""}
+    if action == lifecycle.REINSPECT:
+        body["outcome"] = payload["outcome"]
+        if payload["outcome"] != "fail":
+            return body
+    assert state.deadline is not None
+    body["deadline"] = state.deadline.isoformat()
+    if payload.get("period_days") is not None:
+        body["period_days"] = payload["period_days"]
+        body["deadline_unit"] = policy.deadline_unit
+    return body
 
 
 def take_step(
@@ -809,7 +1019,15 @@ def take_step(
         raise NotFound("no such hazard")
     agency = agency_of(principal)
     payload = {k: v for k, v in payload.items() if v is not None}
-    _check_documents(agency, payload)
+    _check_documents(hazard, action, payload)
+    issued: tuple[uuid.UUID, str] | None = None
+    if action in _ISSUED_BY_OFFICE:
+        name, doc_type = _ISSUED_BY_OFFICE[action]
+        if name not in payload:
+            # An order or re-inspection from the office is on paper too: the server issues
+            # its numbered document, after the step's checks, so a refusal leaves no gap.
+            issued = (uuid.uuid4(), doc_type)
+            payload[name] = str(issued[0])
     evidence = payload.get("evidence_attachments") or []
     missing = attachments.missing_attachments(agency.id, evidence)
     if missing:
@@ -830,6 +1048,9 @@ def take_step(
         now=now,
     )
     planned = handlers.plan_step(ctx, hazard, action, payload, at=now)
+    if issued is not None:
+        body = _document_body(action, payload, planned[0], policy_of(agency))
+        _issue_document(ctx, agency, hazard, issued[0], issued[1], body)
     handlers.commit_step(ctx, hazard, action, planned)
     if action == lifecycle.REPORT_DONE:
         # The enterprise's report, taken down at the office, is a record like a device's.

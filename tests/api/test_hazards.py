@@ -130,7 +130,7 @@ def test_an_illegal_step_is_409_naming_the_status_and_the_possible_steps(site) -
     error = response.get_json()["error"]
     assert error["code"] == "illegal_transition"
     assert error["details"]["status"] == "found"
-    assert error["details"]["allowed"] == ["fix_on_spot", "order"]
+    assert error["details"]["allowed"] == ["fix_on_spot", "order", "reclassify"]
     assert "found" in error["message"]
 
 
@@ -213,16 +213,31 @@ def test_the_years_statistics_say_how_many_were_found_and_rectified(site) -> Non
     site.reinspect(major, outcome="pass")
     assert site.step(major["id"], action="sign_off").status_code == 200
 
-    year = site.get("/api/v1/hazards/aggregates", year=2024).get_json()
+    # The major one was signed off today, after 2024 ended: the year's own figure stays what
+    # it was on 31 December; as_of asks for it as of today.
+    at_year_end = site.get("/api/v1/hazards/aggregates", year=2024).get_json()["rectification"]
+    assert (at_year_end["as_of"], at_year_end["closed"], at_year_end["rate"]) == (
+        "2024-12-31",
+        1,
+        "50.0",
+    )
+    assert [h["id"] for h in at_year_end["blocking"]] == [major["id"]]
+    assert at_year_end["summary"] == (
+        "2024年共排查发现隐患2处，其中重大事故隐患1处，已整改1处，整改率50.0%"
+    )
+    today = site.get("/api/v1/hazards/aggregates").get_json()["as_of"]
+    year = site.get("/api/v1/hazards/aggregates", year=2024, as_of=today).get_json()
     rect = year["rectification"]
     assert (rect["found"], rect["major"], rect["closed"], rect["rate"]) == (2, 1, 2, "100.0")
+    y, m, d = (int(p) for p in today.split("-"))
     assert rect["summary"] == (
-        "2024年共排查发现隐患2处，其中重大事故隐患1处，已整改2处，整改率100.0%"
+        f"2024年（截至{y}年{m}月{d}日）共排查发现隐患2处，其中重大事故隐患1处，"
+        "已整改2处，整改率100.0%"
     )
     assert rect["blocking"] == []
 
     still_open = site.hazard(chem)
-    year = site.get("/api/v1/hazards/aggregates", year=2024).get_json()
+    year = site.get("/api/v1/hazards/aggregates", year=2024, as_of=today).get_json()
     rect = year["rectification"]
     assert (rect["found"], rect["closed"], rect["rate"]) == (3, 2, "66.7")
     assert [h["id"] for h in rect["blocking"]] == [still_open["id"]]

@@ -240,6 +240,7 @@ def test_roles_see_only_their_own_steps() -> None:
         "order",
         "supervise",
         "stop_production",
+        "reclassify",
     ]
     assert allowed_actions(found, "admin") == []
     assert allowed_actions(found, "visitor") == []
@@ -303,8 +304,16 @@ def test_a_major_hazard_deadline_is_at_most_one_year_away() -> None:
     assert exc.value.details == {"latest": "2025-09-02"}
 
 
-def test_a_general_hazard_deadline_is_uncapped_unless_the_agency_caps_it() -> None:
-    assert step(make_hazard(), "order", deadline=date(2026, 1, 1))[0].deadline == date(2026, 1, 1)
+def test_a_general_hazard_deadline_is_capped_at_the_agencys_maximum() -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        step(make_hazard(), "order", deadline=date(2026, 1, 1))
+    assert exc.value.code == "deadline_too_far"
+    with pytest.raises(ValidationFailed) as exc:
+        step(make_hazard(), "order", period_days=400)
+    assert exc.value.code == "deadline_too_far"
+    uncapped = HazardPolicy(max_general_deadline_months=None)
+    ordered = step(make_hazard(), "order", policy=uncapped, deadline=date(2026, 1, 1))[0]
+    assert ordered.deadline == date(2026, 1, 1)
     capped = HazardPolicy(max_general_deadline_months=3)
     with pytest.raises(ValidationFailed) as exc:
         step(make_hazard(), "order", policy=capped, deadline=date(2024, 12, 3))
@@ -592,6 +601,64 @@ def test_a_policy_refuses_settings_that_make_no_sense() -> None:
         HazardPolicy(deadline_unit="lunar")  # type: ignore[arg-type]
 
 
+def test_a_general_hazard_reclassified_major_closes_only_with_sign_off() -> None:
+    ordered, _ = step(make_hazard(), "order", role="lead", deadline=date(2024, 9, 20))
+    major, event = step(ordered, "reclassify", role="lead", level="major", reason="涉及重大危险源")
+    assert (major.level, major.status, major.deadline) == ("major", "ordered", date(2024, 9, 20))
+    assert event.details == {"from_level": "general", "to_level": "major"}
+    assert event.note == "涉及重大危险源"
+    assert event.changes["level"] == ("general", "major")
+    passed, _ = step(major, "reinspect", outcome="pass", opinion_document_id="doc")
+    assert passed.status == "pending_sign_off"
+    assert "reclassify" not in allowed_actions(passed, "manager")
+
+
+def test_a_supervised_or_stopped_major_hazard_stays_major() -> None:
+    supervised, _ = step(
+        make_hazard("major"), "supervise", **{**PLAN, "deadline": date(2025, 3, 1)}
+    )
+    assert "reclassify" not in allowed_actions(supervised, "manager")
+    with pytest.raises(HazardTransitionError):
+        step(supervised, "reclassify", level="general", reason="误判")
+    stopped, _ = step(
+        make_hazard("major"), "stop_production", until=date(2024, 10, 1), scope="全厂"
+    )
+    with pytest.raises(HazardTransitionError):
+        step(stopped, "reclassify", level="general", reason="误判")
+    general, _ = step(make_hazard("major"), "reclassify", level="general", reason="误判")
+    assert general.level == "general"
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"level": "general", "reason": "同级"}, "invalid_level"),
+        ({"level": "catastrophic", "reason": "无"}, "invalid_level"),
+        ({"level": "major"}, "reason_required"),
+        ({"level": "major", "reason": "  "}, "reason_required"),
+    ],
+)
+def test_reclassifying_names_the_other_level_and_a_reason(
+    payload: dict[str, Any], code: str
+) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        step(make_hazard(), "reclassify", **payload)
+    assert exc.value.code == code
+
+
+def test_an_inspector_may_not_reclassify_a_hazard() -> None:
+    with pytest.raises(HazardActionForbidden):
+        step(make_hazard(), "reclassify", "inspector", level="major", reason="现场认定")
+
+
+def test_a_deadline_at_the_end_of_the_calendar_does_not_break_the_assessment() -> None:
+    # Stored before dates from outside were bounded: assessing it must still work.
+    far = make_hazard(status="ordered", deadline=date(9999, 12, 30))
+    assessment = assess(far, date(2024, 9, 10))
+    assert (assessment.overdue, assessment.reinspection_due_on) == (False, None)
+    assert assess(far, date(2024, 9, 10), HazardPolicy(reinspection_unit="working")).is_open
+
+
 # --- properties -----------------------------------------------------------------------------
 
 
@@ -610,6 +677,10 @@ def _valid_payload(action: str, state: HazardState, now: datetime, fail: bool, d
         "supervise": {**PLAN, "deadline": deadline},
         "stop_production": {"until": deadline, "scope": "全厂"},
         "lift_stop": {"review_passed": True, "review_opinion": "已复核"},
+        "reclassify": {
+            "level": "general" if state.level == "major" else "major",
+            "reason": "重新认定",
+        },
         "sign_off": {},
     }[action]
 
@@ -654,14 +725,18 @@ def test_allowed_actions_predict_exactly_what_succeeds_and_major_closure_needs_s
             continue
         action = choices[pick % len(choices)]
         payload = _valid_payload(action, state, now, fail, days)
+        was_major = state.level == "major"
         state, record = apply(state, Transition(action, role, ACTOR, now, payload=payload))
         history.append(record)
         assert record.from_status == history[-2].to_status
-        if state.level == "major" and state.status == "closed":
+        if was_major and state.status == "closed":
             assert record.action == "sign_off" and record.actor_role == "manager"
+        if record.action == "reclassify":
+            assert record.from_status == record.to_status
+            assert (state.level == "major") != was_major
     closes = [e for e in history if e.to_status == "closed"]
     assert len(closes) <= 1
-    if level == "major":
+    if level == "major" and not any(e.action == "reclassify" for e in history):
         assert all(e.action == "sign_off" for e in closes)
         assert (state.status == "closed") == any(e.action == "sign_off" for e in history)
     event(f"{level} ended {state.status}")

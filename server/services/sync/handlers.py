@@ -16,8 +16,9 @@ from server.domain.errors import ValidationFailed
 from server.domain.inspections import check_team
 from server.domain.permissions import INSPECTOR
 from server.domain.visits import PastVisit, VisitPolicy, visit_warnings
+from server.domain.workdays import WorkCalendar
 from server.extensions import db
-from server.models import Enterprise, Task
+from server.models import Agency, Enterprise, Task
 from server.models.records import (
     Document,
     Hazard,
@@ -34,6 +35,7 @@ from server.schemas.sync import (
 )
 from server.services import hazard_state
 from server.services import tasks as draw_tasks
+from server.services.calendar import working_calendar
 from server.services.sync import feed
 from server.services.sync.outcomes import Applied, Held, OpContext
 from server.services.sync.records import (
@@ -431,6 +433,8 @@ def apply_rectification(
 
 def _store_state(hazard: Hazard, state: lifecycle.HazardState) -> None:
     hazard.lifecycle = hazard_state.state_to_json(state)
+    # The level column follows the lifecycle (a reclassification changes both).
+    hazard.level = state.level
     hazard.status = state.status
     hazard.deadline = state.deadline
     hazard.supervised = state.supervised
@@ -463,7 +467,13 @@ def plan_step(
         device_id=ctx.device_id,
         payload=payload,
         policy=policy,
+        calendar=_calendar(ctx),
     )
+
+
+def _calendar(ctx: OpContext) -> WorkCalendar:
+    """The agency's working days, for deadlines set in working days."""
+    return working_calendar(db.session.get(Agency, ctx.agency_id))
 
 
 def commit_step(
@@ -478,7 +488,7 @@ def commit_step(
     _store_state(hazard, new_state)
     hazard.version += 1
     versions = dict(hazard.field_versions or {})
-    for name in ("status", "deadline", "supervised", "closed_at"):
+    for name in ("level", "status", "deadline", "supervised", "closed_at"):
         versions[name] = hazard.version
     hazard.field_versions = versions
     audit(
@@ -508,12 +518,7 @@ def _document_rules(ctx: OpContext, data: dict[str, Any], hazards: list[Hazard])
             raise ValidationFailed(
                 "an order names the hazards it covers", fields={"hazard_ids": ["at least one"]}
             )
-        if data["deadline"] is None or data["deadline"] < issued_on:
-            raise ValidationFailed(
-                "a rectification order needs a deadline on or after its date",
-                fields={"deadline": ["required, not before issued_at"]},
-            )
-        body["deadline"] = data["deadline"].isoformat()
+        _order_deadline(ctx, data, hazards, issued_on, body)
     if doc_type == "onsite_measures":
         if not data["measures"]:
             raise ValidationFailed("name the measures taken", fields={"measures": ["at least one"]})
@@ -538,13 +543,48 @@ def _document_rules(ctx: OpContext, data: dict[str, Any], hazards: list[Hazard])
             )
         body["outcome"] = data["outcome"]
         if data["outcome"] == "fail":
-            if data["deadline"] is None or data["deadline"] < issued_on:
-                raise ValidationFailed(
-                    "a failed re-inspection sets a new deadline",
-                    fields={"deadline": ["required when the outcome is fail"]},
-                )
-            body["deadline"] = data["deadline"].isoformat()
+            _order_deadline(ctx, data, hazards, issued_on, body)
+    if "deadline" not in body and data.get("period_days") is not None:
+        raise ValidationFailed(
+            "period_days belongs to a rectification order or a failed re-inspection",
+            code="period_not_applicable",
+            fields={"period_days": ["only for rectification_order or outcome fail"]},
+        )
     return body
+
+
+def _order_deadline(
+    ctx: OpContext,
+    data: dict[str, Any],
+    hazards: list[Hazard],
+    issued_on: date,
+    body: dict[str, Any],
+) -> None:
+    """An order's deadline: given, or ``period_days`` in the agency's calendar or working days.
+
+    The same rule as an order from the office (``lifecycle.order_deadline``), for every level
+    among the hazards named, so one document never sets a deadline one of them may not have.
+    """
+    if data["deadline"] is None and data.get("period_days") is None:
+        raise ValidationFailed(
+            "an order needs a deadline or a period in days",
+            code="deadline_required",
+            fields={"deadline": ["required (or period_days)"]},
+        )
+    policy = hazard_state.policy_for(ctx.agency_settings, ctx.agency_timezone)
+    calendar = _calendar(ctx)
+    levels = sorted({h.level for h in hazards}) or [lifecycle.GENERAL]
+    deadlines = {
+        lifecycle.order_deadline(
+            level, data["deadline"], data.get("period_days"), issued_on, policy, calendar
+        )
+        for level in levels
+    }
+    (deadline,) = deadlines
+    body["deadline"] = deadline.isoformat()
+    if data.get("period_days") is not None:
+        body["period_days"] = data["period_days"]
+        body["deadline_unit"] = policy.deadline_unit
 
 
 def apply_document(
@@ -584,7 +624,7 @@ def apply_document(
     document_id = str(record_id)
     steps = []
     for hazard in hazards:
-        step = _document_step(data, hazard, document_id)
+        step = _document_step(data, body, hazard, document_id)
         if step is not None:
             planned = plan_step(ctx, hazard, step[0], step[1], at=data["issued_at"])
             steps.append((hazard, step[0], planned))
@@ -611,15 +651,19 @@ def apply_document(
 
 
 def _document_step(
-    data: dict[str, Any], hazard: Hazard, document_id: str
+    data: dict[str, Any], body: dict[str, Any], hazard: Hazard, document_id: str
 ) -> tuple[str, dict[str, Any]] | None:
-    """The hazard step a document takes for each hazard it names, if any."""
+    """The hazard step a document takes for each hazard it names, if any.
+
+    The deadline is the document's, worked out once (``_order_deadline``), so the paper and
+    every hazard it names agree on the day.
+    """
     if data["type"] == "rectification_order":
-        return lifecycle.ORDER, {"deadline": data["deadline"], "document_id": document_id}
+        return lifecycle.ORDER, {"deadline": body["deadline"], "document_id": document_id}
     if data["type"] == "reinspection_opinion":
         return lifecycle.REINSPECT, {
             "outcome": data["outcome"],
-            "deadline": data["deadline"],
+            "deadline": body.get("deadline"),
             "opinion_document_id": document_id,
         }
     stops = {"stop_production", "stop_use"} & set(data["measures"])
