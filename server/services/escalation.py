@@ -8,7 +8,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from server.extensions import db
 from server.models import Agency, Enterprise, Hazard, HazardEscalation
 from server.models.types import utcnow
 from server.services import hazard_state
+from server.services.calendar import working_calendar
 from server.services.enterprises import Page
 from server.services.hazards import ESCALATION_LABELS, OVERSEE_HAZARDS, local_today
 
@@ -46,12 +47,21 @@ class DailyResult:
     raised: int = 0
     notified: int = 0
     webhook_failures: int = 0
+    # Codes of the agencies whose assessment failed (logged; the others ran).
+    failed_agencies: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_agencies
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"assessed {self.assessed}, raised {self.raised}, notified {self.notified}, "
             f"webhook failures {self.webhook_failures}"
         )
+        if self.failed_agencies:
+            text += f", FAILED agencies: {', '.join(self.failed_agencies)}"
+        return text
 
 
 def escalations_for(
@@ -105,6 +115,7 @@ def assess_agency(agency: Agency, now: datetime) -> tuple[int, int]:
     """
     today = local_today(agency, now)
     policy = hazard_state.policy_for(agency.settings, agency.timezone)
+    calendar = working_calendar(agency)
     candidates = (
         sa.select(Hazard.id, Hazard.enterprise_id, Hazard.lifecycle)
         .where(
@@ -133,18 +144,21 @@ def assess_agency(agency: Agency, now: datetime) -> tuple[int, int]:
     def flush() -> int:
         if not pending:
             return 0
-        stmt = insert(HazardEscalation.__table__).on_conflict_do_nothing(
-            index_elements=["hazard_id", "kind", "round"]
+        table = HazardEscalation.__table__
+        stmt = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["hazard_id", "kind", "round"])
+            .returning(table.c.id)
         )
-        db.session.execute(stmt, pending)
-        n = len(pending)
+        # Only rows actually inserted come back: one another run stored meanwhile is not counted.
+        n = len(db.session.execute(stmt, pending).all())
         pending.clear()
         return n
 
     created = utcnow()
     for hazard_id, enterprise_id, data in db.session.execute(candidates):
         state = hazard_state.state_from_json(data)
-        assessment = lifecycle.assess(state, today, policy)
+        assessment = lifecycle.assess(state, today, policy, calendar)
         assessed += 1
         for row in escalations_for(hazard_id, enterprise_id, state, assessment, today):
             key = (hazard_id, row["kind"], row["round"])
@@ -246,7 +260,9 @@ def run_daily(
     """The scheduled job: every agency, one transaction each, then the webhook.
 
     Safe to run any number of times a day: an escalation exists once per hazard, kind and
-    order round, and only escalations the webhook has not accepted are sent again.
+    order round, and only escalations the webhook has not accepted are sent again. One
+    agency's failure is logged, rolled back and named in ``failed_agencies``; the other
+    agencies are assessed all the same.
     """
     now = now or utcnow()
     config = current_app.config if has_app_context() else {}
@@ -255,16 +271,20 @@ def run_daily(
     base_url = str(config.get("PUBLIC_BASE_URL", "")).rstrip("/")
     result = DailyResult()
     agencies = db.session.scalars(sa.select(Agency).order_by(Agency.code)).all()
+    codes = {a.id: a.code for a in agencies}
     for agency in agencies:
         try:
             assessed, raised = assess_agency(agency, now)
             db.session.commit()
         except Exception:
             db.session.rollback()
-            log.exception("hazard assessment failed for agency %s", agency.code)
-            raise
+            log.exception("hazard assessment failed for agency %s", codes[agency.id])
+            result.failed_agencies.append(codes[agency.id])
+            continue
         result.assessed += assessed
         result.raised += raised
+    if result.failed_agencies:
+        log.error("hazard assessment failed for %s; see above", ", ".join(result.failed_agencies))
     if url:
         for agency in agencies:
             try:

@@ -168,3 +168,24 @@ def test_the_scheduler_runs_the_job_daily(app) -> None:
     assert len(cron.split()) == 5
     with app.app_context():
         assert isinstance(job(), escalation.DailyResult)
+
+
+def test_one_agencys_failure_is_reported_and_the_others_are_still_assessed(
+    site, app, world
+) -> None:
+    from server.models import Agency
+
+    world.agency("aaa-broken", "测试应急管理局", "测试")
+    with app.app_context():
+        # Sorted first, and unusable: its zone is not one the server knows.
+        db.session.execute(
+            sa.update(Agency).where(Agency.code == "aaa-broken").values(timezone="Mars/Olympus")
+        )
+        db.session.commit()
+    hazard = site.hazard()
+    site.order(hazard, deadline="2024-05-20")
+    result = _run(app, DAY_AFTER)
+    assert result.failed_agencies == ["aaa-broken"]
+    assert not result.ok and "FAILED agencies: aaa-broken" in str(result)
+    assert (result.assessed, result.raised) == (1, 1)
+    assert _escalations(app) == [("overdue", 1)]
