@@ -206,6 +206,7 @@ def _filters(**fixed: Any) -> hazards.HazardFilters:
         "supervised": _bool_arg("supervised"),
         "penalty_case": _bool_arg("penalty_case"),
         "enterprise_id": _uuid_arg("enterprise_id"),
+        "inspector_id": _uuid_arg("inspector_id"),
         "found_from": _date_arg("found_from"),
         "found_to": _date_arg("found_to"),
     }
@@ -249,7 +250,7 @@ def dashboard() -> ResponseReturnValue:
         year = int(request.args.get("year", today.year))
     except ValueError:
         year = today.year
-    year = min(max(year, 2000), 2100)
+    year = min(max(year, 2000), 2099)
     stats = hazards.aggregates(principal, year=year, blocking_limit=20)
     everything = hazards.aggregates(principal, blocking_limit=0)
     series = hazards.open_vs_closed(principal)
@@ -294,6 +295,7 @@ def hazard_list() -> ResponseReturnValue:
         args=request.args,
         heading="隐患清单",
         view="list",
+        inspectors=hazards.inspectors(g.principal),
         export=url_for("manager.export", **request.args.to_dict()),
     )
 
@@ -332,6 +334,7 @@ def overdue() -> ResponseReturnValue:
         args=request.args,
         heading="逾期未整改隐患",
         view="overdue",
+        inspectors=hazards.inspectors(g.principal),
         escalations=recent.items,
         export=url_for("manager.export", **{**request.args.to_dict(), "overdue": "1"}),
     )
@@ -352,6 +355,7 @@ def supervised() -> ResponseReturnValue:
         args=request.args,
         heading="挂牌督办重大事故隐患",
         view="supervised",
+        inspectors=hazards.inspectors(g.principal),
         export=url_for("manager.export", **{**request.args.to_dict(), "supervised": "1"}),
     )
 
@@ -373,7 +377,7 @@ def sign_off(hazard_id: uuid.UUID) -> ResponseReturnValue:
 
 @bp.get("/enterprises/<uuid:enterprise_id>/hazards")
 def enterprise_hazards(enterprise_id: uuid.UUID) -> ResponseReturnValue:
-    """Everything ever found at one enterprise, newest first, with photos."""
+    """Everything ever found at one enterprise, newest first, with finding and later photos."""
     enterprise = enterprises.get_enterprise(enterprise_id)
     page = hazards.list_hazards(
         g.principal,
@@ -382,8 +386,13 @@ def enterprise_hazards(enterprise_id: uuid.UUID) -> ResponseReturnValue:
         page=_page_number(),
         per_page=_PAGE,
     )
+    evidence = hazards.later_evidence(g.principal, [r.hazard.id for r in page.items])
     return render_template(
-        "manager/enterprise.html", enterprise=enterprise, page=page, links=_page_links(page)
+        "manager/enterprise.html",
+        enterprise=enterprise,
+        page=page,
+        links=_page_links(page),
+        evidence=evidence,
     )
 
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from tests.conftest import PASSWORD
 from tests.hazard_support import Site, make_site
+from tests.sync_support import op
 
 
 @pytest.fixture
@@ -120,6 +121,43 @@ def test_an_enterprises_history_shows_its_photos(site, app) -> None:
     assert image.status_code == 200 and image.mimetype == "image/png"
     detail = browser.get(f"/manage/hazards/{hazard['id']}").get_data(as_text=True)
     assert f"/manage/attachments/{photo}" in detail and "发现隐患" in detail
+
+
+def test_an_enterprises_history_shows_rectification_evidence_beside_the_finding(site, app) -> None:
+    found = upload_image(site, png("red"))
+    repaired = upload_image(site, png("green"))
+    hazard = site.hazard(photos=[found])
+    site.order(hazard)
+    rectification = op(
+        "rectification",
+        {
+            "hazard_id": hazard["id"],
+            "reported_at": "2024-05-10T10:00:00+08:00",
+            "description": "已更换配电箱锁具",
+            "evidence_attachments": [repaired],
+        },
+    )
+    assert site.device.push([rectification])[0]["status"] == "applied"
+    browser, _ = sign_in(app)
+    page = browser.get(f"/manage/enterprises/{site.enterprise()['id']}/hazards")
+    text = page.get_data(as_text=True)
+    finding, later = text.split("整改及复查照片")
+    assert f"/manage/attachments/{found}" in finding
+    assert f"/manage/attachments/{repaired}" in later
+    assert f"/manage/attachments/{found}" not in later
+
+
+def test_the_list_filters_by_inspector(site, app, world) -> None:
+    site.hazard(description="王伟组发现的隐患")
+    zhou = world.user("zhou", role="inspector", cert_no="12010420009", full_name="周强")
+    browser, _ = sign_in(app)
+    everyone = browser.get("/manage/hazards").get_data(as_text=True)
+    assert "王伟组发现的隐患" in everyone and "周强" in everyone  # offered in the filter
+    mine = browser.get(f"/manage/hazards?inspector_id={site.team[0]}").get_data(as_text=True)
+    assert "王伟组发现的隐患" in mine
+    theirs = browser.get(f"/manage/hazards?inspector_id={zhou.id}").get_data(as_text=True)
+    assert "王伟组发现的隐患" not in theirs
+    assert browser.get("/manage/hazards?inspector_id=nonsense").status_code == 200
 
 
 def test_a_manager_signs_off_a_major_hazard_on_its_page(site, app) -> None:

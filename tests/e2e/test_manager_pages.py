@@ -76,6 +76,7 @@ def field(site: Site) -> dict[str, Any]:
     site.order(major, deadline="2024-05-30")
     site.reinspect(major, outcome="pass")
     site.hazard(works, description="配电箱未上锁")
+    site.world.user("zhou", role="inspector", cert_no="12010420009", full_name="周强")
     return {"late": late, "major": major, "photo": photo, "chem": chem}
 
 
@@ -105,6 +106,17 @@ def test_a_manager_signs_in_filters_and_opens_an_overdue_hazard(
         assert "储罐区未设置可燃气体报警器" in rows.first.inner_text()
         assert "逾期" in rows.first.inner_text()
         page.screenshot(path=str(tmp_path / "filtered.png"), full_page=True)
+
+        # Nobody but the phone's team found anything: another inspector's list is empty.
+        page.select_option("select[name=inspector_id]", label="周强")
+        page.click("#filters button[type=submit]")
+        page.wait_for_url("**inspector_id=**")
+        assert page.locator("#hazard-table tr[data-hazard]").count() == 0
+        page.select_option("select[name=inspector_id]", label="王伟")
+        page.click("#filters button[type=submit]")
+        page.wait_for_url("**inspector_id=**")
+        rows = page.locator("#hazard-table tr[data-hazard]")
+        assert rows.count() == 1
 
         rows.first.locator("a.hazard-link").click()
         page.wait_for_url(f"**/manage/hazards/{field['late']['id']}")
