@@ -496,31 +496,7 @@ def aggregates(
         .group_by(Hazard.inspection_id)
         .subquery()
     )
-    by_inspector = [
-        {"user_id": user_id, "name": full_name or username, "total": n or 0, "open": n_open or 0}
-        for user_id, full_name, username, n, n_open in db.session.execute(
-            sa.select(
-                User.id,
-                User.full_name,
-                User.username,
-                sa.func.sum(per_inspection.c.n),
-                sa.func.sum(per_inspection.c.n_open),
-            )
-            .select_from(per_inspection)
-            .join(
-                RecordMember,
-                sa.and_(
-                    RecordMember.entity == "inspection",
-                    RecordMember.record_id == per_inspection.c.inspection_id,
-                ),
-            )
-            .join(User, User.id == RecordMember.user_id)
-            .group_by(User.id, User.full_name, User.username)
-            .order_by(sa.func.sum(per_inspection.c.n).desc(), User.username)
-        ).all()
-    ]
-
-    by_team = _by_team(per_inspection)
+    by_inspector, by_team = _by_people(per_inspection)
 
     blocking_stmt = _filtered(agency, filters, today).where(sa.not_(closed_by))
     blocking_rows = db.session.execute(
@@ -566,20 +542,23 @@ def aggregates(
     }
 
 
-def _by_team(per_inspection: Any) -> list[dict[str, Any]]:
-    """Hazards per unit (科室/大队) of the finding team: each unit of its members counts once.
+def _by_people(per_inspection: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Hazards per member of the finding team, and per unit (科室/大队) of its members.
 
-    A joint team of two units counts for both, so the units' totals may add up to more than
-    the hazards found.
+    One pass over the teams serves both: a member counts each hazard their inspection found;
+    a unit counts it once however many of its members were on the team, and a joint team of
+    two units counts for both, so the units' totals may add up to more than the hazards found.
     """
-    units = (
+    members = (
         sa.select(
-            per_inspection.c.inspection_id,
             per_inspection.c.n,
             per_inspection.c.n_open,
+            User.id.label("user_id"),
             User.unit.label("unit"),
+            sa.func.row_number()
+            .over(partition_by=(per_inspection.c.inspection_id, User.unit), order_by=User.id)
+            .label("nth_of_unit"),
         )
-        .distinct()
         .select_from(per_inspection)
         .join(
             RecordMember,
@@ -589,17 +568,60 @@ def _by_team(per_inspection: Any) -> list[dict[str, Any]]:
             ),
         )
         .join(User, User.id == RecordMember.user_id)
-        .subquery()
+        .cte("members")
     )
-    rows = db.session.execute(
-        sa.select(units.c.unit, sa.func.sum(units.c.n), sa.func.sum(units.c.n_open))
-        .group_by(units.c.unit)
-        .order_by(sa.func.sum(units.c.n).desc(), units.c.unit)
-    ).all()
-    return [
-        {"unit": unit or "", "label": unit or NO_UNIT_LABEL, "total": n or 0, "open": n_open or 0}
-        for unit, n, n_open in rows
+    per_user = sa.select(
+        sa.literal("user").label("kind"),
+        members.c.user_id,
+        sa.cast(sa.null(), sa.String).label("unit"),
+        sa.func.sum(members.c.n).label("n"),
+        sa.func.sum(members.c.n_open).label("n_open"),
+    ).group_by(members.c.user_id)
+    per_unit = (
+        sa.select(
+            sa.literal("unit"),
+            sa.cast(sa.null(), sa.Uuid),
+            members.c.unit,
+            sa.func.sum(members.c.n),
+            sa.func.sum(members.c.n_open),
+        )
+        .where(members.c.nth_of_unit == 1)
+        .group_by(members.c.unit)
+    )
+    rows = db.session.execute(sa.union_all(per_user, per_unit)).all()
+    user_ids = [r.user_id for r in rows if r.kind == "user"]
+    users = (
+        {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)))}
+        if user_ids
+        else {}
+    )
+    people = sorted(
+        (r for r in rows if r.kind == "user" and r.user_id in users),
+        key=lambda r: (-(r.n or 0), users[r.user_id].username),
+    )
+    by_inspector = [
+        {
+            "user_id": r.user_id,
+            "name": users[r.user_id].full_name or users[r.user_id].username,
+            "total": r.n or 0,
+            "open": r.n_open or 0,
+        }
+        for r in people
     ]
+    by_team = sorted(
+        (
+            {
+                "unit": r.unit or "",
+                "label": r.unit or NO_UNIT_LABEL,
+                "total": r.n or 0,
+                "open": r.n_open or 0,
+            }
+            for r in rows
+            if r.kind == "unit"
+        ),
+        key=lambda e: (-e["total"], e["unit"]),
+    )
+    return by_inspector, by_team
 
 
 def open_vs_closed(
