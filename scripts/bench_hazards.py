@@ -1,14 +1,21 @@
 """Benchmark of the manager's hazard queries and the daily overdue job on PostgreSQL.
 
 Loads N hazards (default 1,000,000) over M enterprises (default 50,000) of one agency into a
-scratch database with COPY, then times, through the service layer:
+scratch database with COPY, each with its history as the service writes it (audit trail,
+order and re-inspection documents, rectification reports, past escalations), then times,
+through the service layer, and prints p50/p95 with PASS/FAIL against p95 < 200 ms:
 
 - open + overdue hazards of one industry (the overdue page), and open hazards of one industry;
-- one enterprise's history, and one hazard with its full history;
-- the aggregates of a year and the 12-month open/closed series (the dashboard);
-- the daily overdue job, first run and an idempotent second run.
+- one enterprise's history (its page with the later photos), one hazard with its history;
+- the aggregates of a year and of all time, the 12-month open/closed series (the dashboard);
+- the first 500 rows of the CSV export;
+- the daily overdue job (target < 30 s), first run and an idempotent second run.
 
-Usage: ``.venv/bin/python scripts/bench_hazards.py [--hazards N] [--enterprises M] [--keep]``.
+Needs no superuser: indexes and foreign keys are dropped before COPY and rebuilt after.
+Exits 1 when a target is missed.
+
+Usage: ``.venv/bin/python scripts/bench_hazards.py [--hazards N] [--enterprises M] [--keep]``
+(a smoke run: ``--hazards 20000 --enterprises 1000 --runs 10``).
 The database ``bench_hazards`` on ``PG_ADMIN_URL``'s server is created and dropped unless
 ``--database-url`` names an existing one.
 """
@@ -16,6 +23,7 @@ The database ``bench_hazards`` on ``PG_ADMIN_URL``'s server is created and dropp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -138,8 +146,290 @@ def _hazard(rng: Random, found_at: datetime, level: str) -> dict[str, Any]:
     return state
 
 
+SYNCED = "id agency_id version field_versions created_by created_at updated_at".split()
+DOCUMENT_COLUMNS = (
+    SYNCED
+    + (
+        "type inspection_id enterprise_id hazard_ids issued_at provisional_number year serial "
+        "number body"
+    ).split()
+)
+RECTIFICATION_COLUMNS = (
+    SYNCED + ("hazard_id enterprise_id reported_at description evidence_attachments").split()
+)
+AUDIT_COLUMNS = (
+    "agency_id at user_id device_id op_id entity record_id action version changes"
+).split()
+ESCALATION_COLUMNS = (
+    "id agency_id hazard_id enterprise_id kind round level raised_on deadline days_overdue "
+    "details created_at notified_at"
+).split()
+UNITS = tuple(f"执法{n}大队" for n in "一二三四五六七八")
+LOADED_TABLES = (
+    "enterprises",
+    "inspections",
+    "record_members",
+    "hazards",
+    "rectifications",
+    "documents",
+    "audit_entries",
+    "hazard_escalations",
+)
+
+
+def _sha(rng: Random) -> str:
+    return f"{rng.getrandbits(256):064x}"
+
+
+class _History:
+    """A hazard's documents, reports, escalations and audit trail, as the service writes them."""
+
+    def __init__(self, agency_id: uuid.UUID, abbr: str, copies: dict[str, Any]) -> None:
+        from server.domain.numbering import format_number
+
+        self.agency_id = agency_id
+        self.abbr = abbr
+        self.copies = copies
+        self.serials: dict[tuple[str, int], int] = {}
+        self.format_number = format_number
+
+    def _audit(
+        self,
+        at: str | datetime,
+        user: uuid.UUID,
+        record: uuid.UUID,
+        action: str,
+        version: int,
+        changes: dict[str, Any],
+        entity: str = "hazard",
+    ) -> None:
+        self.copies["audit_entries"].write_row(
+            (
+                self.agency_id,
+                at,
+                user,
+                None,
+                None,
+                entity,
+                record,
+                action,
+                version,
+                json.dumps(changes, ensure_ascii=False),
+            )
+        )
+
+    def _step(
+        self,
+        hazard_id: uuid.UUID,
+        user: uuid.UUID,
+        version: int,
+        action: str,
+        at: str,
+        before: str,
+        after: str,
+        evidence: list[str] = (),
+        documents: list[str] = (),
+    ) -> None:  # type: ignore[assignment]
+        event = {
+            "action": action,
+            "actor_role": "inspector",
+            "actor_id": str(user),
+            "device_id": None,
+            "at": at,
+            "from_status": before,
+            "to_status": after,
+            "evidence": list(evidence),
+            "documents": list(documents),
+            "note": None,
+            "details": {},
+            "changes": {},
+        }
+        self._audit(
+            at,
+            user,
+            hazard_id,
+            action,
+            version,
+            {"status": [before, after], "event": [None, event]},
+        )
+
+    def _document(
+        self,
+        doc_type: str,
+        at: str,
+        user: uuid.UUID,
+        inspection_id: uuid.UUID,
+        enterprise_id: uuid.UUID,
+        hazard_id: uuid.UUID,
+        body: dict[str, Any],
+        rng: Random,
+    ) -> str:
+        issued = datetime.fromisoformat(at)
+        year = (issued + BEIJING).year
+        serial = self.serials[(doc_type, year)] = self.serials.get((doc_type, year), 0) + 1
+        doc_id = _uuid(rng)
+        self.copies["documents"].write_row(
+            (
+                doc_id,
+                self.agency_id,
+                1,
+                "{}",
+                user,
+                issued,
+                issued,
+                doc_type,
+                inspection_id,
+                enterprise_id,
+                json.dumps([str(hazard_id)]),
+                issued,
+                "",
+                year,
+                serial,
+                self.format_number(self.abbr, doc_type, year, serial),
+                json.dumps(body, ensure_ascii=False),
+            )
+        )
+        self._audit(at, user, doc_id, "create", 1, {"type": [None, doc_type]}, "document")
+        return str(doc_id)
+
+    def write(
+        self,
+        rng: Random,
+        hazard_id: uuid.UUID,
+        inspection_id: uuid.UUID,
+        enterprise_id: uuid.UUID,
+        user: uuid.UUID,
+        found_at: datetime,
+        state: dict[str, Any],
+        photo: str,
+        manager: uuid.UUID,
+    ) -> None:
+        found = found_at.isoformat()
+        self._audit(found, user, hazard_id, "create", 1, {"level": [None, state["level"]]})
+        version = 1
+        if state["closed_how"] == "fixed_on_spot":
+            self._step(
+                hazard_id,
+                user,
+                2,
+                "fix_on_spot",
+                state["closed_at"],
+                "found",
+                "closed",
+                evidence=[photo],
+            )
+            return
+        if state["status"] == "found":
+            return
+        order = self._document(
+            "rectification_order",
+            found,
+            user,
+            inspection_id,
+            enterprise_id,
+            hazard_id,
+            {"deadline": state["deadline"]},
+            rng,
+        )
+        version += 1
+        self._step(hazard_id, user, version, "order", found, "found", "ordered", documents=[order])
+        if state["reported_at"]:
+            evidence = _sha(rng)
+            reported = state["reported_at"]
+            self.copies["rectifications"].write_row(
+                (
+                    _uuid(rng),
+                    self.agency_id,
+                    1,
+                    "{}",
+                    user,
+                    reported,
+                    reported,
+                    hazard_id,
+                    enterprise_id,
+                    reported,
+                    "已整改完毕",
+                    json.dumps([evidence]),
+                )
+            )
+            version += 1
+            self._step(
+                hazard_id,
+                user,
+                version,
+                "report_done",
+                reported,
+                "ordered",
+                "reported",
+                evidence=[evidence],
+            )
+        if state["last_reinspection"] == "pass" and state["reinspected_at"]:
+            at = state["reinspected_at"]
+            opinion = self._document(
+                "reinspection_opinion",
+                at,
+                user,
+                inspection_id,
+                enterprise_id,
+                hazard_id,
+                {"outcome": "pass"},
+                rng,
+            )
+            after = "pending_sign_off" if state["level"] == "major" else "closed"
+            version += 1
+            self._step(
+                hazard_id,
+                user,
+                version,
+                "reinspect",
+                at,
+                "reported" if state["reported_at"] else "ordered",
+                after,
+                evidence=[_sha(rng)],
+                documents=[opinion],
+            )
+            if state["status"] == "closed" and state["level"] == "major":
+                version += 1
+                self._step(hazard_id, manager, version, "sign_off", at, after, "closed")
+            deadline = date.fromisoformat(state["deadline"])
+            done = (datetime.fromisoformat(at) + BEIJING).date()
+            if done > deadline:  # it was late once: the job escalated it then
+                raised = deadline + timedelta(days=1)
+                self.copies["hazard_escalations"].write_row(
+                    (
+                        _uuid(rng),
+                        self.agency_id,
+                        hazard_id,
+                        enterprise_id,
+                        "overdue",
+                        1,
+                        1,
+                        raised,
+                        deadline,
+                        1,
+                        "{}",
+                        datetime.combine(raised, datetime.min.time(), UTC),
+                        None,
+                    )
+                )
+
+    def counters(self, conn: psycopg.Connection) -> None:
+        with conn.cursor() as cur:
+            for (doc_type, year), serial in self.serials.items():
+                cur.execute(
+                    "INSERT INTO document_counters (agency_id, type, year, last_serial) "
+                    "VALUES (%s, %s, %s, %s)",
+                    (self.agency_id, doc_type, year, serial),
+                )
+
+
 def load(url: str, hazards: int, enterprises: int, seed: int = 7) -> dict[str, Any]:
-    """Create the agency and its people with the app, the bulk rows with COPY."""
+    """Create the agency and its people with the app, the bulk rows with COPY.
+
+    Indexes and foreign keys of the loaded tables are dropped (and committed) first and
+    rebuilt after; nothing here needs more than ownership of the tables, so it behaves the
+    same for a superuser and for the database owner.
+    """
     from flask_migrate import upgrade
 
     from server import create_app
@@ -163,10 +453,11 @@ def load(url: str, hazards: int, enterprises: int, seed: int = 7) -> dict[str, A
                 role="inspector",
                 password="bench-pass-1",
                 cert_no=f"1201{i:06d}",
+                unit=UNITS[i % len(UNITS)],
             ).id
             for i in range(INSPECTORS)
         ]
-        agency_id, manager_id = agency.id, manager.id
+        agency_id, manager_id, abbr = agency.id, manager.id, agency.abbr
         db.session.remove()
         db.engine.dispose()
 
@@ -174,11 +465,10 @@ def load(url: str, hazards: int, enterprises: int, seed: int = 7) -> dict[str, A
     industries = list(INDUSTRIES)
     started = time.perf_counter()
     with psycopg.connect(psycopg_url) as conn:
-        dropped = _drop_indexes(conn, ("enterprises", "inspections", "hazards", "record_members"))
-        try:
-            conn.execute("SET session_replication_role = replica")  # no FK checks while loading
-        except psycopg.Error:
-            conn.rollback()
+        foreign_keys = _drop_foreign_keys(conn, LOADED_TABLES)
+        dropped = _drop_indexes(conn, LOADED_TABLES)
+        # Committed now: a later error cannot roll the drops back behind the load's back.
+        conn.commit()
         created = datetime(2020, 12, 1, tzinfo=UTC)
         enterprise_ids = [_uuid(rng) for _ in range(enterprises)]
         enterprise_industry = [rng.choice(industries) for _ in range(enterprises)]
@@ -208,7 +498,7 @@ def load(url: str, hazards: int, enterprises: int, seed: int = 7) -> dict[str, A
                     )
             span = (TODAY - FIRST_DAY).days * 86400
             base = datetime.combine(FIRST_DAY, datetime.min.time(), UTC) - BEIJING
-            inspection_count = hazards // PER_INSPECTION
+            inspection_count = max(hazards // PER_INSPECTION, 1)
             inspections = []
             with cur.copy(f"COPY inspections ({', '.join(INSPECTION_COLUMNS)}) FROM STDIN") as cp:
                 for _ in range(inspection_count):
@@ -241,14 +531,43 @@ def load(url: str, hazards: int, enterprises: int, seed: int = 7) -> dict[str, A
                 for iid, _, _, team in inspections:
                     for user in team:
                         cp.write_row(("inspection", iid, user))
-            with cur.copy(f"COPY hazards ({', '.join(HAZARD_COLUMNS)}) FROM STDIN") as cp:
+        conn.commit()
+        # The hazards and their history stream side by side, one connection per table.
+        streams = {
+            t: psycopg.connect(psycopg_url)
+            for t in (
+                "hazards",
+                "rectifications",
+                "documents",
+                "audit_entries",
+                "hazard_escalations",
+            )
+        }
+        columns = {
+            "hazards": HAZARD_COLUMNS,
+            "rectifications": RECTIFICATION_COLUMNS,
+            "documents": DOCUMENT_COLUMNS,
+            "audit_entries": AUDIT_COLUMNS,
+            "hazard_escalations": ESCALATION_COLUMNS,
+        }
+        try:
+            with contextlib.ExitStack() as stack:
+                copies = {
+                    t: stack.enter_context(
+                        c.cursor().copy(f"COPY {t} ({', '.join(columns[t])}) FROM STDIN")
+                    )
+                    for t, c in streams.items()
+                }
+                history = _History(agency_id, abbr, copies)
                 for n in range(hazards):
                     iid, eid, at, team = inspections[n % inspection_count]
                     level = "major" if rng.random() < 0.015 else "general"
                     state = _hazard(rng, at, level)
-                    cp.write_row(
+                    hazard_id = _uuid(rng)
+                    photo = _sha(rng)
+                    copies["hazards"].write_row(
                         (
-                            _uuid(rng),
+                            hazard_id,
                             agency_id,
                             1,
                             "{}",
@@ -261,7 +580,7 @@ def load(url: str, hazards: int, enterprises: int, seed: int = 7) -> dict[str, A
                             rng.choice(DESCRIPTIONS),
                             "车间",
                             "《安全生产法》",
-                            "[]",
+                            json.dumps([photo]),
                             state["closed_how"] == "fixed_on_spot",
                             at,
                             json.dumps(state),
@@ -271,14 +590,22 @@ def load(url: str, hazards: int, enterprises: int, seed: int = 7) -> dict[str, A
                             state["closed_at"],
                         )
                     )
-        conn.execute("SET session_replication_role = DEFAULT")
+                    history.write(rng, hazard_id, iid, eid, team[0], at, state, photo, manager_id)
+            for stream in streams.values():
+                stream.commit()
+        finally:
+            for stream in streams.values():
+                stream.close()
+        history.counters(conn)
+        conn.commit()
         loaded = time.perf_counter() - started
         started = time.perf_counter()
-        for statement in dropped:
+        for statement in dropped + foreign_keys:
             conn.execute(statement)
         conn.commit()
         conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")
+        for table in LOADED_TABLES:
+            conn.execute(f"VACUUM ANALYZE {table}")
         indexed = time.perf_counter() - started
     return {
         "app": app,
@@ -304,6 +631,22 @@ def _drop_indexes(conn: psycopg.Connection, tables: tuple[str, ...]) -> list[str
     return [definition for _, definition in rows]
 
 
+def _drop_foreign_keys(conn: psycopg.Connection, tables: tuple[str, ...]) -> list[str]:
+    """Drop the foreign keys of ``tables`` (checked row by row during COPY otherwise).
+
+    Returns the statements that add them back, which check every row in one pass.
+    """
+    rows = conn.execute(
+        """SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+           FROM pg_constraint c
+           WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s)""",
+        (list(tables),),
+    ).fetchall()
+    for table, name, _ in rows:
+        conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {d}' for table, name, d in rows]
+
+
 def _timed(fn: Callable[[], Any], runs: int, reset: Callable[[], None]) -> list[float]:
     times = []
     for _ in range(runs):
@@ -314,15 +657,24 @@ def _timed(fn: Callable[[], Any], runs: int, reset: Callable[[], None]) -> list[
     return times
 
 
-def _report(name: str, times: list[float]) -> str:
+TARGET_MS = 200.0
+TARGET_JOB_S = 30.0
+
+
+def _report(name: str, times: list[float], results: list[bool]) -> None:
     ordered = sorted(times)
     p95 = ordered[max(int(round(0.95 * len(ordered))) - 1, 0)]
-    line = f"{name:<44} p50 {statistics.median(ordered):8.1f} ms   p95 {p95:8.1f} ms"
-    print(line, flush=True)
-    return line
+    ok = p95 < TARGET_MS
+    results.append(ok)
+    print(
+        f"{name:<44} p50 {statistics.median(ordered):8.1f} ms   p95 {p95:8.1f} ms   "
+        f"{'PASS' if ok else 'FAIL'}",
+        flush=True,
+    )
 
 
-def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> None:
+def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> bool:
+    """Time the manager's queries and the daily job; True when every target is met."""
     from server.domain.permissions import Principal
     from server.extensions import db
     from server.models.scoping import bind_agency
@@ -334,6 +686,7 @@ def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> None:
         user_id=ctx["manager_id"], agency_id=ctx["agency_id"], role="manager", username="m"
     )
     industries = list(INDUSTRIES)
+    results: list[bool] = []
 
     with app.app_context():
 
@@ -351,15 +704,17 @@ def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> None:
             hazards.list_hazards(principal, filters, now=NOW)
 
         def enterprise_history() -> None:
+            # What the enterprise page reads: its hazards, newest first, and their later photos.
             filters = hazards.HazardFilters(enterprise_id=rng.choice(ctx["enterprise_ids"]))
-            hazards.list_hazards(principal, filters, now=NOW)
+            page = hazards.list_hazards(principal, filters, per_page=30, now=NOW)
+            hazards.later_evidence(principal, [r.hazard.id for r in page.items])
 
         sample_ids = [
             row[0]
             for row in db.session.execute(
                 db.text("SELECT id FROM hazards TABLESAMPLE SYSTEM (1) LIMIT 500")
             )
-        ]
+        ] or [row[0] for row in db.session.execute(db.text("SELECT id FROM hazards LIMIT 500"))]
 
         def hazard_history() -> None:
             hazards.hazard_detail(principal, rng.choice(sample_ids), now=NOW)
@@ -373,14 +728,26 @@ def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> None:
         def dashboard_series() -> None:
             hazards.open_vs_closed(principal, now=NOW)
 
+        def csv_first_page() -> None:
+            # The export streams: the header, then the first 500 rows is what a user waits for.
+            body = hazards.export_csv(principal, hazards.HazardFilters(status="open"), now=NOW)
+            next(body)
+            next(body)
+            body.close()
+
         print(f"\nqueries through the service layer ({runs} runs each)")
-        _report("open + overdue, one industry (page 1)", _timed(overdue_industry, runs, reset))
-        _report("open, one industry (page 1)", _timed(open_industry, runs, reset))
-        _report("one enterprise's history", _timed(enterprise_history, runs, reset))
-        _report("one hazard with its full history", _timed(hazard_history, runs, reset))
-        _report("aggregates of a year (2025)", _timed(year_aggregates, max(runs // 2, 5), reset))
-        _report("12-month open/closed series", _timed(dashboard_series, max(runs // 2, 5), reset))
-        _report("aggregates of all time", _timed(all_time_aggregates, 5, reset))
+        few = max(runs // 2, 5)
+        for name, fn, n in (
+            ("open + overdue, one industry (page 1)", overdue_industry, runs),
+            ("open, one industry (page 1)", open_industry, runs),
+            ("one enterprise's history (page, photos)", enterprise_history, runs),
+            ("one hazard with its full history", hazard_history, runs),
+            ("aggregates of a year (2025)", year_aggregates, few),
+            ("12-month open/closed series", dashboard_series, few),
+            ("aggregates of all time", all_time_aggregates, 5),
+            ("CSV export, open hazards, first 500 rows", csv_first_page, few),
+        ):
+            _report(name, _timed(fn, n, reset), results)
 
         db.session.remove()
         started = time.perf_counter()
@@ -389,9 +756,16 @@ def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> None:
         started = time.perf_counter()
         second = escalation.run_daily(NOW, webhook_url="")
         second_s = time.perf_counter() - started
-        print("\ndaily overdue job")
+        job_ok = first_s < TARGET_JOB_S and second_s < TARGET_JOB_S and first.ok and second.ok
+        results.append(job_ok)
+        print(f"\ndaily overdue job (target < {TARGET_JOB_S:.0f} s)")
         print(f"first run   {first_s:8.2f} s   ({first})")
         print(f"second run  {second_s:8.2f} s   ({second})")
+        print(f"{'PASS' if job_ok else 'FAIL'}")
+    passed = all(results)
+    met = f"{results.count(True)}/{len(results)} targets met"
+    print(f"\noverall: {'PASS' if passed else 'FAIL'} ({met})")
+    return passed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -413,18 +787,19 @@ def main(argv: list[str] | None = None) -> int:
         )
         host = os.environ.get("BENCH_PG_HOST", "127.0.0.1:5432")
         url = f"postgresql+psycopg://{host}/{name}"
+    passed = False
     try:
         print(f"loading {args.hazards:,} hazards over {args.enterprises:,} enterprises ...")
         ctx = load(url, args.hazards, args.enterprises)
-        print(f"COPY {ctx['load_s']:.1f} s, indexes and ANALYZE {ctx['index_s']:.1f} s")
-        measure(ctx, args.runs)
+        print(f"COPY {ctx['load_s']:.1f} s, indexes, keys and ANALYZE {ctx['index_s']:.1f} s")
+        passed = measure(ctx, args.runs)
     finally:
         if args.database_url is None and not args.keep:
             subprocess.run(
                 [sys.executable, str(ROOT / "scripts" / "pg_database.py"), "drop", name],
                 check=False,
             )
-    return 0
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
