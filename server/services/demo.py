@@ -119,6 +119,15 @@ def _person(rng: random.Random) -> str:
     return rng.choice(_SURNAMES) + rng.choice(_GIVEN)
 
 
+def _unit(username: str, role: str) -> str:
+    # Two brigades of five inspectors; the lead heads the first.
+    if role == "lead":
+        return "执法一大队"
+    if role == "inspector":
+        return "执法一大队" if int(username[-2:]) <= 5 else "执法二大队"
+    return ""
+
+
 def has_any_agency() -> bool:
     return db.session.scalar(sa.select(Agency.id).limit(1)) is not None
 
@@ -145,6 +154,7 @@ def seed_demo(rng: random.Random | None = None, enterprises: int = 240) -> SeedS
             full_name=_person(rng),
             cert_no=cert,
             cert_valid_until=date(2028, 12, 31) if cert else None,
+            unit=_unit(username, role),
         )
     agency = accounts.get_agency_by_code(code)
     weights = [w for _, w, _ in _INDUSTRIES]
