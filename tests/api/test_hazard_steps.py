@@ -102,6 +102,9 @@ def test_an_office_order_issues_its_numbered_order_document(site) -> None:
     assert pdf.status_code == 200
     shown = site.client.get(f"/api/v1/documents/{document['id']}", headers=site.manager)
     assert shown.get_json()["body"]["deadline"] == body["deadline"]
+    # The inspectors' phones learn of it like of any document.
+    site.device.pull_all()
+    assert ("document", document["id"]) in site.device.state
 
 
 def test_an_office_reinspection_cites_an_opinion_on_this_hazard_or_issues_one(site) -> None:

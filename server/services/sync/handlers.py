@@ -473,7 +473,9 @@ def plan_step(
 
 def _calendar(ctx: OpContext) -> WorkCalendar:
     """The agency's working days, for deadlines set in working days."""
-    return working_calendar(db.session.get(Agency, ctx.agency_id))
+    with db.session.no_autoflush:  # the batch writes in one flush at its end
+        agency = db.session.get(Agency, ctx.agency_id)
+    return working_calendar(agency)
 
 
 def commit_step(
