@@ -80,6 +80,21 @@ def test_example_payloads_pass_both_the_json_schema_and_the_server(entity: str) 
         ("hazard", {"status": "closed"}),
         ("hazard", {"photo_attachments": ["not-a-hash"]}),
         ("scan", {"location": {"lat": 500, "lng": 0}}),
+        (
+            "scan",
+            {"inspector_ids": ["7d44dc62-8d73-43fd-90a0-7d088267cf0e"] * 2},
+        ),
+        (
+            "inspection",
+            {
+                "inspector_ids": [
+                    "7d44dc62-8d73-43fd-90a0-7d088267cf0e",
+                    "06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11",
+                    "7d44dc62-8d73-43fd-90a0-7d088267cf0e",
+                ]
+            },
+        ),
+        ("document", {"hazard_ids": ["06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11"] * 2}),
     ],
 )
 def test_bad_payloads_fail_both_the_json_schema_and_the_server(entity: str, change: dict) -> None:
