@@ -59,6 +59,63 @@ def test_a_rectification_order_prints_with_its_number_hazards_and_deadline(site,
         assert "".join(expected.split()) in squeezed, expected
 
 
+def _pdf(client, device, document_id) -> PdfReader:
+    response = client.get(f"/api/v1/documents/{document_id}/pdf", headers=device.headers)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    return PdfReader(io.BytesIO(response.data))
+
+
+def _text(reader: PdfReader) -> str:
+    return "".join("".join(page.extract_text().split()) for page in reader.pages)
+
+
+def _signature(colour: str) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (400, 150), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(20, 120), (150, 30), (260, 110), (380, 40)], fill=colour, width=6)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_signatures_drawn_on_site_are_printed_on_the_inspection_record(site, client) -> None:
+    device = site["device"]
+    signatures = [device.upload(_signature("black")), device.upload(_signature("navy"))]
+    inspection = inspection_op(
+        site["enterprise"]["id"], site["team"], signature_attachments=signatures
+    )
+    record = document_op("inspection_record", inspection["id"], [])
+    order_doc = document_op("onsite_measures", inspection["id"], [], measures=["immediate_fix"])
+    results = device.push([inspection, record, order_doc])
+    assert [r["status"] for r in results] == ["applied"] * 3
+    reader = _pdf(client, device, record["id"])
+    assert sum(len(page.images) for page in reader.pages) == 2
+    assert "现场电子签名（1）" in _text(reader) and "现场电子签名（2）" in _text(reader)
+    # Other documents are signed for on paper when handed over.
+    measures = _pdf(client, device, order_doc["id"])
+    assert sum(len(page.images) for page in measures.pages) == 0
+    unsigned = document_op("inspection_record", site["inspection"]["id"], [])
+    device.push([unsigned])
+    assert sum(len(p.images) for p in _pdf(client, device, unsigned["id"]).pages) == 0
+
+
+def test_an_onsite_stop_order_prints_until_when_the_stop_lasts(site, client) -> None:
+    device = site["device"]
+    measures = document_op(
+        "onsite_measures",
+        site["inspection"]["id"],
+        [site["hazard"]["id"]],
+        measures=["stop_production", "withdraw_workers"],
+        stop_until="2024-06-30",
+    )
+    (result,) = device.push([measures])
+    assert result["status"] == "applied", result
+    text = _text(_pdf(client, device, measures["id"]))
+    for expected in ("现场处理措施决定书", "责令暂时停产停业", "2024年06月30日"):
+        assert expected in text, expected
+
+
 def test_another_agencys_document_is_not_found(site, client) -> None:
     device = site["device"]
     record = document_op("inspection_record", site["inspection"]["id"], [])
