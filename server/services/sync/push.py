@@ -234,19 +234,19 @@ def _release_one(ctx: OpContext, held: SyncOp) -> dict[str, Any] | None:
 
     The op belongs to another push, maybe another device: a fault while applying it must
     not fail this batch, or every retry of the batch would fail the same way."""
-    owner = db.session.get(User, held.user_id)
-    principal = Principal(
-        user_id=owner.id,
-        agency_id=owner.agency_id,
-        role=owner.role,
-        username=owner.username,
-        device_id=held.device_id,
-    )
-    held_ctx = replace(ctx, principal=principal, device_id=held.device_id, op_id=held.op_id)
     savepoint = db.session.begin_nested()
     pending = feed.snapshot(db.session)
     cached = ctx.cache.snapshot()
     try:
+        owner = db.session.get(User, held.user_id)
+        principal = Principal(
+            user_id=owner.id,
+            agency_id=owner.agency_id,
+            role=owner.role,
+            username=owner.username,
+            device_id=held.device_id,
+        )
+        held_ctx = replace(ctx, principal=principal, device_id=held.device_id, op_id=held.op_id)
         prepared = _prepare(held.payload)
         if prepared.op is None:
             raise ValueError("the stored payload no longer passes the op envelope")
