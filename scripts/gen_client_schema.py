@@ -1,8 +1,11 @@
-"""Write client_schema/v<N>/<entity>.json: the op payload schemas as JSON Schema.
+"""Write client_schema/v<N>/<entity>.json and <entity>.edit.json: op data as JSON Schema.
 
 Generated from the server's marshmallow schemas (server/schemas/sync.py), so a device can
-validate an op offline exactly as the server will. ``--check`` exits 1 when the files on disk
-differ from what would be generated (a test runs it).
+validate an op offline exactly as the server will: ``<entity>.json`` for a create
+(``base_version`` null: every field), ``<entity>.edit.json`` for an edit (only the fields that
+may change, none required; an entity that is never edited gets a schema nothing passes).
+``--check`` exits 1 when the files on disk differ from what would be generated, or when a
+file is there that would not be (a test runs it).
 """
 
 from __future__ import annotations
@@ -42,6 +45,17 @@ def _to_json_schema(node: Any) -> Any:
     return out
 
 
+def _document(version: int, name: str, title: str, description: str, body: Any) -> str:
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"client_schema/v{version}/{name}.json",
+        "title": title,
+        "description": description,
+        **body,
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
 def generate() -> dict[Path, str]:
     plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
     # Registering the plugin with a spec initialises its converter.
@@ -49,16 +63,36 @@ def generate() -> dict[Path, str]:
     files: dict[Path, str] = {}
     for version in SUPPORTED_SCHEMA_VERSIONS:
         for entity, schema_cls in sorted(PAYLOAD_SCHEMAS.items()):
+            what = (schema_cls.__doc__ or "").strip()
             body = plugin.converter.schema2jsonschema(schema_cls())
-            document = {
-                "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "$id": f"client_schema/v{version}/{entity}.json",
-                "title": f"{entity} op data, schema version {version}",
-                "description": (schema_cls.__doc__ or "").strip(),
-                **_to_json_schema(body),
-            }
-            path = OUT / f"v{version}" / f"{entity}.json"
-            files[path] = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+            files[OUT / f"v{version}" / f"{entity}.json"] = _document(
+                version,
+                entity,
+                f"{entity} op data, schema version {version}",
+                what,
+                _to_json_schema(body),
+            )
+            if schema_cls.MUTABLE:
+                edit = plugin.converter.schema2jsonschema(
+                    schema_cls(only=sorted(schema_cls.MUTABLE), partial=True)
+                )
+                edit_body = _to_json_schema(edit)
+                edit_description = (
+                    f"{what} An edit (base_version set) sends only the fields it changes."
+                )
+            else:
+                edit_body = {"not": {}}
+                edit_description = (
+                    f"{what} Never edited once stored: the server refuses an edit "
+                    "(code immutable_record); send a new record instead."
+                )
+            files[OUT / f"v{version}" / f"{entity}.edit.json"] = _document(
+                version,
+                f"{entity}.edit",
+                f"{entity} edit op data, schema version {version}",
+                edit_description.strip(),
+                edit_body,
+            )
     return files
 
 
@@ -68,12 +102,17 @@ def main() -> int:
     args = parser.parse_args()
     files = generate()
     stale = [p for p, text in files.items() if not p.exists() or p.read_text() != text]
+    extra = sorted(set(OUT.glob("v*/*.json")) - set(files))
     if args.check:
         for path in stale:
             print(f"out of date: {path.relative_to(ROOT)}", file=sys.stderr)
-        if stale:
+        for path in extra:
+            print(f"not generated: {path.relative_to(ROOT)}", file=sys.stderr)
+        if stale or extra:
             print("run: python scripts/gen_client_schema.py", file=sys.stderr)
-        return 1 if stale else 0
+        return 1 if stale or extra else 0
+    for path in extra:
+        path.unlink()
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -87,8 +87,17 @@ def _truncate_all() -> None:
         if db.engine.dialect.name == "postgresql":
             conn.execute(sa.text("TRUNCATE " + ", ".join(tables) + " CASCADE"))
         else:
+            # Triggers (the append-only audit trail's) would refuse the clean-up; TRUNCATE,
+            # used on PostgreSQL, does not fire them.
+            triggers = conn.execute(
+                sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+            for name, _ in triggers:
+                conn.execute(sa.text(f'DROP TRIGGER "{name}"'))
             for name in tables:
                 conn.execute(sa.text(f'DELETE FROM "{name}"'))
+            for _, sql in triggers:
+                conn.exec_driver_sql(sql)
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -21,6 +23,8 @@ APPLIED, DUPLICATE, HELD, CONFLICT, REJECTED = (
 )
 # Ops in these states were taken: re-sending them must change nothing.
 TAKEN = frozenset({APPLIED, HELD})
+# Feed positions are BIGINT: a cursor beyond that was never given out.
+MAX_POSITION = 2**63 - 1
 
 
 def canonical_json(value: Any) -> str:
@@ -28,9 +32,73 @@ def canonical_json(value: Any) -> str:
 
 
 def payload_hash(op: Mapping[str, Any]) -> str:
-    """Identity of an op's content: everything but its op_id, canonically serialized."""
+    """Identity of an op's content: everything but its op_id, canonically serialized.
+
+    Defined for any JSON a parser may hand over, lone surrogates and NaN included, so that
+    even an op that is then refused has a stable identity."""
     content = {k: v for k, v in op.items() if k != "op_id"}
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+    return hashlib.sha256(canonical_json(content).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+_UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
+
+
+def _bad_text(text: str) -> str | None:
+    found = _UNSTORABLE_CHARS.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "contains a NUL character"
+    return "contains an unpaired surrogate (not valid Unicode)"
+
+
+def unstorable(value: Any, path: str = "") -> dict[str, list[str]]:
+    """Where a parsed JSON value holds what no database column takes, by dotted path:
+    NaN and infinite numbers (JSON has neither; lenient parsers make them of ``NaN`` or
+    ``1e999``), NUL characters and unpaired surrogates, in values and in keys alike."""
+    found: dict[str, list[str]] = {}
+    if isinstance(value, str):
+        problem = _bad_text(value)
+        if problem:
+            found[_printable(path or "$")] = [problem]
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            found[_printable(path or "$")] = ["not a finite number"]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            problem = _bad_text(key) if isinstance(key, str) else None
+            if problem:
+                found[_printable(where)] = [f"the key {problem}"]
+            found.update(unstorable(item, where))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(unstorable(item, f"{path}.{index}" if path else str(index)))
+    return found
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def storable(value: Any) -> Any:
+    """``value`` with what ``unstorable`` finds replaced: non-finite numbers by null, NUL and
+    unpaired surrogates by U+FFFD. Kept only to remember a refused op; never applied."""
+    if isinstance(value, str):
+        return value if _bad_text(value) is None else _clean_text(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {
+            (_clean_text(k) if isinstance(k, str) else k): storable(v) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
+def _clean_text(text: str) -> str:
+    return _UNSTORABLE_CHARS.sub("\ufffd", text)
 
 
 @dataclass(frozen=True)
@@ -100,9 +168,14 @@ def decode_cursor(cursor: str | None) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         seq = data["s"]
-        if data.get("v") != 1 or not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        if (
+            data.get("v") != 1
+            or not isinstance(seq, int)
+            or isinstance(seq, bool)
+            or not 0 <= seq <= MAX_POSITION
+        ):
             raise ValueError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
         raise ValidationFailed(
             "the cursor is not one this server gave out", code="invalid_cursor"
         ) from None

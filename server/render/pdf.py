@@ -345,8 +345,9 @@ class DocumentData:
     hazards: tuple[HazardEntry, ...] = ()
     # rectification_order: the date everything must be fixed by
     deadline: str = ""
-    # onsite_measures: each measure decided on the spot
+    # onsite_measures: each measure decided on the spot, and until when a stop lasts
     measures: tuple[str, ...] = ()
+    stop_until: str = ""
     # reinspection_opinion: the order being re-inspected, and what the re-inspection found
     order_number: str = ""
     outcome: str = ""
@@ -621,6 +622,10 @@ def _measures(doc: DocumentData, layout: TypeLayout, styles: _Styles) -> list[Fl
         return []
     out: list[Flowable] = [_para("依法作出如下现场处理措施：", styles.heading)]
     out.extend(_para(f"{index}. {text}", styles.body) for index, text in enumerate(doc.measures, 1))
+    if doc.stop_until:
+        out.append(
+            _para(f"暂时停产停业、停止使用相关设施设备的期限至{doc.stop_until}止。", styles.body)
+        )
     return out
 
 

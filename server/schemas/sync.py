@@ -32,6 +32,33 @@ def _text(max_len: int, **kw: Any) -> ma.fields.String:
     return ma.fields.String(validate=ma.validate.Length(max=max_len), **kw)
 
 
+class Unique(ma.validate.Validator):
+    """No item twice: a listed hazard or inspector counts once, and a device is told so."""
+
+    error = "lists {duplicates} more than once"
+
+    def __call__(self, value: Any) -> Any:
+        seen: set[Any] = set()
+        twice = []
+        for item in value:
+            if item in seen and item not in twice:
+                twice.append(item)
+            seen.add(item)
+        if twice:
+            raise ma.ValidationError(self.error.format(duplicates=", ".join(str(i) for i in twice)))
+        return value
+
+
+def _ids(min_len: int, max_len: int, **kw: Any) -> ma.fields.List:
+    """A list of record or user ids, each at most once."""
+    return ma.fields.List(
+        ma.fields.UUID(),
+        validate=[ma.validate.Length(min=min_len or None, max=max_len), Unique()],
+        metadata={"uniqueItems": True},
+        **kw,
+    )
+
+
 def _attachments(min_len: int = 0, **kw: Any) -> ma.fields.List:
     return ma.fields.List(
         ma.fields.String(validate=SHA256),
@@ -42,20 +69,22 @@ def _attachments(min_len: int = 0, **kw: Any) -> ma.fields.List:
 
 
 class LocationSchema(ma.Schema):
-    lat = ma.fields.Float(required=True, validate=ma.validate.Range(-90, 90))
-    lng = ma.fields.Float(required=True, validate=ma.validate.Range(-180, 180))
-    accuracy_m = ma.fields.Float(load_default=None, allow_none=True, validate=ma.validate.Range(0))
+    lat = ma.fields.Float(required=True, allow_nan=False, validate=ma.validate.Range(-90, 90))
+    lng = ma.fields.Float(required=True, allow_nan=False, validate=ma.validate.Range(-180, 180))
+    accuracy_m = ma.fields.Float(
+        load_default=None, allow_none=True, allow_nan=False, validate=ma.validate.Range(0)
+    )
 
 
 class ScanData(ma.Schema):
     """扫码入企: the raw text the camera read, when and where, and who arrived."""
 
+    MUTABLE: frozenset[str] = frozenset()
+
     code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
     scanned_at = LocalDateTime(required=True)
     location = ma.fields.Nested(LocationSchema, required=True, allow_none=True)
-    inspector_ids = ma.fields.List(
-        ma.fields.UUID(), required=True, validate=ma.validate.Length(min=1, max=20)
-    )
+    inspector_ids = _ids(1, 20, required=True)
 
 
 class ItemSchema(ma.Schema):
@@ -91,9 +120,7 @@ class InspectionData(ma.Schema):
     started_at = LocalDateTime(required=True)
     ended_at = LocalDateTime(required=True, allow_none=True)
     place = ma.fields.String(required=True, validate=ma.validate.Length(max=300))
-    inspector_ids = ma.fields.List(
-        ma.fields.UUID(), required=True, validate=ma.validate.Length(min=2, max=20)
-    )
+    inspector_ids = _ids(2, 20, required=True)
     items = ma.fields.List(
         ma.fields.Nested(ItemSchema), required=True, validate=ma.validate.Length(max=500)
     )
@@ -141,9 +168,7 @@ class DocumentData(ma.Schema):
 
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(DOCUMENT_TYPES))
     inspection_id = ma.fields.UUID(required=True)
-    hazard_ids = ma.fields.List(
-        ma.fields.UUID(), required=True, validate=ma.validate.Length(max=200)
-    )
+    hazard_ids = _ids(0, 200, required=True)
     issued_at = LocalDateTime(required=True)
     provisional_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
     # rectification_order (and a failed reinspection_opinion): the deadline, or the period
@@ -184,7 +209,7 @@ class OpSchema(ma.Schema):
     entity = ma.fields.String(required=True, validate=ma.validate.OneOf(ENTITIES))
     id = ma.fields.UUID(required=True)
     base_version = ma.fields.Integer(
-        required=True, allow_none=True, strict=True, validate=ma.validate.Range(min=1)
+        required=True, allow_none=True, strict=True, validate=ma.validate.Range(1, 2**31 - 1)
     )
     client_time = LocalDateTime(required=True)
     data = ma.fields.Dict(required=True)
@@ -193,6 +218,15 @@ class OpSchema(ma.Schema):
 class PushSchema(ma.Schema):
     device_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     schema_version = ma.fields.Integer(required=True, strict=True)
+    cursor = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Length(max=200),
+        metadata={
+            "description": "the device's pull cursor (the last next_cursor it received), if "
+            "any; the answer's cursor is derived from it"
+        },
+    )
     # Ops are validated one by one so that one bad op never blocks the others.
     ops = ma.fields.List(
         ma.fields.Raw(),
@@ -213,8 +247,10 @@ class OpResultSchema(ma.Schema):
     )
     original_status = ma.fields.String(
         validate=ma.validate.OneOf(["applied", "held"]),
-        metadata={"description": "duplicate: the status the op has now (a held op may since "
-                  "have been applied)"},
+        metadata={
+            "description": "duplicate: the status the op has now (a held op may since "
+            "have been applied)"
+        },
     )
     version = ma.fields.Integer(allow_none=True)
     errors = ma.fields.Dict(allow_none=True)
@@ -226,7 +262,16 @@ class OpResultSchema(ma.Schema):
 
 class PushResultSchema(ma.Schema):
     results = ma.fields.List(ma.fields.Nested(OpResultSchema), required=True)
-    cursor = ma.fields.String(required=True)
+    cursor = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "a pull cursor this device may adopt without missing a change: "
+            "the cursor it sent with the push (the start of the feed if it sent none). The "
+            "server never moves it past this push's own changes, because pulling them brings "
+            "what the device cannot know by itself (document numbers, hazard statuses, server "
+            "times), nor past other devices' changes the device has not pulled"
+        },
+    )
 
 
 class PullQuerySchema(ma.Schema):

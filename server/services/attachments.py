@@ -319,6 +319,16 @@ def open_attachment(principal: Principal, sha256: str) -> StoredFile:
     return StoredFile(files.path(sha256), attachment.size, attachment.content_type, sha256)
 
 
+def stored_content(agency_id: uuid.UUID, sha256: str, limit: int) -> bytes | None:
+    """The bytes of an attachment ``agency_id`` holds, if it holds it and it is at most
+    ``limit`` bytes (for embedding a signature in a document)."""
+    files = store()
+    attachment = _stored_for(agency_id, sha256, files)
+    if attachment is None or attachment.size > limit:
+        return None
+    return files.path(sha256).read_bytes()
+
+
 def missing_attachments(agency_id: uuid.UUID, shas: Iterable[str]) -> list[str]:
     """The named attachments not completely stored for ``agency_id``, in the order given."""
     wanted = list(dict.fromkeys(shas))

@@ -1,10 +1,17 @@
-"""The audit trail (全程留痕): read-only; entries are only ever appended by the services."""
+"""The audit trail (全程留痕): read-only; entries are only ever appended by the services.
+
+Append-only is enforced twice: here, for every ORM session (a flush that would change or
+delete an entry, or an ORM UPDATE/DELETE statement naming the table, raises), and by triggers
+in the database (migration 0010) for everything else.
+"""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from server.domain import permissions
 from server.domain.permissions import Principal
@@ -33,3 +40,30 @@ def audit_trail(
         stmt.order_by(AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
     )
     return Page(list(rows), page, per_page, total)
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    """Code tried to change or delete an audit entry: a bug, never a user's error."""
+
+
+def _refuse_changed_entries(session: so.Session, flush_context: Any, instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, AuditEntry):
+            raise AuditTrailIsAppendOnly(f"audit entry {obj.id} would be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, AuditEntry) and session.is_modified(obj):
+            raise AuditTrailIsAppendOnly(f"audit entry {obj.id} would be changed")
+
+
+def _refuse_bulk_statements(state: so.ORMExecuteState) -> None:
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ is AuditEntry for mapper in state.all_mappers
+    ):
+        raise AuditTrailIsAppendOnly("an UPDATE or DELETE of audit entries")
+
+
+def install() -> None:
+    """Attach the append-only guard to every ORM session."""
+    if not sa.event.contains(so.Session, "before_flush", _refuse_changed_entries):
+        sa.event.listen(so.Session, "before_flush", _refuse_changed_entries)
+        sa.event.listen(so.Session, "do_orm_execute", _refuse_bulk_statements)

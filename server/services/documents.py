@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import uuid
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from PIL import Image, UnidentifiedImageError
 
 from server.domain.errors import NotFound
 from server.extensions import db
 from server.models import Agency, Document, Enterprise, Hazard, Inspection, User
-from server.render.pdf import CheckedItem, DocumentData, HazardEntry, Inspector, render_document
+from server.render.pdf import (
+    LAYOUTS,
+    CheckedItem,
+    DocumentData,
+    HazardEntry,
+    Inspector,
+    SignatureLine,
+    render_document,
+)
+from server.services import attachments
+
+log = logging.getLogger(__name__)
 
 MEASURE_TEXT = {
     "immediate_fix": "责令立即排除事故隐患",
@@ -19,6 +34,12 @@ MEASURE_TEXT = {
     "stop_production": "责令暂时停产停业",
     "stop_use": "责令暂时停止使用相关设施、设备",
 }
+# Signatures drawn on the device sign the inspection record (现场检查记录) they were taken
+# for; the other documents are signed for on paper when they are handed over.
+SIGNED_ON_DEVICE = frozenset({"inspection_record"})
+SIGNATURE_ROLE = "现场电子签名"
+SIGNATURE_MAX_BYTES = 5 * 1024 * 1024
+SIGNATURE_MAX_PIXELS = (900, 360)
 OUTCOME_TEXT = {
     "pass": "经复查，上述事故隐患已整改完毕，符合要求。",
     "fail": "经复查，上述事故隐患未按要求整改完毕，责令继续整改。",
@@ -48,6 +69,45 @@ def _order_number(document: Document) -> str:
     return ""
 
 
+def _chinese_date(day: date) -> str:
+    return day.strftime("%Y年%m月%d日")
+
+
+def _signature_png(agency_id: uuid.UUID, sha256: str) -> bytes | None:
+    """A stored signature image as a small PNG, or None when it is missing or no image."""
+    content = attachments.stored_content(agency_id, sha256, SIGNATURE_MAX_BYTES)
+    if content is None:
+        log.warning("signature %s is not stored; the document prints without it", sha256)
+        return None
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image.thumbnail(SIGNATURE_MAX_PIXELS)
+            picture = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        log.warning("signature %s is not an image; the document prints without it", sha256)
+        return None
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _signatures(
+    document: Document, inspection: Inspection, signed_on: str
+) -> tuple[SignatureLine, ...]:
+    """The type's signature lines, then the signatures drawn on the device, if it has any."""
+    if document.type not in SIGNED_ON_DEVICE or not inspection.signature_attachments:
+        return ()
+    images = [_signature_png(document.agency_id, sha) for sha in inspection.signature_attachments]
+    images = [png for png in images if png is not None]
+    if not images:
+        return ()
+    lines = [SignatureLine(role) for role in LAYOUTS[document.type].signers]
+    for index, png in enumerate(images, 1):
+        role = SIGNATURE_ROLE if len(images) == 1 else f"{SIGNATURE_ROLE}（{index}）"
+        lines.append(SignatureLine(role, image_png=png, signed_on=signed_on))
+    return tuple(lines)
+
+
 def document_data(document: Document) -> DocumentData:
     """Everything the printed document shows, formatted in the agency's zone."""
     agency = db.session.get(Agency, document.agency_id)
@@ -67,6 +127,8 @@ def document_data(document: Document) -> DocumentData:
     started = inspection.started_at.astimezone(zone)
     ended = inspection.ended_at.astimezone(zone) if inspection.ended_at else None
     time = started.strftime("%Y年%m月%d日 %H:%M") + (f" 至 {ended:%H:%M}" if ended else "")
+    signed_on = _chinese_date((ended or started).date())
+    stop_until = body.get("stop_until")
     outcome = OUTCOME_TEXT.get(body.get("outcome", ""), "")
     if body.get("outcome") == "fail" and body.get("deadline"):
         outcome += f"\n请于{body['deadline']}前整改完毕。"
@@ -101,8 +163,10 @@ def document_data(document: Document) -> DocumentData:
         ),
         deadline=body.get("deadline", ""),
         measures=tuple(MEASURE_TEXT.get(m, m) for m in body.get("measures", [])),
+        stop_until=_chinese_date(date.fromisoformat(stop_until)) if stop_until else "",
         order_number=_order_number(document) if document.type == "reinspection_opinion" else "",
         outcome=outcome,
+        signatures=_signatures(document, inspection, signed_on),
     )
 
 

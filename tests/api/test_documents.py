@@ -59,6 +59,63 @@ def test_a_rectification_order_prints_with_its_number_hazards_and_deadline(site,
         assert "".join(expected.split()) in squeezed, expected
 
 
+def _pdf(client, device, document_id) -> PdfReader:
+    response = client.get(f"/api/v1/documents/{document_id}/pdf", headers=device.headers)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    return PdfReader(io.BytesIO(response.data))
+
+
+def _text(reader: PdfReader) -> str:
+    return "".join("".join(page.extract_text().split()) for page in reader.pages)
+
+
+def _signature(colour: str) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (400, 150), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(20, 120), (150, 30), (260, 110), (380, 40)], fill=colour, width=6)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_signatures_drawn_on_site_are_printed_on_the_inspection_record(site, client) -> None:
+    device = site["device"]
+    signatures = [device.upload(_signature("black")), device.upload(_signature("navy"))]
+    inspection = inspection_op(
+        site["enterprise"]["id"], site["team"], signature_attachments=signatures
+    )
+    record = document_op("inspection_record", inspection["id"], [])
+    order_doc = document_op("onsite_measures", inspection["id"], [], measures=["immediate_fix"])
+    results = device.push([inspection, record, order_doc])
+    assert [r["status"] for r in results] == ["applied"] * 3
+    reader = _pdf(client, device, record["id"])
+    assert sum(len(page.images) for page in reader.pages) == 2
+    assert "现场电子签名（1）" in _text(reader) and "现场电子签名（2）" in _text(reader)
+    # Other documents are signed for on paper when handed over.
+    measures = _pdf(client, device, order_doc["id"])
+    assert sum(len(page.images) for page in measures.pages) == 0
+    unsigned = document_op("inspection_record", site["inspection"]["id"], [])
+    device.push([unsigned])
+    assert sum(len(p.images) for p in _pdf(client, device, unsigned["id"]).pages) == 0
+
+
+def test_an_onsite_stop_order_prints_until_when_the_stop_lasts(site, client) -> None:
+    device = site["device"]
+    measures = document_op(
+        "onsite_measures",
+        site["inspection"]["id"],
+        [site["hazard"]["id"]],
+        measures=["stop_production", "withdraw_workers"],
+        stop_until="2024-06-30",
+    )
+    (result,) = device.push([measures])
+    assert result["status"] == "applied", result
+    text = _text(_pdf(client, device, measures["id"]))
+    for expected in ("现场处理措施决定书", "责令暂时停产停业", "2024年06月30日"):
+        assert expected in text, expected
+
+
 def test_another_agencys_document_is_not_found(site, client) -> None:
     device = site["device"]
     record = document_op("inspection_record", site["inspection"]["id"], [])
@@ -95,34 +152,75 @@ def test_a_stop_order_longer_than_six_months_is_refused(site) -> None:
 
 
 def test_concurrent_pushes_never_repeat_or_skip_a_number(site, app, world) -> None:
-    """Many devices issue documents at the same moment; serials stay 1..n."""
-    inspection_id = site["inspection"]["id"]
+    """Many devices issue documents of several types at the same moment, some refused and
+    some released from hold in the middle of another batch; serials stay 1..n per type."""
+    enterprise, team = site["enterprise"], site["team"]
     devices = []
     for i in range(8):
         user = world.user(f"extra{i}", role="lead", cert_no=f"1201050{i}")
         devices.append(
             Device(app.test_client(), world.login(user.username, device_id=f"d{i}"), f"d{i}")
         )
-    numbers: list[str] = []
-    lock = threading.Lock()
+    rounds = 4
+    held_types = ("inspection_record", "onsite_measures", "rectification_order")
+    expected = {"inspection_record": 0, "onsite_measures": 0, "rectification_order": 0}
     failures: list[BaseException] = []
 
-    def issue(device: Device) -> None:
+    def kinds(n: int, r: int) -> tuple[str, str]:
+        """The type a batch issues itself and the type of the held document it releases:
+        different, so that batches lock counters in different orders unless sorted."""
+        own = held_types[(n + r) % 3]
+        return own, held_types[(n + r + 1 + n % 2) % 3]
+
+    def issue(n: int, device: Device) -> None:
         try:
-            for _ in range(5):
-                results = device.push(
-                    [document_op("inspection_record", inspection_id, []) for _ in range(3)]
+            for r in range(rounds):
+                own, early_type = kinds(n, r)
+                inspection = inspection_op(enterprise["id"], team)
+                hazard = hazard_op(inspection["id"], enterprise["id"])
+                fields = {"deadline": "2024-05-20", "measures": ["withdraw_workers"]}
+                early = document_op(
+                    early_type,
+                    inspection["id"],
+                    [hazard["id"]] if early_type == "rectification_order" else [],
+                    **fields,
                 )
-                with lock:
-                    numbers.extend(r["number"] for r in results)
+                (waiting,) = device.push([early])
+                assert waiting["status"] == "held", waiting
+                batch = [
+                    inspection,
+                    hazard,
+                    document_op(
+                        own,
+                        inspection["id"],
+                        [hazard["id"]] if own == "rectification_order" else [],
+                        **fields,
+                    ),
+                    # refused: not issued from a device
+                    document_op("penalty_decision", inspection["id"], []),
+                ]
+                # Half the devices send documents before their inspection: they are held
+                # and numbered when the inspection arrives later in the same batch.
+                device.push(batch if n % 2 else batch[::-1])
         except BaseException as exc:  # pragma: no cover - reported below
             failures.append(exc)
 
-    threads = [threading.Thread(target=issue, args=(d,)) for d in devices]
+    for n in range(len(devices)):
+        for r in range(rounds):
+            for doc_type in kinds(n, r):
+                expected[doc_type] += 1
+    threads = [threading.Thread(target=issue, args=(n, d)) for n, d in enumerate(devices)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert not failures, failures
-    serials = sorted(int(n.split("〕")[1].rstrip("号")) for n in numbers)
-    assert serials == list(range(1, 8 * 5 * 3 + 1))
+    reader = devices[0]
+    reader.pull_all(limit=1000)
+    serials: dict[str, list[int]] = {}
+    for (entity, _), data in reader.state.items():
+        if entity == "document":
+            serials.setdefault(data["type"], []).append(data["serial"])
+    assert {t: len(v) for t, v in serials.items()} == expected
+    for doc_type, taken in serials.items():
+        assert sorted(taken) == list(range(1, len(taken) + 1)), doc_type

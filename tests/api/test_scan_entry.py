@@ -164,3 +164,16 @@ def test_a_poster_pdf_and_a_district_of_posters(gate, client) -> None:
     assert len(PdfReader(io.BytesIO(many.data)).pages) == 2
     none = client.get("/api/v1/enterprises/entry-code-posters.pdf?industry=tobacco", headers=lead)
     assert none.status_code == 404
+
+
+def test_a_scan_naming_someone_not_of_the_agency_is_rejected(gate) -> None:
+    import uuid
+
+    world = gate["world"]
+    world.agency("hexi", "天津市河西区应急管理局", "河西")
+    stranger = world.user("stranger", agency="hexi")
+    for intruder in (str(uuid.uuid4()), str(stranger.id)):
+        (result,) = gate["device"].push([scan_op(gate["code"], [gate["team"][0], intruder])])
+        assert result["status"] == "rejected"
+        assert result["errors"]["code"] == "unknown_inspector"
+        assert intruder in str(result["errors"]["fields"]["inspector_ids"])

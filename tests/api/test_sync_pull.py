@@ -135,7 +135,49 @@ def test_a_cursor_this_server_never_gave_is_a_422(field, client) -> None:
     assert response.get_json()["error"]["code"] == "invalid_cursor"
 
 
-def test_the_push_answer_carries_a_cursor_a_pull_can_start_from(field) -> None:
+def _push(device, ops, **extra):
+    response = device.client.post(
+        "/api/v1/sync/push",
+        headers=device.headers,
+        json={"device_id": device.device_id, "schema_version": 1, "ops": ops, **extra},
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_device_adopting_the_push_answers_cursor_misses_no_change(field) -> None:
+    people, devices, ent = field["people"], field["devices"], field["enterprise"]
+    wang, zhao = devices["wang"], devices["zhao"]
+    wang.pull_all()
+    # Another device's hazard lands after wang's last pull and before wang's push.
+    theirs = inspection_op(ent["id"], _ids(people, "zhao", "sun"))
+    hazard = hazard_op(theirs["id"], ent["id"])
+    zhao.push([theirs, hazard])
+    mine = inspection_op(ent["id"], _ids(people, "wang", "li"))
+    record = document_op("inspection_record", mine["id"], [])
+    answer = _push(wang, [mine, record], cursor=wang.cursor)
+    wang.cursor = answer["cursor"]
+    changes = {(c["entity"], c["id"]): c for c in wang.pull_all()}
+    assert ("hazard", hazard["id"]) in changes
+    # The device's own records come back with what only the server knows.
+    assert changes[("document", record["id"])]["data"]["number"] == "（南开）应急检记〔2024〕1号"
+    assert ("inspection", mine["id"]) in changes
+
+
+def test_the_push_answers_cursor_without_a_pull_cursor_starts_from_the_beginning(field) -> None:
+    people, devices, ent = field["people"], field["devices"], field["enterprise"]
+    wang = devices["wang"]
+    answer = _push(wang, [inspection_op(ent["id"], _ids(people, "wang", "li"))])
+    wang.cursor = answer["cursor"]
+    whole = Device(wang.client, wang.headers, "phone-wang")
+    whole.pull_all()
+    wang.pull_all()
+    assert wang.state == whole.state and ("enterprise", ent["id"]) in wang.state
+
+
+def test_a_push_with_a_cursor_this_server_never_gave_is_refused_before_anything_changes(
+    field,
+) -> None:
     people, devices, ent = field["people"], field["devices"], field["enterprise"]
     wang = devices["wang"]
     response = wang.client.post(
@@ -144,11 +186,11 @@ def test_the_push_answer_carries_a_cursor_a_pull_can_start_from(field) -> None:
         json={
             "device_id": "phone-wang",
             "schema_version": 1,
+            "cursor": "garbage!!",
             "ops": [inspection_op(ent["id"], _ids(people, "wang", "li"))],
         },
     )
-    cursor = response.get_json()["cursor"]
-    after = wang.client.get(
-        "/api/v1/sync/pull", query_string={"cursor": cursor}, headers=wang.headers
-    ).get_json()
-    assert after["changes"] == [] and after["has_more"] is False
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid_cursor"
+    wang.pull_all()
+    assert {e for e, _ in wang.state} == {"enterprise"}

@@ -317,3 +317,193 @@ def test_every_applied_op_leaves_an_audit_entry_naming_who_where_and_what(field,
     assert edit["changes"] == {"location": ["二号车间", "三号车间"]}
     assert edit["device_id"] and edit["op_id"]
     assert client.get("/api/v1/audit", headers=device.headers).status_code == 403
+
+
+# --- bad input is answered per op, never with a 500 -----------------------------------------
+
+
+def _push_raw(device, ops):
+    return device.client.post(
+        "/api/v1/sync/push",
+        json={"device_id": device.device_id, "schema_version": 1, "ops": ops},
+        headers=device.headers,
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"hazard_ids": 5},
+        {"hazard_ids": {"a": 1}},
+        {"hazard_ids": [5, None, [], "x"]},
+        {"issued_at": "0001-01-01T00:00:00+08:00", "type": "inspection_record"},
+        {"issued_at": 5, "type": ["x"]},
+        {"inspection_id": 10**400, "hazard_id": -(10**300)},
+        {"photo_attachments": 7, "evidence_attachments": "a", "signature_attachments": {}},
+        {"enterprise_id": ["x"], "scan_id": {"a": 1}, "hazard_id": 1.5},
+    ],
+)
+def test_odd_shapes_in_data_are_rejected_per_op(field, data) -> None:
+    device = field["device"]
+    for entity in ("document", "hazard", "inspection", "rectification", "scan"):
+        response = _push_raw(device, [op(entity, data), op(entity, data, base_version=1)])
+        assert response.status_code == 200, response.get_json()
+        assert [r["status"] for r in response.get_json()["results"]] == ["rejected"] * 2
+
+
+def test_a_pull_cursor_beyond_any_position_is_an_invalid_cursor(field, client) -> None:
+    from server.domain.sync import encode_cursor
+
+    for seq in (2**63, 2**64 + 5, 10**30):
+        response = client.get(
+            "/api/v1/sync/pull",
+            query_string={"cursor": encode_cursor(seq)},
+            headers=field["device"].headers,
+        )
+        assert response.status_code == 422, response.get_json()
+        assert response.get_json()["error"]["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '"findings": "a\\u0000b"',
+        '"findings": "\\ud800"',
+        '"place": NaN',
+        '"items": [{"item": "x", "result": "ok", "note": Infinity}]',
+        '"x\\u0000": 1e999',
+    ],
+)
+def test_values_no_database_can_store_are_rejected_and_never_a_500(field, body) -> None:
+    import json
+
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    text = json.dumps(inspection, ensure_ascii=False)
+    text = text.replace('"findings": "发现一般隐患1处"', body)
+    envelope = '{"device_id": "phone-wang", "schema_version": 1, "ops": [' + text + "]}"
+    raw = envelope.encode("utf-8", "surrogatepass")
+    headers = {**device.headers, "Content-Type": "application/json"}
+    for _ in range(2):  # the same bytes again are answered the same way
+        response = device.client.post("/api/v1/sync/push", data=raw, headers=headers)
+        # A strict JSON parser may refuse the body (400); a lenient one hands the op over.
+        assert response.status_code in (200, 400), response.get_data()
+        if response.status_code == 200:
+            (result,) = response.get_json()["results"]
+            assert result["status"] == "rejected", result
+            assert result["errors"]["code"] == "invalid_data"
+    device.pull_all()
+    assert ("inspection", inspection["id"]) not in device.state
+
+
+def test_an_edit_cannot_make_an_inspection_end_before_it_started(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    device.push([inspection])
+    (result,) = device.push(
+        [
+            op(
+                "inspection",
+                {"ended_at": "2024-05-06T08:00:00+00:00"},
+                record_id=inspection["id"],
+                base_version=1,
+            )
+        ]
+    )
+    assert result["status"] == "rejected"
+    assert "ended_at" in result["errors"]["fields"]
+    (later,) = device.push(
+        [
+            op(
+                "inspection",
+                {"ended_at": "2024-05-06T12:00:00+00:00"},
+                record_id=inspection["id"],
+                base_version=1,
+            )
+        ]
+    )
+    assert (later["status"], later["version"]) == ("applied", 2)
+
+
+def test_a_list_naming_a_record_twice_is_rejected(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    device.push([inspection, hazard])
+    twice = document_op(
+        "rectification_order",
+        inspection["id"],
+        [hazard["id"], hazard["id"]],
+        deadline="2024-05-20",
+    )
+    team_twice = inspection_op(ent["id"], [team[0], team[1], team[0]])
+    edit_twice = op(
+        "inspection",
+        {"inspector_ids": [team[0], team[1], team[1]]},
+        record_id=inspection["id"],
+        base_version=1,
+    )
+    results = device.push([twice, team_twice, edit_twice])
+    assert [r["status"] for r in results] == ["rejected"] * 3
+    assert [r["errors"]["code"] for r in results] == ["invalid_data"] * 3
+    assert hazard["id"] in str(results[0]["errors"]["fields"]["hazard_ids"])
+    assert "inspector_ids" in results[1]["errors"]["fields"]
+    assert "inspector_ids" in results[2]["errors"]["fields"]
+    device.pull_all()
+    assert device.state[("hazard", hazard["id"])]["status"] == "found"
+
+
+def test_an_op_sent_twice_in_one_batch_is_a_duplicate_the_second_time(field) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    bad = inspection_op(ent["id"], team[:1])
+    changed = dict(hazard, data=dict(hazard["data"], description="另一处"))
+    results = device.push([hazard, inspection, hazard, bad, bad, inspection, changed])
+    assert [(r["op_id"], r["status"]) for r in results] == [
+        (hazard["op_id"], "held"),
+        (inspection["op_id"], "applied"),
+        (hazard["op_id"], "duplicate"),
+        (bad["op_id"], "rejected"),
+        (bad["op_id"], "rejected"),
+        (inspection["op_id"], "duplicate"),
+        (hazard["op_id"], "rejected"),
+    ]
+    # The held hazard was released by its inspection before it came again.
+    assert results[2]["original_status"] == "applied" and results[2]["version"] == 1
+    assert results[5]["original_status"] == "applied" and results[5]["version"] == 1
+    assert results[4]["errors"] == results[3]["errors"]
+    assert results[6]["errors"]["code"] == "op_id_reused"
+
+
+def test_a_held_op_that_fails_when_released_stays_held_and_the_batch_goes_through(
+    field, client, monkeypatch
+) -> None:
+    from server.services.sync import handlers
+
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    order = document_op(
+        "rectification_order", inspection["id"], [hazard["id"]], deadline="2024-05-20"
+    )
+    assert [r["status"] for r in device.push([hazard, order])] == ["held", "held"]
+    real = handlers.HANDLERS["hazard"]
+
+    def broken(ctx, record_id, base_version, data):
+        real(ctx, record_id, base_version, data)
+        ctx.cache.write_rows()
+        raise RuntimeError("a fault while applying")
+
+    monkeypatch.setitem(handlers.HANDLERS, "hazard", broken)
+    other = Device(client, field["world"].login("li", device_id="phone-li"), "phone-li")
+    (applied,) = other.push([inspection])
+    assert applied["status"] == "applied"
+    for held in (hazard, order):
+        settled = client.get(f"/api/v1/sync/ops/{held['op_id']}", headers=device.headers)
+        assert settled.get_json()["status"] == "held"
+    other.pull_all()
+    assert ("inspection", inspection["id"]) in other.state
+    assert ("hazard", hazard["id"]) not in other.state
+    trail = client.get(f"/api/v1/audit?record_id={hazard['id']}", headers=field["lead"])
+    assert trail.get_json()["items"] == []

@@ -16,8 +16,8 @@ from tests.sync_support import document_op, hazard_op, inspection_op, op, scan_o
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _schema(entity: str) -> dict:
-    return json.loads((ROOT / "client_schema" / "v1" / f"{entity}.json").read_text())
+def _schema(name: str) -> dict:
+    return json.loads((ROOT / "client_schema" / "v1" / f"{name}.json").read_text())
 
 
 def test_the_checked_in_schemas_match_the_server() -> None:
@@ -30,9 +30,24 @@ def test_the_checked_in_schemas_match_the_server() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_there_is_one_schema_per_entity() -> None:
+def test_there_is_a_create_and_an_edit_schema_per_entity() -> None:
     files = {p.stem for p in (ROOT / "client_schema" / "v1").glob("*.json")}
-    assert files == set(PAYLOAD_SCHEMAS)
+    assert files == set(PAYLOAD_SCHEMAS) | {f"{e}.edit" for e in PAYLOAD_SCHEMAS}
+
+
+def test_a_file_the_generator_would_not_write_counts_as_drift(tmp_path) -> None:
+    stray = ROOT / "client_schema" / "v1" / "stray.json"
+    stray.write_text("{}")
+    try:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "gen_client_schema.py"), "--check"],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+    finally:
+        stray.unlink()
+    assert result.returncode == 1 and "stray.json" in result.stderr
 
 
 EXAMPLES = {
@@ -80,6 +95,21 @@ def test_example_payloads_pass_both_the_json_schema_and_the_server(entity: str) 
         ("hazard", {"status": "closed"}),
         ("hazard", {"photo_attachments": ["not-a-hash"]}),
         ("scan", {"location": {"lat": 500, "lng": 0}}),
+        (
+            "scan",
+            {"inspector_ids": ["7d44dc62-8d73-43fd-90a0-7d088267cf0e"] * 2},
+        ),
+        (
+            "inspection",
+            {
+                "inspector_ids": [
+                    "7d44dc62-8d73-43fd-90a0-7d088267cf0e",
+                    "06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11",
+                    "7d44dc62-8d73-43fd-90a0-7d088267cf0e",
+                ]
+            },
+        ),
+        ("document", {"hazard_ids": ["06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11"] * 2}),
     ],
 )
 def test_bad_payloads_fail_both_the_json_schema_and_the_server(entity: str, change: dict) -> None:
@@ -89,3 +119,71 @@ def test_bad_payloads_fail_both_the_json_schema_and_the_server(entity: str, chan
     with pytest.raises(Exception) as raised:
         PAYLOAD_SCHEMAS[entity]().load(data)
     assert type(raised.value).__name__ == "ValidationError"
+
+
+def _server_edit(entity: str, data: dict) -> None:
+    """What the server checks of an edit's data before it looks at the record."""
+    from server.services.sync.handlers import load_payload
+    from server.services.sync.records import immutable_fields
+
+    loaded = load_payload(entity, data, base_version=1)
+    immutable_fields(loaded, PAYLOAD_SCHEMAS[entity].MUTABLE)
+
+
+EDITS = [
+    ("hazard", {"description": "配电箱已上锁，警示标识未张贴"}),
+    ("hazard", {"level": "major", "photo_attachments": ["c" * 64]}),
+    ("hazard", {}),
+    ("inspection", {"ended_at": "2024-05-06T18:30:00+08:00"}),
+    (
+        "inspection",
+        {
+            "inspector_ids": [
+                "7d44dc62-8d73-43fd-90a0-7d088267cf0e",
+                "06a0b7c4-1c1e-4d38-9a35-2f1f6f0e3b11",
+            ],
+            "representative": None,
+            "items": [{"item": "消防通道", "result": "ok"}],
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("entity", "data"), EDITS)
+def test_example_edits_pass_both_the_edit_schema_and_the_server(entity: str, data: dict) -> None:
+    jsonschema.validate(data, _schema(f"{entity}.edit"), format_checker=jsonschema.FormatChecker())
+    _server_edit(entity, data)
+
+
+@pytest.mark.parametrize(
+    ("entity", "data"),
+    [
+        ("hazard", {"status": "closed"}),
+        ("hazard", {"inspection_id": "7d44dc62-8d73-43fd-90a0-7d088267cf0e"}),
+        ("hazard", {"level": "catastrophic"}),
+        ("inspection", {"enterprise_id": "7d44dc62-8d73-43fd-90a0-7d088267cf0e"}),
+        ("inspection", {"inspector_ids": ["7d44dc62-8d73-43fd-90a0-7d088267cf0e"]}),
+        ("inspection", {"ended_at": 20240506}),
+        ("document", {"content": "改"}),
+        ("scan", {"code": "x"}),
+        ("rectification", {}),
+    ],
+)
+def test_bad_edits_fail_both_the_edit_schema_and_the_server(entity: str, data: dict) -> None:
+    from server.domain.errors import ValidationFailed
+
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(
+            data, _schema(f"{entity}.edit"), format_checker=jsonschema.FormatChecker()
+        )
+    if PAYLOAD_SCHEMAS[entity].MUTABLE:
+        with pytest.raises(ValidationFailed):
+            _server_edit(entity, data)
+
+
+@pytest.mark.parametrize("entity", sorted(PAYLOAD_SCHEMAS))
+def test_an_edit_schema_requires_nothing_and_knows_only_what_may_change(entity: str) -> None:
+    schema = _schema(f"{entity}.edit")
+    mutable = PAYLOAD_SCHEMAS[entity].MUTABLE
+    assert "required" not in schema
+    assert set(schema.get("properties", {})) == set(mutable)

@@ -58,6 +58,22 @@ class BatchCache:
     def add(self, record: Any) -> None:
         self._records[(type(record), record.id)] = record
 
+    def snapshot(self) -> tuple[Any, ...]:
+        """What ``restore`` needs to forget an op rolled back to a savepoint."""
+        return (
+            dict(self._records),
+            {model: list(rows) for model, rows in self.rows.items()},
+            dict(self.counters),
+            dict(self._counters_loaded),
+        )
+
+    def restore(self, state: tuple[Any, ...]) -> None:
+        records, rows, counters, loaded = state
+        self._records = dict(records)
+        self.rows = defaultdict(list, {model: list(r) for model, r in rows.items()})
+        self.counters = dict(counters)
+        self._counters_loaded = dict(loaded)
+
     def write_rows(self) -> None:
         """Insert the collected rows (records they refer to are flushed first)."""
         if not any(self.rows.values()):
@@ -124,6 +140,8 @@ class BatchCache:
 
     def next_serial(self, doc_type: str, year: int) -> int:
         if (doc_type, year) not in self.counters:
+            # Not foreseen by the batch's preload: locked out of the sorted order, which a
+            # concurrent batch may meet as a deadlock (a 5xx the device retries).
             self.lock_counters([(doc_type, year)])
         self.counters[(doc_type, year)] += 1
         return self.counters[(doc_type, year)]

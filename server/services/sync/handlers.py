@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from server.domain import entry_codes, numbering
 from server.domain import hazards as lifecycle
 from server.domain.errors import ValidationFailed
-from server.domain.inspections import check_team
+from server.domain.inspections import check_arrivals, check_team, check_times
 from server.domain.permissions import INSPECTOR
 from server.domain.visits import PastVisit, VisitPolicy, visit_warnings
 from server.domain.workdays import WorkCalendar
@@ -222,6 +222,7 @@ def apply_scan(
         )
     if code.version > enterprise.entry_code_version:
         raise entry_codes.EntryCodeForged("this code version was never issued")
+    check_arrivals(data["inspector_ids"], ctx.cache.officers())
     team = [str(u) for u in data["inspector_ids"]]
     location = data["location"] or {}
     values = {
@@ -290,6 +291,8 @@ def apply_inspection(
             _check_attachments(ctx, data["signature_attachments"])
         record = _require(ctx, Inspection, "inspection", record_id)
         values = columns(data)
+        if "ended_at" in data:
+            check_times(record.started_at, data["ended_at"])
         if "inspector_ids" in data:
             check_team(
                 data["inspector_ids"],
@@ -308,10 +311,7 @@ def apply_inspection(
         _local_date(ctx, data["started_at"]),
     )
     _submitter_in_team(ctx, data["inspector_ids"])
-    if data["ended_at"] is not None and data["ended_at"] < data["started_at"]:
-        raise ValidationFailed(
-            "ended before it started", fields={"ended_at": ["before started_at"]}
-        )
+    check_times(data["started_at"], data["ended_at"])
     task = None
     if data["task_id"] is not None:
         task = draw_tasks.check_completion(

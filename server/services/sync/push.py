@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 import sqlalchemy as sa
 
-from server.domain.errors import BadRequest, DomainError, Forbidden, NotFound, TooLarge
+from server.domain.errors import (
+    BadRequest,
+    DomainError,
+    Forbidden,
+    NotFound,
+    TooLarge,
+    ValidationFailed,
+)
 from server.domain.permissions import Principal
 from server.domain.sync import (
     APPLIED,
@@ -21,9 +28,13 @@ from server.domain.sync import (
     HELD,
     REJECTED,
     SUPPORTED_SCHEMA_VERSIONS,
+    TAKEN,
+    decode_cursor,
     encode_cursor,
     ledger_decision,
     payload_hash,
+    storable,
+    unstorable,
 )
 from server.extensions import db
 from server.models import (
@@ -39,7 +50,6 @@ from server.models import (
 from server.models.sync import SyncOp
 from server.models.types import utcnow
 from server.schemas.sync import (
-    DOCUMENT_TYPES,
     MAX_OPS_PER_PUSH,
     OpSchema,
     unsupported_schema_version_message,
@@ -87,10 +97,12 @@ class Prepared:
     data: dict[str, Any] | None = None
     error: DomainError | None = None
     digest: str = ""
+    # What the ledger keeps of the op: ``raw``, unless it holds values no database stores.
+    stored: Any = None
 
 
 def _prepare(raw: Any) -> Prepared:
-    prepared = Prepared(raw)
+    prepared = Prepared(raw, stored=raw)
     if not isinstance(raw, dict):
         return prepared
     try:
@@ -99,6 +111,15 @@ def _prepare(raw: Any) -> Prepared:
         return prepared
     prepared.digest = payload_hash(raw)
     op = prepared.op
+    problems = unstorable(op["data"])
+    if problems:
+        # A lenient JSON parser lets these through; no column takes them (PostgreSQL refuses
+        # NaN in JSON and NUL in text), so the op is refused and remembered cleaned.
+        prepared.stored = storable(raw)
+        prepared.error = ValidationFailed(
+            "the op's data holds values that cannot be stored", code="invalid_data", fields=problems
+        )
+        return prepared
     try:
         prepared.data = load_payload(op["entity"], op["data"], op["base_version"])
     except DomainError as exc:
@@ -198,23 +219,48 @@ def _release_held(
             .order_by(SyncOp.received_at, SyncOp.op_id)
         ).all()
         for held in waiting:
-            owner = db.session.get(User, held.user_id)
-            principal = Principal(
-                user_id=owner.id,
-                agency_id=owner.agency_id,
-                role=owner.role,
-                username=owner.username,
-                device_id=held.device_id,
-            )
-            prepared = _prepare(held.payload)
-            op = prepared.op
-            held_ctx = replace(ctx, principal=principal, device_id=held.device_id, op_id=held.op_id)
-            outcome = _run_handler(held_ctx, prepared)
-            _ledger(held_ctx, op, held.payload, held.payload_hash, outcome, held)
-            if outcome["result"]["status"] == APPLIED:
-                queue.append((op["entity"], op["id"]))
-            elif outcome["result"]["status"] == HELD:
+            outcome = _release_one(ctx, held)
+            if outcome is None:
+                continue
+            status = outcome["result"]["status"]
+            if status == APPLIED:
+                queue.append((held.entity, held.record_id))
+            elif status == HELD:
                 waited_for.add(outcome["waiting"])
+
+
+def _release_one(ctx: OpContext, held: SyncOp) -> dict[str, Any] | None:
+    """Apply one held op inside a savepoint; ``None`` when it failed and stays held.
+
+    The op belongs to another push, maybe another device: a fault while applying it must
+    not fail this batch, or every retry of the batch would fail the same way."""
+    savepoint = db.session.begin_nested()
+    pending = feed.snapshot(db.session)
+    cached = ctx.cache.snapshot()
+    try:
+        owner = db.session.get(User, held.user_id)
+        principal = Principal(
+            user_id=owner.id,
+            agency_id=owner.agency_id,
+            role=owner.role,
+            username=owner.username,
+            device_id=held.device_id,
+        )
+        held_ctx = replace(ctx, principal=principal, device_id=held.device_id, op_id=held.op_id)
+        prepared = _prepare(held.payload)
+        if prepared.op is None:
+            raise ValueError("the stored payload no longer passes the op envelope")
+        outcome = _run_handler(held_ctx, prepared)
+        ctx.cache.write_rows()
+        savepoint.commit()
+    except Exception:
+        savepoint.rollback()
+        feed.restore(db.session, pending)
+        ctx.cache.restore(cached)
+        log.exception("held op %s failed while being released; it stays held", held.op_id)
+        return None
+    _ledger(held_ctx, prepared.op, held.payload, held.payload_hash, outcome, held)
+    return outcome
 
 
 def push(
@@ -233,6 +279,7 @@ def push(
         raise Forbidden(
             "device_id differs from the device this token was issued to", code="device_mismatch"
         )
+    pulled_to = decode_cursor(body.get("cursor"))
     ops: list[Any] = body["ops"]
     # Validation is most of the CPU work: done before the first query, it runs outside the
     # database's write lock, in parallel across workers.
@@ -274,61 +321,50 @@ def push(
     else:
         foreign = set()
 
-    _preload(ctx, [op for op in parsed if op is not None])
     waited_for = {
         (entity, record_id)
         for entity, record_id in db.session.execute(
             sa.select(SyncOp.waiting_for_entity, SyncOp.waiting_for_id).where(SyncOp.status == HELD)
         )
     }
+    batch = [p for p in prepared_ops if p.op is not None and p.data is not None]
+    releasable = _releasable({(p.op["entity"], p.op["id"]) for p in batch}, waited_for)
+    _preload(
+        ctx,
+        [(p.op["entity"], p.op["id"], p.op["base_version"], p.data) for p in batch]
+        + [_held_item(row) for row in releasable],
+    )
     results: list[dict[str, Any]] = []
     rejected_records: dict[str, str] = {}
-    seen_in_batch: set[uuid.UUID] = set()
+    seen_in_batch: dict[uuid.UUID, tuple[str, dict[str, Any]]] = {}
     for prepared in prepared_ops:
         raw, op, digest = prepared.raw, prepared.op, prepared.digest
         if op is None:
             results.append(_invalid_envelope(raw))
             continue
         op_ctx = replace(ctx, op_id=op["op_id"])
-        if op["op_id"] in foreign or op["op_id"] in seen_in_batch:
-            results.append(
-                _result(
-                    op["op_id"],
-                    REJECTED,
-                    errors={
-                        "code": "op_id_reused",
-                        "message": "this op_id was used for another op",
-                    },
-                )
-            )
+        if op["op_id"] in seen_in_batch:
+            results.append(_again_in_batch(ctx, op["op_id"], digest, *seen_in_batch[op["op_id"]]))
             continue
-        seen_in_batch.add(op["op_id"])
+        if op["op_id"] in foreign:
+            results.append(_reused(op["op_id"], "this op_id was used for another op"))
+            continue
         row = previous.get(op["op_id"])
         decision = ledger_decision(
             row.status if row else None, row.payload_hash if row else None, digest
         )
         if decision.action == "duplicate":
-            results.append(
-                {
-                    **row.result,
-                    "status": DUPLICATE,
-                    "op_id": str(op["op_id"]),
-                    "original_status": row.status,
-                }
-            )
+            result = _duplicate(op["op_id"], row.result, row.status)
+            seen_in_batch[op["op_id"]] = (digest, result)
+            results.append(result)
             continue
         if decision.action == "reused":
-            results.append(
-                _result(
-                    op["op_id"],
-                    REJECTED,
-                    errors={
-                        "code": "op_id_reused",
-                        "message": "this op_id was taken before with different content; "
-                        "use a new op_id for a new op",
-                    },
-                )
+            result = _reused(
+                op["op_id"],
+                "this op_id was taken before with different content; use a new op_id for a new op",
             )
+            seen_in_batch[op["op_id"]] = ("", result)
+            results.append(result)
             continue
         blocked_by = next(
             (
@@ -355,7 +391,8 @@ def push(
         else:
             outcome = _run_handler(op_ctx, prepared)
         status = outcome["result"]["status"]
-        _ledger(op_ctx, op, raw, digest, outcome, row)
+        _ledger(op_ctx, op, prepared.stored, digest, outcome, row)
+        seen_in_batch[op["op_id"]] = (digest, outcome["result"])
         if status == REJECTED:
             rejected_records[str(op["id"])] = str(op["op_id"])
         if status == HELD:
@@ -366,10 +403,69 @@ def push(
     ctx.cache.write_rows()
     ctx.cache.write_counters()
     db.session.commit()
-    return {
-        "results": results,
-        "cursor": encode_cursor(feed.current_position(db.session, agency.id)),
-    }
+    # Not the feed's head: adopting that would skip other devices' changes made since this
+    # device last pulled, and this push's own changes, whose server-side fields (numbers,
+    # statuses, times) the device only learns by pulling them.
+    return {"results": results, "cursor": encode_cursor(pulled_to)}
+
+
+def _reused(op_id: uuid.UUID, message: str) -> dict[str, Any]:
+    return _result(op_id, REJECTED, errors={"code": "op_id_reused", "message": message})
+
+
+def _duplicate(op_id: uuid.UUID, original: dict[str, Any], status: str) -> dict[str, Any]:
+    return {**original, "status": DUPLICATE, "op_id": str(op_id), "original_status": status}
+
+
+def _again_in_batch(
+    ctx: OpContext, op_id: uuid.UUID, digest: str, first_digest: str, first: dict[str, Any]
+) -> dict[str, Any]:
+    """An op_id met a second time in one batch: the same content is a duplicate of the first
+    (answered as it stands now: a held first may have been released meanwhile)."""
+    if digest != first_digest:
+        return _reused(op_id, "this op_id was used for another op earlier in this batch")
+    status = first.get("original_status") or first["status"]
+    if status not in TAKEN:
+        # Nothing was taken: the same content meets the same answer.
+        return dict(first)
+    if status == HELD:
+        ctx.cache.write_rows()
+        row = db.session.get(SyncOp, op_id)
+        if row is not None:
+            return _duplicate(op_id, row.result, row.status)
+    return _duplicate(op_id, {k: v for k, v in first.items() if k != "original_status"}, status)
+
+
+def _releasable(
+    batch: set[tuple[str, uuid.UUID]], waited_for: set[tuple[str, uuid.UUID]]
+) -> list[SyncOp]:
+    """Held ops this batch may release: those waiting for its records, for theirs, and so on
+    (more than will be released when a check fails, never fewer)."""
+    found: dict[uuid.UUID, SyncOp] = {}
+    seen: set[tuple[str, uuid.UUID]] = set()
+    frontier = batch & waited_for
+    while frontier:
+        seen |= frontier
+        rows = db.session.scalars(
+            sa.select(SyncOp).where(
+                SyncOp.status == HELD, SyncOp.waiting_for_id.in_({i for _, i in frontier})
+            )
+        )
+        unblocked: set[tuple[str, uuid.UUID]] = set()
+        for row in rows:
+            if (row.waiting_for_entity, row.waiting_for_id) in frontier:
+                found.setdefault(row.op_id, row)
+                if row.record_id is not None:
+                    unblocked.add((row.entity, row.record_id))
+        frontier = (unblocked & waited_for) - seen
+    return list(found.values())
+
+
+def _held_item(row: SyncOp) -> tuple[str, uuid.UUID, int | None, dict[str, Any]]:
+    prepared = _prepare(row.payload)
+    if prepared.op is None or prepared.data is None:
+        return (row.entity, row.record_id, None, {})
+    return (prepared.op["entity"], prepared.op["id"], prepared.op["base_version"], prepared.data)
 
 
 _MODELS = {
@@ -387,43 +483,32 @@ _REFERENCES = {
 }
 
 
-def _uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
-def _preload(ctx: OpContext, ops: list[dict[str, Any]]) -> None:
+def _preload(
+    ctx: OpContext, items: list[tuple[str, uuid.UUID, int | None, dict[str, Any]]]
+) -> None:
     """Read what the batch refers to in a handful of queries, and lock the document
-    counters it will number from, in a fixed order."""
+    counters it will number from (its own documents' and those of held documents it may
+    release), in a fixed order so that concurrent batches never deadlock on them.
+
+    ``items`` are ops whose data passed validation: every value has its declared type."""
     wanted: dict[type, set[uuid.UUID]] = {}
     shas: set[str] = set()
     counters: set[tuple[str, int]] = set()
     zone = ZoneInfo(ctx.agency_timezone)
-    for op in ops:
-        wanted.setdefault(_MODELS[op["entity"]], set()).add(op["id"])
-        data = op["data"] if isinstance(op["data"], dict) else {}
+    for entity, record_id, base_version, data in items:
+        wanted.setdefault(_MODELS[entity], set()).add(record_id)
         for key, model in _REFERENCES.items():
-            ref = _uuid(data.get(key)) if data.get(key) else None
-            if ref:
-                wanted.setdefault(model, set()).add(ref)
-        for ref in data.get("hazard_ids") or []:
-            if ref := _uuid(ref):
-                wanted.setdefault(Hazard, set()).add(ref)
+            if isinstance(data.get(key), uuid.UUID):
+                wanted.setdefault(model, set()).add(data[key])
+        wanted.setdefault(Hazard, set()).update(data.get("hazard_ids") or ())
         for key in ("photo_attachments", "evidence_attachments", "signature_attachments"):
-            if isinstance(data.get(key), list):
-                shas.update(s for s in data[key] if isinstance(s, str))
-        if op["entity"] == "document" and op["base_version"] is None:
-            try:
-                issued = datetime.fromisoformat(data["issued_at"]).astimezone(zone)
-                counters.add((str(data["type"]), issued.year))
-            except (KeyError, TypeError, ValueError):
-                pass
+            shas.update(data.get(key) or ())
+        if entity == "document" and base_version is None and "issued_at" in data:
+            counters.add((data["type"], data["issued_at"].astimezone(zone).year))
     for model, ids in wanted.items():
         ctx.cache.preload(model, ids)
     ctx.cache.preload_attachments(shas)
-    ctx.cache.lock_counters(c for c in counters if c[0] in DOCUMENT_TYPES)
+    ctx.cache.lock_counters(counters)
 
 
 def _invalid_envelope(raw: Any) -> dict[str, Any]:
