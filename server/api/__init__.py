@@ -9,6 +9,7 @@ from server.api import (
     attachments,
     audit,
     auth,
+    calendar,
     cases,
     documents,
     draws,
@@ -46,6 +47,7 @@ def init_app(app: Flask) -> None:
         hazards.blp,
         draws.blp,
         cases.blp,
+        calendar.blp,
         annual_plans.blp,
         reports.blp,
     ):
