@@ -124,6 +124,14 @@ def upgrade():
 
 
 def downgrade():
+    # Back to caps by risk grade alone: credit caps have no place there.
+    conn = op.get_bind()
+    plans = sa.table('annual_plans', sa.column('id', sa.Uuid()), sa.column('yearly_caps', sa.JSON()))
+    for plan_id, raw in conn.execute(sa.select(plans.c.id, plans.c.yearly_caps)).all():
+        caps = _settings(raw)
+        graded = {k[len('risk:'):]: v for k, v in caps.items() if k.startswith('risk:')}
+        conn.execute(plans.update().where(plans.c.id == plan_id).values(yearly_caps=graded))
+
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index('ix_documents_agency_type_issued')
     with op.batch_alter_table('inspections', schema=None) as batch_op:
