@@ -108,10 +108,23 @@ class PlanSchema(ma.Schema):
     key_enterprises = ma.fields.List(ma.fields.Nested(PlanRowSchema), required=True)
 
 
+def Rate() -> ma.fields.Decimal:  # noqa: N802
+    """A percentage sent as a decimal string ("107.6"), so no float ever rounds it."""
+    return ma.fields.Decimal(
+        as_string=True,
+        allow_none=True,
+        required=True,
+        metadata={
+            "type": "string",
+            "description": "percent, one decimal, as a string; null when nothing was planned",
+        },
+    )
+
+
 class CategorySchema(ma.Schema):
     planned = ma.fields.Integer(required=True)
     done = ma.fields.Integer(required=True)
-    rate = ma.fields.Decimal(as_string=True, allow_none=True, required=True)
+    rate = Rate()
 
 
 class CompletionRowSchema(CategorySchema):
@@ -134,7 +147,7 @@ class CompletionSchema(ma.Schema):
     overall = ma.fields.Nested(CategorySchema, required=True)
     key_enterprises = ma.fields.Integer(required=True)
     key_enterprises_covered = ma.fields.Integer(required=True)
-    coverage_rate = ma.fields.Decimal(as_string=True, allow_none=True, required=True)
+    coverage_rate = Rate()
     unplanned_done = ma.fields.Integer(
         required=True, metadata={"description": "complaint-driven and other inspections"}
     )
