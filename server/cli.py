@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +12,16 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from server.domain.errors import DomainError
-from server.services import accounts, agency_settings, demo, enterprise_import
+from server.services import accounts, agency_settings, calendar, demo, enterprise_import
 
 agencies_cli = AppGroup("agencies", help="Agencies (bureaus) served by this deployment.")
 users_cli = AppGroup("users", help="User accounts.")
 enterprises_cli = AppGroup("enterprises", help="The enterprise directory.")
 demo_cli = AppGroup("demo", help="Demo data.")
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
+calendar_cli = AppGroup(
+    "calendar", help="The national working-day calendar's overrides (holidays, 调休)."
+)
 
 
 def _fail(exc: DomainError) -> None:
@@ -160,6 +163,50 @@ def seed(if_empty: bool) -> None:
         click.echo(f"  {username:<12} {role:<10} {password}")
 
 
+@calendar_cli.command("set")
+@click.argument("day", type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--workday/--holiday", "is_working_day", required=True, help="What the day is.")
+@click.option("--note", default="", help="e.g. 国务院办公厅通知 国办发明电〔2026〕7号")
+def calendar_set(day: datetime, is_working_day: bool, note: str) -> None:
+    """Set one date as a working day or a day off, for every agency."""
+    row, moved = calendar.set_day(day.date(), is_working_day, note)
+    kind = "working day" if row.is_working_day else "holiday"
+    click.echo(f"{row.day} is a {kind}; {moved} pending publication deadlines moved")
+
+
+@calendar_cli.command("unset")
+@click.argument("day", type=click.DateTime(["%Y-%m-%d"]))
+def calendar_unset(day: datetime) -> None:
+    """Remove a date's override."""
+    try:
+        moved = calendar.clear_day(day.date())
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"{day.date()} follows the official calendar again; {moved} deadlines moved")
+
+
+@calendar_cli.command("complete")
+@click.argument("year", type=click.IntRange(2000, 2099))
+@click.option("--undo", is_flag=True, help="The year is not entered in full after all.")
+def calendar_complete(year: int, undo: bool) -> None:
+    """Mark a year as entered in full: its other weekdays are then working days for sure."""
+    calendar.set_year_complete(year, not undo)
+    click.echo(f"{year} {'is no longer' if undo else 'is'} marked complete")
+
+
+@calendar_cli.command("list")
+@click.option("--year", type=click.IntRange(2000, 2099), default=None)
+def calendar_list(year: int | None) -> None:
+    """The overrides (of one year), and which years are known."""
+    listing = calendar.list_days(year)
+    first, last = listing.library_years
+    click.echo(f"official calendar library: {first}-{last}")
+    click.echo(f"years entered in full: {', '.join(map(str, listing.complete_years)) or 'none'}")
+    for row in listing.days:
+        kind = "workday" if row.is_working_day else "holiday"
+        click.echo(f"{row.day}  {kind:<8} {row.note}".rstrip())
+
+
 @scheduler_cli.command("run")
 def run_scheduler() -> None:
     """Run the scheduled jobs in this process until stopped."""
@@ -169,5 +216,5 @@ def run_scheduler() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for group in (agencies_cli, users_cli, enterprises_cli, demo_cli, scheduler_cli):
+    for group in (agencies_cli, users_cli, enterprises_cli, demo_cli, scheduler_cli, calendar_cli):
         app.cli.add_command(group)

@@ -10,14 +10,27 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
 from server.extensions import db
 from server.models import Agency
 from tests.sync_support import Device, document_op, hazard_op, inspection_op
 
 BATCH = 400
+
+
+@contextmanager
+def at_moment(now: datetime) -> Iterator[None]:
+    """Requests to the cases API and pages made inside see ``now`` as the server's clock."""
+    with (
+        patch("server.api.cases.utcnow", return_value=now),
+        patch("server.web.penalties.utcnow", return_value=now),
+    ):
+        yield
 
 
 def moment(year: int, n: int) -> datetime:
@@ -93,7 +106,7 @@ class Bureau:
             json={
                 "planned_general": general,
                 "key_enterprises": [{"enterprise_id": e, "planned": n} for e, n in rows.items()],
-                "grade_caps": caps,
+                "yearly_caps": caps,
             },
             headers=self.lead,
         )
@@ -198,12 +211,13 @@ class Bureau:
         }
         decision = self._post(f"/api/v1/cases/{case['id']}/decision", body)
         if publish_after_days is not None:
-            self._post(
-                f"/api/v1/penalty-decisions/{decision['id']}/publish",
-                {"published_on": (on + timedelta(days=publish_after_days)).isoformat()},
-                status=200,
-            )
+            self.publish(decision, on + timedelta(days=publish_after_days))
         return decision
+
+    def publish(self, decision: dict[str, Any], on: date) -> dict[str, Any]:
+        """Publish as the server would have recorded it on ``on`` (10:00 in China)."""
+        with at_moment(datetime(on.year, on.month, on.day, 2, 0, tzinfo=UTC)):
+            return self._post(f"/api/v1/penalty-decisions/{decision['id']}/publish", {}, 200)
 
     def exempt(
         self, case: dict[str, Any], on: date, *, party: str = "entity", amount: int = 0

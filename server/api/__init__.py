@@ -10,6 +10,7 @@ from server.api import (
     attachments,
     audit,
     auth,
+    calendar,
     cases,
     documents,
     draws,
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
         agency.blp,
         draws.blp,
         cases.blp,
+        calendar.blp,
         annual_plans.blp,
         reports.blp,
     ):

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from server.api.security import current_principal
+from server.models.types import utcnow
 from server.schemas.reports import AnnualReportSchema, ReportQuerySchema
 from server.services import reports
 
@@ -33,7 +34,7 @@ class AnnualReport(MethodView):
     @blp.alt_response(403, description="leads and managers only")
     def get(self, query: dict[str, Any]) -> Any:
         """The year's figures with last year beside them and the change (新增 where last was 0)."""
-        report = reports.annual_report(current_principal(), query["year"])
+        report = reports.annual_report(current_principal(), query["year"], utcnow())
         name = f"annual-report-{report.year}"
         if query["format"] == "csv":
             return Response(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
 from server.domain.errors import ValidationFailed
 from server.domain.reporting import completion_rate
+from server.domain.visits import yearly_cap_errors
 
 # Which recorded inspections count against which part of the plan. Key enterprises are covered
 # in full (重点检查); general inspections are the double-random ones, joint checks with other
@@ -44,10 +45,15 @@ class CategoryCompletion:
 
 @dataclass(frozen=True)
 class PlanCompletion:
+    """Completion of a plan. ``key.done`` is every key inspection of the year: the rows' done
+    plus ``key_outside_plan`` (key inspections at enterprises the plan does not list, e.g. one
+    made key during the year), so the rows and the "other" line add up to the total."""
+
     rows: tuple[RowCompletion, ...]
     key: CategoryCompletion
     general: CategoryCompletion
     unplanned_done: int
+    key_outside_plan: int = 0
 
     @property
     def overall(self) -> CategoryCompletion:
@@ -80,8 +86,9 @@ def check_plan(
         fields["planned_general"] = "not negative"
     if any(n < 1 for n in key_rows.values()):
         fields["key_enterprises"] = "each key enterprise is planned at least once"
-    if any(n < 0 for n in caps.values()):
-        fields["grade_caps"] = "caps are not negative"
+    cap_errors = yearly_cap_errors(caps)
+    if cap_errors:
+        fields["yearly_caps"] = "; ".join(f"{k}: {v}" for k, v in sorted(cap_errors.items()))
     if fields:
         raise ValidationFailed("the annual plan is not valid", fields=fields)
 
@@ -112,29 +119,31 @@ def completion(
         for (_e, k), n in done_by_enterprise_kind.items()
         if k not in KEY_KINDS and k not in GENERAL_KINDS
     )
+    outside = sum(n for e, n in key_by_enterprise.items() if e not in key_rows)
     return PlanCompletion(
         rows,
         CategoryCompletion(sum(key_rows.values()), key_done),
         CategoryCompletion(planned_general, general_done),
         unplanned,
+        outside,
     )
 
 
 def over_cap(
     inspections_by_enterprise: Mapping[Hashable, int],
-    grade_of: Mapping[Hashable, str],
-    caps: Mapping[str, int],
+    cap_of: Callable[[Hashable], int | None],
     key_enterprises: frozenset[Hashable] | set[Hashable],
 ) -> dict[Hashable, tuple[int, int]]:
-    """Enterprises inspected more often than their grade's yearly cap: ``{id: (done, cap)}``.
+    """Enterprises inspected more often than their yearly cap: ``{id: (done, cap)}``.
 
-    Key enterprises are covered in full and never capped.
+    ``cap_of`` gives an enterprise's cap (``VisitPolicy.cap_for``: by credit rating and risk
+    grade, none for key enterprises). Enterprises the plan lists as key are never capped.
     """
     out: dict[Hashable, tuple[int, int]] = {}
     for enterprise_id, done in inspections_by_enterprise.items():
         if enterprise_id in key_enterprises:
             continue
-        cap = caps.get(grade_of.get(enterprise_id, ""))
+        cap = cap_of(enterprise_id)
         if cap is not None and done > cap:
             out[enterprise_id] = (done, cap)
     return out

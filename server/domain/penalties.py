@@ -14,8 +14,11 @@ Decision publication states (computed, never stored as text that could drift)::
     pending ──publish──▶ published ──revoke──▶ withdrawn
        └───────────────revoke────────────────▶ revoked   (never published, nothing to withdraw)
 
-A decision is *due* while unpublished up to its deadline (7 working days after the decision)
-and *late* after it; published after the deadline it stays counted as published late.
+A decision is *due* while unpublished up to its deadline (7 working days after the decision,
+stored when it is issued) and *late* after it. Lateness is judged by the server's own record of
+when the decision was published (``published_at``), never by the publication date a user
+types in, and once a decision is late (flagged by the daily check, or published after its
+deadline) it stays late.
 """
 
 from __future__ import annotations
@@ -132,12 +135,17 @@ class Individual:
 
 @dataclass(frozen=True)
 class DecisionTerms:
-    """What a decision imposes: the fine on the entity, on named individuals, other penalties."""
+    """What a decision imposes: the fine on the entity, on named individuals, other penalties.
+
+    ``confiscated_fen`` is money confiscated from the entity (没收违法所得/非法财物折款): with
+    the fines it makes the 罚没金额 of the statistics.
+    """
 
     entity_fine_fen: int
     individuals: tuple[Individual, ...] = ()
     other_penalties: tuple[str, ...] = ()
     accident: bool = False
+    confiscated_fen: int = 0
 
     @property
     def individual_fine_fen(self) -> int:
@@ -148,8 +156,13 @@ class DecisionTerms:
         return self.entity_fine_fen + self.individual_fine_fen
 
     @property
+    def forfeiture_fen(self) -> int:
+        """罚没金额: every fine plus the money confiscated."""
+        return self.total_fine_fen + self.confiscated_fen
+
+    @property
     def on_entity(self) -> bool:
-        return self.entity_fine_fen > 0 or bool(self.other_penalties)
+        return self.entity_fine_fen > 0 or self.confiscated_fen > 0 or bool(self.other_penalties)
 
     @property
     def on_individuals(self) -> bool:
@@ -159,9 +172,11 @@ class DecisionTerms:
 def check_terms(terms: DecisionTerms) -> None:
     """A decision imposes something, on someone, in whole fen."""
     fields: dict[str, str] = {}
-    for name, value in [("entity_fine_fen", terms.entity_fine_fen)] + [
-        (f"individuals.{n}.fine_fen", i.fine_fen) for n, i in enumerate(terms.individuals)
-    ]:
+    amounts = [
+        ("entity_fine_fen", terms.entity_fine_fen),
+        ("confiscated_fen", terms.confiscated_fen),
+    ] + [(f"individuals.{n}.fine_fen", i.fine_fen) for n, i in enumerate(terms.individuals)]
+    for name, value in amounts:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             fields[name] = "integer fen, not negative"
     for n, person in enumerate(terms.individuals):
@@ -170,6 +185,12 @@ def check_terms(terms: DecisionTerms) -> None:
     unknown = [p for p in terms.other_penalties if p not in OTHER_PENALTIES]
     if unknown:
         fields["other_penalties"] = f"unknown: {', '.join(unknown)}"
+    if (
+        "confiscated_fen" not in fields
+        and terms.confiscated_fen > 0
+        and CONFISCATION not in terms.other_penalties
+    ):
+        fields["confiscated_fen"] = f"money confiscated needs {CONFISCATION!r} among the penalties"
     if fields:
         raise ValidationFailed("the decision's terms are not valid", fields=fields)
     if not terms.on_entity and not any(i.fine_fen > 0 for i in terms.individuals):
@@ -188,7 +209,8 @@ def is_major(terms: DecisionTerms, policy: PenaltyPolicy) -> bool:
         return True
     if _MAJOR_BY_NATURE & set(terms.other_penalties):
         return True
-    if terms.entity_fine_fen >= policy.major_entity_fine_fen:
+    # 较大数额罚款或者没收较大数额违法所得: the confiscated money weighs like a fine.
+    if terms.entity_fine_fen + terms.confiscated_fen >= policy.major_entity_fine_fen:
         return True
     return any(i.fine_fen >= policy.major_individual_fine_fen for i in terms.individuals)
 
@@ -202,13 +224,21 @@ def require_open(status: str) -> None:
 
 
 def require_review(terms: DecisionTerms, policy: PenaltyPolicy, reviews: Iterable[str]) -> bool:
-    """Refuse a major decision without an approving legal review; returns whether it is major."""
+    """Refuse a major decision unless its latest legal review approved it; returns whether it
+    is major.
+
+    ``reviews`` are the opinions recorded on or before the decision date, oldest first. An
+    approval followed by a return (the reviewer sent the draft back after all) does not count:
+    the review in force is the latest one.
+    """
     major = is_major(terms, policy)
-    if major and APPROVED not in set(reviews):
+    opinions = list(reviews)
+    latest = opinions[-1] if opinions else None
+    if major and latest != APPROVED:
         raise LegalReviewRequired(
-            "this is a major enforcement decision (重大执法决定): record an approving legal "
-            "review (法制审核) of the case before issuing it",
-            details={"total_fine_fen": terms.total_fine_fen},
+            "this is a major enforcement decision (重大执法决定): its latest legal review "
+            "(法制审核) must approve it before it is issued",
+            details={"total_fine_fen": terms.total_fine_fen, "latest_review": latest},
         )
     return major
 
@@ -245,28 +275,47 @@ class Publication:
     state: str
     deadline: date
     due: bool  # unpublished, not revoked, deadline not passed
-    late: bool  # unpublished past the deadline, or published after it
-    days_left: int | None  # working days until the deadline while due; negative when late
+    late: bool  # found unpublished past the deadline, or published after it
+    days_left: int | None  # working days until the deadline while pending; negative when late
+    # The deadline was counted on a plain Monday–Friday week for days the official calendar
+    # does not know yet: it may move once that year's holidays are entered.
+    deadline_estimated: bool = False
+
+
+def published_late(recorded_on: date, deadline: date, late_flagged_on: date | None) -> bool:
+    """Whether a publication recorded by the server on ``recorded_on`` was late.
+
+    ``recorded_on`` is the agency-local date of the server's own record, not a date typed in:
+    a decision cannot be made to look on time by back-dating its publication, and one the
+    daily check already found late stays late.
+    """
+    return late_flagged_on is not None or recorded_on > deadline
 
 
 def publication(
     *,
     decided_on: date,
-    published_on: date | None,
+    deadline: date,
+    published: bool,
+    published_late: bool | None,
     revoked_on: date | None,
+    late_flagged_on: date | None,
     today: date,
     calendar: WorkCalendar = DEFAULT_CALENDAR,
 ) -> Publication:
-    deadline = publication_deadline(decided_on, calendar)
+    """The publication state from the stored facts; ``deadline`` is the one stored at issue."""
+    estimated = not calendar.span_is_authoritative(decided_on, deadline)
+    flagged = late_flagged_on is not None
     if revoked_on is not None:
-        state = WITHDRAWN if published_on is not None else REVOKED
-        late = published_on is not None and published_on > deadline
-        return Publication(state, deadline, False, late, None)
-    if published_on is not None:
-        return Publication(PUBLISHED, deadline, False, published_on > deadline, None)
-    late = today > deadline
+        state = WITHDRAWN if published else REVOKED
+        return Publication(state, deadline, False, flagged or bool(published_late), None, estimated)
+    if published:
+        return Publication(
+            PUBLISHED, deadline, False, flagged or bool(published_late), None, estimated
+        )
+    late = flagged or today > deadline
     days_left = calendar.working_days_between(today, deadline)
-    return Publication(PENDING, deadline, not late, late, days_left)
+    return Publication(PENDING, deadline, not late, late, days_left, estimated)
 
 
 def check_publish(published_on: date, decided_on: date, revoked: bool, already: bool) -> None:

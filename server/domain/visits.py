@@ -7,9 +7,29 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from server.domain.enterprises import CREDIT_RATINGS, RISK_GRADES
+
 # One province's caps for ordinary enterprises, by credit rating (1/2/4/6 a year for A/B/C/D).
 DEFAULT_YEARLY_CAPS: dict[str, int] = {"credit:A": 1, "credit:B": 2, "credit:C": 4, "credit:D": 6}
 DEFAULT_REPEAT_DAYS = 7
+# The keys a yearly cap may have: one per credit rating and one per risk grade.
+CAP_KEYS: tuple[str, ...] = tuple(f"credit:{c}" for c in CREDIT_RATINGS) + tuple(
+    f"risk:{g}" for g in RISK_GRADES
+)
+MAX_YEARLY_CAP = 366
+
+
+def yearly_cap_errors(caps: Mapping[str, Any]) -> dict[str, str]:
+    """Per-key problems of a set of yearly caps (``{"credit:A": 1, "risk:poor": 4}``)."""
+    errors: dict[str, str] = {}
+    for key, value in caps.items():
+        if key not in CAP_KEYS:
+            errors[str(key)] = f"not a cap key; one of {', '.join(CAP_KEYS)}"
+        elif isinstance(value, bool) or not isinstance(value, int):
+            errors[key] = "a whole number of inspections a year"
+        elif not 0 <= value <= MAX_YEARLY_CAP:
+            errors[key] = f"between 0 and {MAX_YEARLY_CAP}"
+    return errors
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,24 @@ class WorkCalendar:
         _require_date(d)
         return d in self._overrides or d.year in self.known_years
 
+    def span_is_authoritative(self, a: dt.date, b: dt.date) -> bool:
+        """Whether every day of the half-open span (a, b] is known rather than guessed.
+
+        A deadline counted over such a span is final; otherwise it may move once the year's
+        holidays are published and entered.
+        """
+        _require_date(a)
+        _require_date(b)
+        low, high = min(a, b), max(a, b)
+        if all(y in self.known_years for y in range(low.year, high.year + 1)):
+            return True
+        day = low
+        while day < high:
+            day += _ONE_DAY
+            if not self.is_authoritative(day):
+                return False
+        return True
+
     def is_working_day(self, d: dt.date) -> bool:
         _require_date(d)
         override = self._overrides.get(d)

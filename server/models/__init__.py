@@ -2,6 +2,7 @@
 
 from server.models.accounts import ROLES, Agency, ApiToken, Device, User
 from server.models.attachments import Attachment, AttachmentGrant, AttachmentUpload
+from server.models.calendar import CalendarDay, CalendarYear
 from server.models.cases import Complaint, Exemption, LegalReview, PenaltyCase, PenaltyDecision
 from server.models.draws import Draw, DrawPlan, DrawSeed, Recusal, Task
 from server.models.enterprises import Enterprise
@@ -30,6 +31,8 @@ __all__ = [
     "AttachmentGrant",
     "AttachmentUpload",
     "AuditEntry",
+    "CalendarDay",
+    "CalendarYear",
     "Change",
     "Complaint",
     "Device",

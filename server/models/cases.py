@@ -17,7 +17,10 @@ class PenaltyCase(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     """One case against an enterprise: from inspections, hazards, a complaint or an accident."""
 
     __tablename__ = "penalty_cases"
-    __table_args__ = (sa.Index("ix_penalty_cases_agency_opened", "agency_id", "opened_on"),)
+    __table_args__ = (
+        sa.Index("ix_penalty_cases_agency_opened", "agency_id", "opened_on"),
+        sa.Index("ix_penalty_cases_agency_transferred", "agency_id", "transferred_on"),
+    )
 
     enterprise_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("enterprises.id"))
     opened_on: so.Mapped[date] = so.mapped_column(sa.Date)
@@ -72,6 +75,8 @@ class PenaltyDecision(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     number: so.Mapped[str] = so.mapped_column(sa.String(80))
     entity_fine_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     individual_fine_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    # 没收违法所得/非法财物: money confiscated from the entity; part of 罚没金额.
+    confiscated_fen: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     # [{"name", "title", "fine_fen"}]
     individuals: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
     other_penalties: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
@@ -82,8 +87,12 @@ class PenaltyDecision(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     facts: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     basis: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     publication_deadline: so.Mapped[date] = so.mapped_column(sa.Date)
+    # The publication date shown on the public page (default today); may be typed in.
     published_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    # The server's own record of the publication, and whether that was after the deadline:
+    # what the report and the watch list judge lateness by.
     published_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    published_late: so.Mapped[bool | None] = so.mapped_column(sa.Boolean)
     # Set by the daily check the first day the decision is found unpublished past its deadline.
     late_flagged_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     revoked_on: so.Mapped[date | None] = so.mapped_column(sa.Date)

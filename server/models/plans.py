@@ -18,8 +18,10 @@ class AnnualPlan(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     year: so.Mapped[int] = so.mapped_column(sa.Integer)
     # 一般检查 (double random), planned as a number of inspections, not enterprises.
     planned_general: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
-    # Yearly caps per risk grade of ordinary enterprises, e.g. {"good": 1, "poor": 4}.
-    grade_caps: so.Mapped[dict[str, int]] = so.mapped_column(sa.JSON, default=dict)
+    # Yearly inspection caps of ordinary enterprises for this year, keyed like the agency's
+    # visit policy (``credit:A``, ``risk:poor``; server/domain/visits.py), e.g.
+    # {"credit:A": 1, "risk:poor": 4}. When a plan exists, these are the year's caps.
+    yearly_caps: so.Mapped[dict[str, int]] = so.mapped_column(sa.JSON, default=dict)
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
 
 

@@ -52,7 +52,18 @@ class Inspection(SyncedRecord, db.Model):
     __entity__ = "inspection"
 
     __tablename__ = "inspections"
-    __table_args__ = (sa.Index("ix_inspections_enterprise_started", "enterprise_id", "started_at"),)
+    __table_args__ = (
+        sa.Index("ix_inspections_enterprise_started", "enterprise_id", "started_at"),
+        # The annual report and plan completion count a year's inspections per enterprise and
+        # kind from this index alone.
+        sa.Index(
+            "ix_inspections_agency_started_kind",
+            "agency_id",
+            "started_at",
+            "kind",
+            "enterprise_id",
+        ),
+    )
 
     enterprise_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("enterprises.id"))
     scan_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.Uuid, sa.ForeignKey("scans.id"))
@@ -158,6 +169,8 @@ class Document(SyncedRecord, db.Model):
     __table_args__ = (
         sa.UniqueConstraint("agency_id", "type", "year", "serial"),
         sa.Index("ix_documents_inspection", "inspection_id"),
+        # The annual report counts a year's documents per type.
+        sa.Index("ix_documents_agency_type_issued", "agency_id", "type", "issued_at"),
     )
 
     type: so.Mapped[str] = so.mapped_column(sa.String(30))

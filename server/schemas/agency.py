@@ -7,12 +7,8 @@ from typing import Any
 import marshmallow as ma
 
 from server.domain.hazards import HazardPolicy
+from server.domain.visits import CAP_KEYS, yearly_cap_errors
 from server.domain.workdays import DAY_KINDS
-
-# ``credit:A`` .. ``credit:E`` and ``risk:good|medium|poor`` (domain/visits.py cap_for).
-CAP_KEY = ma.validate.Regexp(
-    r"^(credit|risk):[A-Za-z0-9_]{1,20}$", error="credit:<rating> or risk:<grade>"
-)
 
 
 def _days(low: int, high: int, description: str) -> ma.fields.Integer:
@@ -62,10 +58,17 @@ class VisitSettingsSchema(ma.Schema):
 
     repeat_visit_days = _days(0, 365, "a visit within this many days of another one warns")
     yearly_caps = ma.fields.Dict(
-        keys=ma.fields.String(validate=CAP_KEY),
-        values=ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=366)),
-        metadata={"description": "inspections a year at most, keyed credit:<A-E> or risk:<grade>"},
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(strict=True),
+        metadata={"description": "inspections a year at most, keyed " + ", ".join(CAP_KEYS)},
     )
+
+    @ma.validates("yearly_caps")
+    def _caps(self, caps: dict[str, int], **_: Any) -> None:
+        # The same rule as the annual plan's caps: one list of keys, one range.
+        errors = yearly_cap_errors(caps)
+        if errors:
+            raise ma.ValidationError(errors)
 
 
 SECTION_SCHEMAS: dict[str, type[ma.Schema]] = {

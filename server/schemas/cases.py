@@ -79,6 +79,13 @@ class DecisionInputSchema(ma.Schema):
         load_default=list,
         validate=ma.validate.Length(max=10),
     )
+    confiscated_fen = Money(
+        load_default=0,
+        metadata={
+            "description": "money confiscated from the entity (没收违法所得/非法财物), fen; "
+            "needs `confiscation` among other_penalties. Counts in 罚没金额."
+        },
+    )
     lenient = ma.fields.Boolean(load_default=False, metadata={"description": "从轻处罚"})
     facts = Text(load_default="")
     basis = Text(
@@ -151,8 +158,21 @@ class PublicationSchema(ma.Schema):
     )
     deadline = Day(required=True, metadata={"description": "7 working days after"})
     due = ma.fields.Boolean(required=True)
-    late = ma.fields.Boolean(required=True)
+    late = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "found unpublished past the deadline, or published (by the server's "
+            "record) after it; once late, always late"
+        },
+    )
     days_left = ma.fields.Integer(allow_none=True, required=True)
+    deadline_estimated = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "the deadline spans days of a year the official calendar does not "
+            "know yet (counted Monday–Friday); it may move when the year is entered"
+        },
+    )
 
 
 class DecisionSchema(ma.Schema):
@@ -165,6 +185,7 @@ class DecisionSchema(ma.Schema):
     entity_fine_fen = Fen(required=True)
     individual_fine_fen = Fen(required=True)
     total_fine_fen = Fen(required=True)
+    confiscated_fen = Fen(required=True)
     individuals = ma.fields.List(ma.fields.Nested(IndividualSchema), required=True)
     other_penalties = ma.fields.List(ma.fields.String(), required=True)
     accident = ma.fields.Boolean(required=True)
@@ -173,7 +194,12 @@ class DecisionSchema(ma.Schema):
     facts = ma.fields.String(required=True)
     basis = ma.fields.String(required=True)
     publication = ma.fields.Nested(PublicationSchema, required=True)
-    published_on = Day(allow_none=True, required=True)
+    published_on = Day(
+        allow_none=True, required=True, metadata={"description": "the date shown publicly"}
+    )
+    published_at = LocalDateTime(
+        allow_none=True, required=True, metadata={"description": "when the server recorded it"}
+    )
     late_flagged_on = Day(allow_none=True, required=True)
     revoked_on = Day(allow_none=True, required=True)
     revoke_reason = ma.fields.String(required=True)
@@ -227,6 +253,11 @@ class PublicationWatchSchema(ma.Schema):
     today = Day(required=True)
     due = ma.fields.List(ma.fields.Nested(DecisionSchema), required=True)
     late = ma.fields.List(ma.fields.Nested(DecisionSchema), required=True)
+    published_late = ma.fields.List(
+        ma.fields.Nested(DecisionSchema),
+        required=True,
+        metadata={"description": "this year's decisions published after their deadline"},
+    )
 
 
 class ComplaintSchema(ma.Schema):

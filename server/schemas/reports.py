@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from server.domain.enterprises import RISK_GRADES
+from server.domain.visits import CAP_KEYS, MAX_YEARLY_CAP
 
 YEAR = ma.validate.Range(min=2000, max=2100)
 
@@ -77,11 +77,18 @@ class PlanInputSchema(ma.Schema):
         load_default=list,
         validate=ma.validate.Length(max=20000),
     )
-    grade_caps = ma.fields.Dict(
-        keys=ma.fields.String(validate=ma.validate.OneOf(list(RISK_GRADES))),
-        values=ma.fields.Integer(validate=ma.validate.Range(min=0, max=366)),
+    yearly_caps = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.OneOf(CAP_KEYS)),
+        values=ma.fields.Integer(
+            strict=True, validate=ma.validate.Range(min=0, max=MAX_YEARLY_CAP)
+        ),
         load_default=dict,
-        metadata={"description": "yearly inspection caps per risk grade of ordinary enterprises"},
+        metadata={
+            "description": "the year's inspection caps of ordinary enterprises, keyed like the "
+            "agency's visit settings: `credit:A`…`credit:E`, `risk:good|medium|poor` (the "
+            "tightest applies). While a plan exists for the year these are the caps scan "
+            "warnings, draws and over_cap use; without a plan, the agency's visit settings."
+        },
     )
     note = ma.fields.String(load_default="", validate=ma.validate.Length(max=5000))
 
@@ -96,15 +103,28 @@ class PlanSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
     year = ma.fields.Integer(required=True)
     planned_general = ma.fields.Integer(required=True)
-    grade_caps = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    yearly_caps = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
     note = ma.fields.String(required=True)
     key_enterprises = ma.fields.List(ma.fields.Nested(PlanRowSchema), required=True)
+
+
+def Rate() -> ma.fields.Decimal:  # noqa: N802
+    """A percentage sent as a decimal string ("107.6"), so no float ever rounds it."""
+    return ma.fields.Decimal(
+        as_string=True,
+        allow_none=True,
+        required=True,
+        metadata={
+            "type": "string",
+            "description": "percent, one decimal, as a string; null when nothing was planned",
+        },
+    )
 
 
 class CategorySchema(ma.Schema):
     planned = ma.fields.Integer(required=True)
     done = ma.fields.Integer(required=True)
-    rate = ma.fields.Decimal(as_string=True, allow_none=True, required=True)
+    rate = Rate()
 
 
 class CompletionRowSchema(CategorySchema):
@@ -127,7 +147,16 @@ class CompletionSchema(ma.Schema):
     overall = ma.fields.Nested(CategorySchema, required=True)
     key_enterprises = ma.fields.Integer(required=True)
     key_enterprises_covered = ma.fields.Integer(required=True)
-    coverage_rate = ma.fields.Decimal(as_string=True, allow_none=True, required=True)
-    unplanned_done = ma.fields.Integer(required=True)
+    coverage_rate = Rate()
+    unplanned_done = ma.fields.Integer(
+        required=True, metadata={"description": "complaint-driven and other inspections"}
+    )
+    key_outside_plan = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "key inspections at enterprises the plan does not list: with the "
+            "rows' done they make key.done"
+        },
+    )
     inspections = ma.fields.Integer(required=True)
     over_cap = ma.fields.List(ma.fields.Nested(OverCapSchema), required=True)

@@ -26,6 +26,8 @@ DOCUMENT_TYPES = (
     "penalty_decision",
 )
 ONSITE_MEASURES = ("immediate_fix", "withdraw_workers", "stop_production", "stop_use")
+# 包容审慎适用行政强制措施: compulsion not imposed, or limited in scope or in time.
+ONSITE_PRUDENCE = ("not_imposed", "narrowed_scope", "shortened_time")
 
 
 def _text(max_len: int, **kw: Any) -> ma.fields.String:
@@ -188,6 +190,15 @@ class DocumentData(ma.Schema):
         ma.fields.String(validate=ma.validate.OneOf(ONSITE_MEASURES)), load_default=list
     )
     stop_until = Day(load_default=None, allow_none=True)
+    prudence = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.OneOf(ONSITE_PRUDENCE),
+        metadata={
+            "description": "onsite_measures: compulsion applied with restraint (包容审慎): "
+            "not_imposed (不予实施), narrowed_scope (限缩范围), shortened_time (限缩时间)"
+        },
+    )
     # reinspection_opinion: passed or not, and the opinion
     outcome = ma.fields.String(
         load_default=None, allow_none=True, validate=ma.validate.OneOf(["pass", "fail"])

@@ -16,6 +16,7 @@ from server.domain.errors import NotFound, ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Agency, AnnualPlan, AnnualPlanItem, Enterprise, Inspection
+from server.services.visit_policy import visit_policy_for
 
 
 def year_bounds(year: int, timezone: str) -> tuple[datetime, datetime]:
@@ -63,7 +64,7 @@ def put_plan(principal: Principal, year: int, data: dict[str, Any]) -> PlanView:
                 fields={"key_enterprises": f"{row['enterprise_id']} twice"},
             )
         rows[row["enterprise_id"]] = row["planned"]
-    caps = dict(data.get("grade_caps") or {})
+    caps = dict(data.get("yearly_caps") or {})
     plans.check_plan(data.get("planned_general", 0), rows, caps)
     if rows:
         known = set(db.session.scalars(sa.select(Enterprise.id).where(Enterprise.id.in_(rows))))
@@ -83,7 +84,7 @@ def put_plan(principal: Principal, year: int, data: dict[str, Any]) -> PlanView:
     else:
         db.session.execute(sa.delete(AnnualPlanItem).where(AnnualPlanItem.plan_id == plan.id))
     plan.planned_general = data.get("planned_general", 0)
-    plan.grade_caps = caps
+    plan.yearly_caps = caps
     plan.note = data.get("note", "")
     if rows:
         db.session.execute(
@@ -133,7 +134,11 @@ class Completion:
 
 
 def completion_for(
-    agency: Agency, year: int, done: dict[tuple[uuid.UUID, str], int] | None = None
+    agency: Agency,
+    year: int,
+    done: dict[tuple[uuid.UUID, str], int] | None = None,
+    *,
+    with_over_cap: bool = True,
 ) -> Completion:
     """The plan's completion from the year's inspections; an empty plan when none was set."""
     done = inspections_by_enterprise_kind(agency, year) if done is None else done
@@ -141,7 +146,6 @@ def completion_for(
         sa.select(AnnualPlan).where(AnnualPlan.agency_id == agency.id, AnnualPlan.year == year)
     )
     key_rows: dict[uuid.UUID, int] = {}
-    caps: dict[str, int] = {}
     if plan is not None:
         key_rows = dict(
             db.session.execute(
@@ -150,25 +154,47 @@ def completion_for(
                 )
             ).all()
         )
-        caps = plan.grade_caps or {}
     result = plans.completion(key_rows, plan.planned_general if plan else 0, done)
-    over: list[dict[str, Any]] = []
-    if caps:
-        per_enterprise: dict[uuid.UUID, int] = {}
-        for (enterprise_id, _kind), n in done.items():
-            per_enterprise[enterprise_id] = per_enterprise.get(enterprise_id, 0) + n
-        grades = dict(
-            db.session.execute(
-                sa.select(Enterprise.id, Enterprise.risk_grade).where(
-                    Enterprise.id.in_(list(per_enterprise))
-                )
-            ).all()
-        )
-        for enterprise_id, (n, cap) in plans.over_cap(
-            per_enterprise, grades, caps, set(key_rows)
-        ).items():
-            over.append({"enterprise_id": enterprise_id, "done": n, "cap": cap})
+    over = _over_cap(agency, year, set(key_rows)) if with_over_cap else []
     return Completion(year, plan is not None, result, over)
+
+
+def _over_cap(agency: Agency, year: int, key_rows: set[uuid.UUID]) -> list[dict[str, Any]]:
+    """Ordinary enterprises inspected more often this year than the year's caps allow."""
+    policy = visit_policy_for(agency, year)
+    if not policy.yearly_caps:
+        return []
+    start, end = year_bounds(year, agency.timezone)
+    rows = db.session.execute(
+        sa.select(
+            Inspection.enterprise_id,
+            Enterprise.is_key,
+            Enterprise.credit_rating,
+            Enterprise.risk_grade,
+            sa.func.count(),
+        )
+        .join(Enterprise, Enterprise.id == Inspection.enterprise_id)
+        .where(
+            Inspection.agency_id == agency.id,
+            Inspection.started_at >= start,
+            Inspection.started_at < end,
+        )
+        .group_by(
+            Inspection.enterprise_id,
+            Enterprise.is_key,
+            Enterprise.credit_rating,
+            Enterprise.risk_grade,
+        )
+    ).all()
+    caps = {
+        e: policy.cap_for(is_key=is_key, credit_rating=credit, risk_grade=risk)
+        for e, is_key, credit, risk, _n in rows
+    }
+    counts = {e: n for e, _k, _c, _r, n in rows}
+    return [
+        {"enterprise_id": e, "done": n, "cap": cap}
+        for e, (n, cap) in plans.over_cap(counts, caps.__getitem__, key_rows).items()
+    ]
 
 
 def plan_completion(principal: Principal, year: int) -> dict[str, Any]:
@@ -212,6 +238,7 @@ def plan_completion(principal: Principal, year: int) -> dict[str, Any]:
         "key_enterprises_covered": c.key_enterprises_covered,
         "coverage_rate": c.coverage_rate,
         "unplanned_done": c.unplanned_done,
+        "key_outside_plan": c.key_outside_plan,
         "inspections": c.inspections,
         "over_cap": [
             dict(o, enterprise_name=names.get(o["enterprise_id"], "")) for o in found.over_cap

@@ -37,7 +37,7 @@ from server.render.pdf import (
     render_document,
     yuan_in_words,
 )
-from server.services.calendar import working_calendar
+from server.services.calendar import warn_if_estimated, working_calendar
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,14 @@ def _agency(principal: Principal) -> Agency:
 def _not_future(day: date, today: date, field: str) -> None:
     if day > today:
         raise ValidationFailed(f"{field} is in the future", fields={field: f"on or before {today}"})
+
+
+def _not_before_case(day: date, case: PenaltyCase, field: str) -> None:
+    if day < case.opened_on:
+        raise ValidationFailed(
+            f"{field} is before the case was opened",
+            fields={field: f"on or after {case.opened_on}"},
+        )
 
 
 # --- views of a case --------------------------------------------------------------------------
@@ -89,39 +97,81 @@ class CaseView:
         return getattr(self.case, name)
 
 
-def decision_view(decision: PenaltyDecision, agency: Agency, now: datetime) -> DecisionView:
+def decision_view(
+    decision: PenaltyDecision,
+    agency: Agency,
+    now: datetime,
+    enterprise_name: str | None = None,
+) -> DecisionView:
     state = rules.publication(
         decided_on=decision.decided_on,
-        published_on=decision.published_on,
+        deadline=decision.publication_deadline,
+        published=decision.published_at is not None or decision.published_on is not None,
+        published_late=decision.published_late,
         revoked_on=decision.revoked_on,
+        late_flagged_on=decision.late_flagged_on,
         today=local_today(agency, now),
         calendar=working_calendar(agency),
     )
-    enterprise = db.session.get(Enterprise, decision.enterprise_id)
-    return DecisionView(decision, state, enterprise.name if enterprise else "")
+    if enterprise_name is None:
+        enterprise = db.session.get(Enterprise, decision.enterprise_id)
+        enterprise_name = enterprise.name if enterprise else ""
+    return DecisionView(decision, state, enterprise_name)
+
+
+def _names(enterprise_ids: Any) -> dict[uuid.UUID, str]:
+    ids = list(set(enterprise_ids))
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(
+            sa.select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))
+        ).all()
+    )
+
+
+def _case_views(cases: list[PenaltyCase], now: datetime) -> list[CaseView]:
+    """Views of several cases in five queries, whatever their number."""
+    if not cases:
+        return []
+    agency = db.session.get(Agency, cases[0].agency_id)
+    ids = [c.id for c in cases]
+    names = _names(c.enterprise_id for c in cases)
+    reviews: dict[uuid.UUID, list[LegalReview]] = {i: [] for i in ids}
+    for review in db.session.scalars(
+        sa.select(LegalReview)
+        .where(LegalReview.case_id.in_(ids))
+        .order_by(LegalReview.reviewed_on, LegalReview.created_at)
+    ):
+        reviews[review.case_id].append(review)
+    decisions = {
+        d.case_id: d
+        for d in db.session.scalars(
+            sa.select(PenaltyDecision).where(PenaltyDecision.case_id.in_(ids))
+        )
+    }
+    exemptions = {
+        e.case_id: e
+        for e in db.session.scalars(sa.select(Exemption).where(Exemption.case_id.in_(ids)))
+    }
+    out = []
+    for case in cases:
+        name = names.get(case.enterprise_id, "")
+        decision = decisions.get(case.id)
+        out.append(
+            CaseView(
+                case,
+                name,
+                reviews[case.id],
+                decision_view(decision, agency, now, name) if decision else None,
+                exemptions.get(case.id),
+            )
+        )
+    return out
 
 
 def _case_view(case: PenaltyCase, now: datetime) -> CaseView:
-    agency = db.session.get(Agency, case.agency_id)
-    enterprise = db.session.get(Enterprise, case.enterprise_id)
-    reviews = list(
-        db.session.scalars(
-            sa.select(LegalReview)
-            .where(LegalReview.case_id == case.id)
-            .order_by(LegalReview.reviewed_on, LegalReview.created_at)
-        )
-    )
-    decision = db.session.scalar(
-        sa.select(PenaltyDecision).where(PenaltyDecision.case_id == case.id)
-    )
-    exemption = db.session.scalar(sa.select(Exemption).where(Exemption.case_id == case.id))
-    return CaseView(
-        case,
-        enterprise.name if enterprise else "",
-        reviews,
-        decision_view(decision, agency, now) if decision else None,
-        exemption,
-    )
+    return _case_views([case], now)[0]
 
 
 def _load_case(case_id: uuid.UUID, *, lock: bool = False) -> PenaltyCase:
@@ -160,13 +210,15 @@ def list_cases(
     if enterprise_id:
         stmt = stmt.where(PenaltyCase.enterprise_id == enterprise_id)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(
-        stmt.order_by(PenaltyCase.opened_on.desc(), PenaltyCase.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    rows = list(
+        db.session.scalars(
+            stmt.order_by(PenaltyCase.opened_on.desc(), PenaltyCase.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
     )
     return {
-        "items": [_case_view(c, now) for c in rows],
+        "items": _case_views(rows, now),
         "page": page,
         "per_page": per_page,
         "total": total,
@@ -239,11 +291,7 @@ def record_review(
     case = _load_case(case_id, lock=True)
     agency = _agency(principal)
     _not_future(data["reviewed_on"], local_today(agency, now), "reviewed_on")
-    if data["reviewed_on"] < case.opened_on:
-        raise ValidationFailed(
-            "a review cannot precede the case",
-            fields={"reviewed_on": f"on or after {case.opened_on}"},
-        )
+    _not_before_case(data["reviewed_on"], case, "reviewed_on")
     if data["opinion"] == rules.RETURNED and not (data.get("note") or "").strip():
         raise ValidationFailed(
             "a returned review says what to fix", fields={"note": "required when returned"}
@@ -271,6 +319,7 @@ def _terms(case: PenaltyCase, data: dict[str, Any]) -> rules.DecisionTerms:
         ),
         other_penalties=tuple(dict.fromkeys(data.get("other_penalties") or [])),
         accident=case.accident,
+        confiscated_fen=data.get("confiscated_fen", 0),
     )
 
 
@@ -284,20 +333,18 @@ def issue_decision(
     rules.require_open(case.status)
     decided_on: date = data["decided_on"]
     _not_future(decided_on, local_today(agency, now), "decided_on")
-    if decided_on < case.opened_on:
-        raise ValidationFailed(
-            "a decision cannot precede its case",
-            fields={"decided_on": f"on or after {case.opened_on}"},
-        )
+    _not_before_case(decided_on, case, "decided_on")
     terms = _terms(case, data)
     rules.check_terms(terms)
+    # Oldest first: the rule looks at the latest review in force on the decision date.
     reviews = db.session.scalars(
-        sa.select(LegalReview.opinion).where(
-            LegalReview.case_id == case.id, LegalReview.reviewed_on <= decided_on
-        )
+        sa.select(LegalReview.opinion)
+        .where(LegalReview.case_id == case.id, LegalReview.reviewed_on <= decided_on)
+        .order_by(LegalReview.reviewed_on, LegalReview.created_at, LegalReview.id)
     )
     major = rules.require_review(terms, rules.PenaltyPolicy.from_settings(agency.settings), reviews)
     format_number(agency.abbr, PENALTY_DECISION, decided_on.year, 1)  # refuses a bad abbreviation
+    deadline = rules.publication_deadline(decided_on, working_calendar(agency))
     # Everything is checked: only now take the serial, so a refusal never leaves a gap.
     serial = _next_serial(agency.id, decided_on.year)
     decision = PenaltyDecision(
@@ -310,6 +357,7 @@ def issue_decision(
         number=format_number(agency.abbr, PENALTY_DECISION, decided_on.year, serial),
         entity_fine_fen=terms.entity_fine_fen,
         individual_fine_fen=terms.individual_fine_fen,
+        confiscated_fen=terms.confiscated_fen,
         individuals=[
             {"name": p.name, "title": p.title, "fine_fen": p.fine_fen} for p in terms.individuals
         ],
@@ -319,13 +367,14 @@ def issue_decision(
         major=major,
         facts=data.get("facts", ""),
         basis=data.get("basis", ""),
-        publication_deadline=rules.publication_deadline(decided_on, working_calendar(agency)),
+        publication_deadline=deadline,
         issued_by=principal.user_id,
     )
     case.status = rules.DECIDED
     case.closed_on = decided_on
     db.session.add(decision)
     db.session.commit()
+    warn_if_estimated(decided_on, deadline, f"penalty decision {decision.number}")
     return decision_view(decision, agency, now)
 
 
@@ -348,6 +397,7 @@ def exempt(
     agency = _agency(principal)
     rules.require_open(case.status)
     _not_future(data["decided_on"], local_today(agency, now), "decided_on")
+    _not_before_case(data["decided_on"], case, "decided_on")
     rules.check_exemption(data["list_item"], data.get("amount_not_imposed_fen", 0))
     db.session.add(
         Exemption(
@@ -377,6 +427,7 @@ def dismiss(
     case = _load_case(case_id, lock=True)
     rules.require_open(case.status)
     _not_future(data["dismissed_on"], local_today(_agency(principal), now), "dismissed_on")
+    _not_before_case(data["dismissed_on"], case, "dismissed_on")
     case.status = rules.DISMISSED
     case.closed_on = data["dismissed_on"]
     case.summary = (case.summary + "\n撤案理由：" + data["reason"]).strip()
@@ -393,6 +444,7 @@ def transfer(
     if case.transferred_on is not None:
         raise rules.CaseNotOpen("the case was already transferred", code="already_transferred")
     _not_future(data["transferred_on"], local_today(_agency(principal), now), "transferred_on")
+    _not_before_case(data["transferred_on"], case, "transferred_on")
     case.transferred_on = data["transferred_on"]
     case.transferred_to = data["transferred_to"]
     case.transfer_reason = data.get("reason", "")
@@ -421,7 +473,11 @@ def get_decision(principal: Principal, decision_id: uuid.UUID, now: datetime) ->
 def publish(
     principal: Principal, decision_id: uuid.UUID, data: dict[str, Any], now: datetime
 ) -> DecisionView:
-    """Put the decision on the public pages (公示)."""
+    """Put the decision on the public pages (公示).
+
+    ``published_on`` (default today) is the date shown on the public page; whether the
+    publication was on time is judged by the server's own record of this moment.
+    """
     permissions.require_role(principal, permissions.PUBLISH_DECISIONS, "publishing a decision")
     decision = _load_decision(decision_id, lock=True)
     agency = _agency(principal)
@@ -432,10 +488,20 @@ def publish(
         published_on,
         decision.decided_on,
         decision.revoked_on is not None,
-        decision.published_on is not None,
+        decision.published_at is not None or decision.published_on is not None,
     )
     decision.published_on = published_on
     decision.published_at = now
+    decision.published_late = rules.published_late(
+        today, decision.publication_deadline, decision.late_flagged_on
+    )
+    if decision.published_late:
+        log.warning(
+            "decision %s published on %s, after its deadline %s",
+            decision.number,
+            today,
+            decision.publication_deadline,
+        )
     db.session.commit()
     return decision_view(decision, agency, now)
 
@@ -473,19 +539,40 @@ def revoke(
 
 
 def publication_watch(principal: Principal, now: datetime) -> dict[str, Any]:
-    """Decisions waiting for publication (due) and past the 7-working-day deadline (late)."""
+    """Decisions waiting for publication (due), past the 7-working-day deadline (late), and
+    this year's decisions published after it (published_late)."""
     permissions.require_role(principal, permissions.PUBLISH_DECISIONS, "watching publication")
     agency = _agency(principal)
-    pending = db.session.scalars(
-        sa.select(PenaltyDecision)
-        .where(PenaltyDecision.published_on.is_(None), PenaltyDecision.revoked_on.is_(None))
-        .order_by(PenaltyDecision.publication_deadline, PenaltyDecision.serial)
+    today = local_today(agency, now)
+    pending = list(
+        db.session.scalars(
+            sa.select(PenaltyDecision)
+            .where(PenaltyDecision.published_at.is_(None), PenaltyDecision.revoked_on.is_(None))
+            .order_by(
+                PenaltyDecision.publication_deadline, PenaltyDecision.year, PenaltyDecision.serial
+            )
+        )
     )
-    views = [decision_view(d, agency, now) for d in pending]
+    published_late = list(
+        db.session.scalars(
+            sa.select(PenaltyDecision)
+            .where(
+                PenaltyDecision.published_late.is_(True),
+                PenaltyDecision.revoked_on.is_(None),
+                PenaltyDecision.year == today.year,
+            )
+            .order_by(PenaltyDecision.serial)
+        )
+    )
+    names = _names(d.enterprise_id for d in pending + published_late)
+    views = [decision_view(d, agency, now, names.get(d.enterprise_id, "")) for d in pending]
     return {
-        "today": local_today(agency, now),
+        "today": today,
         "due": [v for v in views if v.publication.due],
         "late": [v for v in views if v.publication.late],
+        "published_late": [
+            decision_view(d, agency, now, names.get(d.enterprise_id, "")) for d in published_late
+        ],
     }
 
 
@@ -499,7 +586,7 @@ def flag_late_publications(now: datetime) -> int:
     agencies = {a.id: a for a in db.session.scalars(sa.select(Agency))}
     pending = db.session.scalars(
         sa.select(PenaltyDecision).where(
-            PenaltyDecision.published_on.is_(None),
+            PenaltyDecision.published_at.is_(None),
             PenaltyDecision.revoked_on.is_(None),
             PenaltyDecision.late_flagged_on.is_(None),
         )
@@ -529,11 +616,15 @@ def _mask(name: str) -> str:
 
 
 def penalty_text(decision: PenaltyDecision, *, public: bool = False) -> str:
-    parts = [
-        rules.OTHER_PENALTY_TEXT[p]
-        for p in decision.other_penalties
-        if p in rules.OTHER_PENALTY_TEXT
-    ]
+    parts = []
+    for p in decision.other_penalties:
+        if p not in rules.OTHER_PENALTY_TEXT:
+            continue
+        text = rules.OTHER_PENALTY_TEXT[p]
+        if p == rules.CONFISCATION and decision.confiscated_fen:
+            amount = decision.confiscated_fen
+            text += f"人民币{yuan_in_words(amount)}（{format_yuan(amount)}）"
+        parts.append(text)
     for person in decision.individuals:
         who = _mask(person["name"]) if public else person["name"]
         if person.get("title"):
@@ -606,18 +697,46 @@ class PublicDecision:
     fine_fen: int
 
 
-def public_decisions(agency_code: str | None = None, limit: int = 200) -> list[PublicDecision]:
-    """Published decisions not revoked, newest first; individuals' names masked."""
+@dataclass(frozen=True)
+class PublicPage:
+    items: list[PublicDecision]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+
+PUBLIC_PER_PAGE = 50
+
+
+def public_decisions(
+    agency_code: str | None = None, *, page: int = 1, per_page: int = PUBLIC_PER_PAGE
+) -> PublicPage:
+    """Published decisions not revoked, newest first, a page at a time; individuals masked."""
+    where = [PenaltyDecision.published_on.is_not(None), PenaltyDecision.revoked_on.is_(None)]
+    if agency_code:
+        where.append(Agency.code == agency_code)
+    total = (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(PenaltyDecision)
+            .join(Agency, Agency.id == PenaltyDecision.agency_id)
+            .where(*where)
+        )
+        or 0
+    )
     stmt = (
         sa.select(PenaltyDecision, Enterprise, Agency)
         .join(Enterprise, Enterprise.id == PenaltyDecision.enterprise_id)
         .join(Agency, Agency.id == PenaltyDecision.agency_id)
-        .where(PenaltyDecision.published_on.is_not(None), PenaltyDecision.revoked_on.is_(None))
-        .order_by(PenaltyDecision.published_on.desc(), PenaltyDecision.number)
-        .limit(limit)
+        .where(*where)
+        .order_by(PenaltyDecision.published_on.desc(), PenaltyDecision.number, PenaltyDecision.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     )
-    if agency_code:
-        stmt = stmt.where(Agency.code == agency_code)
     out = []
     for decision, enterprise, agency in db.session.execute(stmt):
         parts = []
@@ -640,7 +759,7 @@ def public_decisions(agency_code: str | None = None, limit: int = 200) -> list[P
                 fine_fen=decision.entity_fine_fen + decision.individual_fine_fen,
             )
         )
-    return out
+    return PublicPage(out, page, per_page, total)
 
 
 # --- complaints -------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from server.domain.draw_plans import PoolSize, check_plan, stratum_of
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 from server.domain.periods import next_fire_after, parse_cron, period_key, period_label
 from server.domain.permissions import INSPECTOR, Principal
-from server.domain.visits import VisitPolicy
 from server.domain.workdays import DEFAULT_CALENDAR
 from server.extensions import db
 from server.models import (
@@ -34,6 +33,7 @@ from server.models import (
 )
 from server.models.types import utcnow
 from server.services import tasks as task_service
+from server.services.visit_policy import visit_policy_for
 
 log = logging.getLogger(__name__)
 
@@ -426,7 +426,7 @@ def build_pool(
         )
     capped: set[uuid.UUID] = set()
     if plan.respect_yearly_caps:
-        policy = VisitPolicy.from_settings((agency.settings or {}).get("visits"))
+        policy = visit_policy_for(agency, now.astimezone(zone).year)
         local = now.astimezone(zone)
         year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         counts = dict(

@@ -12,4 +12,3 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(manager.bp)
     app.register_blueprint(draws.bp)
     app.register_blueprint(penalties.public_bp)
-    app.register_blueprint(penalties.report_bp)

@@ -1,24 +1,33 @@
-"""Published penalty decisions (public) and the printable annual report (managers, leads)."""
+"""Published penalty decisions (public); for managers and leads, the publication watch and the
+printable annual report with its downloads.
+
+The manager pages are routes of ``manager.bp``: they share its sign-in, CSRF check, headers,
+error pages and layout rather than repeating them.
+"""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, g, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from server.domain.errors import Forbidden, Unauthorized
 from server.domain.reporting import completion_rate
-from server.extensions import db
-from server.models import Agency
-from server.services import cases, reports, web_sessions
+from server.models.types import utcnow
+from server.services import cases, reports
 from server.web import charts
+from server.web.manager import bp as manager_bp
 
 public_bp = Blueprint("penalties_public", __name__, template_folder="templates")
-report_bp = Blueprint(
-    "annual_report", __name__, url_prefix="/manage/reports", template_folder="templates"
-)
+
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_MAX_PUBLIC_PAGE = 100
+
+
+# --- public -----------------------------------------------------------------------------------
 
 
 def _decision_json(d: cases.PublicDecision) -> dict[str, Any]:
@@ -36,58 +45,94 @@ def _decision_json(d: cases.PublicDecision) -> dict[str, Any]:
     }
 
 
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(request.args.get(name, default))
+    except ValueError:
+        return default
+    return min(max(value, low), high)
+
+
+def _public_page() -> tuple[str | None, cases.PublicPage]:
+    agency = request.args.get("agency") or None
+    page = cases.public_decisions(
+        agency,
+        page=_int_arg("page", 1, 1, 1_000_000),
+        per_page=_int_arg("per_page", cases.PUBLIC_PER_PAGE, 1, _MAX_PUBLIC_PAGE),
+    )
+    return agency, page
+
+
+def _public_links(page: cases.PublicPage, endpoint: str) -> dict[str, str | None]:
+    args = {k: v for k, v in request.args.items() if k in {"agency", "per_page"}}
+
+    def link(n: int) -> str:
+        return url_for(endpoint) + "?" + urlencode({**args, "page": n})
+
+    return {
+        "prev": link(page.page - 1) if page.page > 1 else None,
+        "next": link(page.page + 1) if page.page < page.pages else None,
+    }
+
+
 @public_bp.get("/public/penalties")
 def penalties() -> ResponseReturnValue:
-    """行政处罚决定公示: published decisions that were not revoked, newest first."""
-    agency = request.args.get("agency") or None
-    found = cases.public_decisions(agency)
-    return render_template("penalties_public.html", decisions=found, agency=agency)
+    """行政处罚决定公示: published decisions that were not revoked, newest first, by pages."""
+    agency, page = _public_page()
+    return render_template(
+        "penalties_public.html",
+        page=page,
+        decisions=page.items,
+        agency=agency,
+        links=_public_links(page, "penalties_public.penalties"),
+    )
 
 
 @public_bp.get("/public/penalties.json")
 def penalties_json() -> ResponseReturnValue:
     """The same list as JSON, for the portal and the credit platform (信用平台)."""
-    found = cases.public_decisions(request.args.get("agency") or None)
-    return jsonify({"decisions": [_decision_json(d) for d in found]})
-
-
-@report_bp.before_request
-def _signed_in() -> ResponseReturnValue | None:
-    token = session.get("token")
-    g.principal = None
-    if token:
-        try:
-            g.principal = web_sessions.principal_for(token)
-        except (Unauthorized, Forbidden):
-            session.pop("token", None)
-    if g.principal is None:
-        return redirect(url_for("manager.login", next=request.full_path.rstrip("?")))
-    agency = db.session.get(Agency, g.principal.agency_id)
-    g.timezone = agency.timezone if agency else None
-    return None
-
-
-@report_bp.after_request
-def _headers(response: Any) -> Any:
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    _agency, page = _public_page()
+    links = _public_links(page, "penalties_public.penalties_json")
+    return jsonify(
+        {
+            "decisions": [_decision_json(d) for d in page.items],
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+            "next": links["next"],
+        }
     )
-    return response
 
 
-@report_bp.get("/annual")
-def annual() -> ResponseReturnValue:
+# --- managers: publication ----------------------------------------------------------------------
+
+
+@manager_bp.get("/penalties/publication")
+def publication() -> ResponseReturnValue:
+    """Decisions waiting for publication, those past the 7-working-day deadline, and this
+    year's published late."""
+    watch = cases.publication_watch(g.principal, utcnow())
+    return render_template("manager/publication.html", watch=watch)
+
+
+@manager_bp.post("/penalty-decisions/<uuid:decision_id>/publish")
+def publish_decision(decision_id: uuid.UUID) -> ResponseReturnValue:
+    """Publish a decision today (公示) from the watch list."""
+    cases.publish(g.principal, decision_id, {}, utcnow())
+    return redirect(url_for("manager.publication"))
+
+
+# --- managers: the annual report ----------------------------------------------------------------
+
+
+def _report_year() -> int:
+    return _int_arg("year", date.today().year - 1, 2000, 2100)
+
+
+@manager_bp.get("/reports/annual")
+def annual_report() -> ResponseReturnValue:
     """The annual report, printable, with two charts drawn on the server."""
-    try:
-        year = int(request.args.get("year", ""))
-    except ValueError:
-        year = date.today().year - 1
-    year = min(max(year, 2000), 2100)
-    report = reports.annual_report(g.principal, year)
+    report = reports.annual_report(g.principal, _report_year(), utcnow())
     case_rows = [r for r in report.table("case_data").rows if r.kind == reports.COUNT]
     comparison = charts.bars_and_line(
         [r.label.split("（")[0] for r in case_rows],
@@ -117,3 +162,31 @@ def annual() -> ResponseReturnValue:
     return render_template(
         "report_annual.html", report=report, comparison=comparison, completion=completion
     )
+
+
+def _download(fmt: str) -> Response:
+    report = reports.annual_report(g.principal, _report_year(), utcnow())
+    body, mimetype = (
+        (reports.report_csv(report), "text/csv")
+        if fmt == "csv"
+        else (reports.report_xlsx(report), _XLSX)
+    )
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="annual-report-{report.year}.{fmt}"'
+        },
+    )
+
+
+@manager_bp.get("/reports/annual.csv")
+def annual_report_csv() -> ResponseReturnValue:
+    """The annual report as CSV (UTF-8 with BOM), for a signed-in browser."""
+    return _download("csv")
+
+
+@manager_bp.get("/reports/annual.xlsx")
+def annual_report_xlsx() -> ResponseReturnValue:
+    """The annual report as an Excel workbook, for a signed-in browser."""
+    return _download("xlsx")

@@ -21,7 +21,7 @@ def nankai(world, client, app) -> Bureau:
     bureau.import_enterprises(key=122, general=60)
     key, general = bureau.enterprises["key"], bureau.enterprises["general"]
     # The plan: 122 key enterprises, 237 planned key inspections; 157 planned general ones.
-    bureau.plan(YEAR, {e: (1 if n < 7 else 2) for n, e in enumerate(key)}, 157, {"good": 4})
+    bureau.plan(YEAR, {e: (1 if n < 7 else 2) for n, e in enumerate(key)}, 157, {"risk:good": 4})
 
     # 255 key inspections (every key enterprise twice, 11 a third time), 178 general ones of
     # which 12 joint checks with other departments: 433 in all.

@@ -15,7 +15,7 @@ from server.domain import hazards as lifecycle
 from server.domain.errors import ValidationFailed
 from server.domain.inspections import check_arrivals, check_team, check_times
 from server.domain.permissions import INSPECTOR
-from server.domain.visits import PastVisit, VisitPolicy, visit_warnings
+from server.domain.visits import PastVisit, visit_warnings
 from server.domain.workdays import WorkCalendar
 from server.extensions import db
 from server.models import Agency, Enterprise, Task
@@ -48,6 +48,7 @@ from server.services.sync.records import (
     same_as_stored,
     serialize,
 )
+from server.services.visit_policy import visit_policy_for
 
 
 def _zone(ctx: OpContext) -> ZoneInfo:
@@ -249,19 +250,30 @@ def apply_scan(
 def _visit_warnings(
     ctx: OpContext, enterprise: Enterprise, at: datetime, team: list[str]
 ) -> list[dict[str, Any]]:
-    policy = VisitPolicy.from_settings(ctx.agency_settings.get("visits"))
+    local = at.astimezone(_zone(ctx))
+    policy = visit_policy_for(db.session.get(Agency, ctx.agency_id), local.year)
     since = at - timedelta(days=policy.repeat_within_days)
     scans = db.session.execute(
         sa.select(Scan.scanned_at, Scan.inspector_ids).where(
             Scan.enterprise_id == enterprise.id, Scan.scanned_at >= since, Scan.scanned_at <= at
         )
     ).all()
-    local = at.astimezone(_zone(ctx))
+    # An inspection recorded without a scan (an emergency, a device without a camera) is a
+    # visit too.
+    visits = db.session.execute(
+        sa.select(Inspection.started_at, Inspection.inspector_ids, Inspection.id).where(
+            Inspection.enterprise_id == enterprise.id,
+            Inspection.started_at >= since,
+            Inspection.started_at <= at,
+        )
+    ).all()
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
     this_year = (
         db.session.scalar(
             sa.select(sa.func.count(Inspection.id)).where(
-                Inspection.enterprise_id == enterprise.id, Inspection.started_at >= year_start
+                Inspection.enterprise_id == enterprise.id,
+                Inspection.started_at >= year_start,
+                Inspection.started_at < year_start.replace(year=year_start.year + 1),
             )
         )
         or 0
@@ -269,7 +281,8 @@ def _visit_warnings(
     return visit_warnings(
         arriving_at=at,
         arriving_team=team,
-        past_visits=[PastVisit(s.scanned_at, None, tuple(s.inspector_ids)) for s in scans],
+        past_visits=[PastVisit(s.scanned_at, None, tuple(s.inspector_ids)) for s in scans]
+        + [PastVisit(v.started_at, str(v.id), tuple(v.inspector_ids)) for v in visits],
         inspections_this_year=this_year,
         cap=policy.cap_for(
             is_key=enterprise.is_key,
@@ -525,6 +538,8 @@ def _document_rules(ctx: OpContext, data: dict[str, Any], hazards: list[Hazard])
         if not data["measures"]:
             raise ValidationFailed("name the measures taken", fields={"measures": ["at least one"]})
         body["measures"] = data["measures"]
+        if data.get("prudence"):
+            body["prudence"] = data["prudence"]
         if "stop_production" in data["measures"] or "stop_use" in data["measures"]:
             stop = data["stop_until"]
             months = hazard_state.policy_for(
