@@ -100,7 +100,10 @@ class DrawPlanInputSchema(ma.Schema):
         load_default=None,
         allow_none=True,
         validate=ma.validate.Length(max=100),
-        metadata={"description": "crontab line in the agency's zone; null: run by hand only"},
+        metadata={
+            "description": "five-field crontab line in the agency's zone, read as cron(8) "
+            "reads it (weekday 0 and 7 are Sunday); null: run by hand only"
+        },
     )
     period = ma.fields.String(
         load_default="quarter",

@@ -143,6 +143,8 @@ def test_a_new_plan_is_picked_up_without_a_restart(app, plan_id) -> None:
     runs = _tick(app, _at(2, 1, 10))
     # Plan 1 fires on 1 February; plan 2 fired on Monday 29 January for 2024.
     assert sorted(r.period_key for r in runs) == ["2024", "2024-02"]
+    weekly = next(r for r in runs if r.period_key == "2024")
+    assert weekly.fire_at == _at(1, 29, 9, 30)
 
 
 def test_the_draw_job_runs_every_minute_and_once_at_start_up(app) -> None:
