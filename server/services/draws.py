@@ -19,7 +19,6 @@ from server.domain.errors import Conflict, NotFound, ValidationFailed
 from server.domain.periods import next_fire_after, parse_cron, period_key, period_label
 from server.domain.permissions import INSPECTOR, Principal
 from server.domain.visits import VisitPolicy
-from server.domain.workdays import DEFAULT_CALENDAR
 from server.extensions import db
 from server.models import (
     Agency,
@@ -34,6 +33,7 @@ from server.models import (
 )
 from server.models.types import utcnow
 from server.services import tasks as task_service
+from server.services.calendar import working_calendar
 
 log = logging.getLogger(__name__)
 
@@ -652,7 +652,7 @@ def execute(
         raise _lost_race(period) from None
     if latest is not None:
         task_service.cancel_open_tasks(latest.id)
-    due = DEFAULT_CALENDAR.add_days(draw_date, plan.due_days, plan.due_day_kind)
+    due = working_calendar(agency).add_days(draw_date, plan.due_days, plan.due_day_kind)
     task_service.create_for_draw(
         draw,
         result,

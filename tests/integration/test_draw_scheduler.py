@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,8 +12,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from server import scheduler
 from server.domain.permissions import Principal
+from server.domain.workdays import DEFAULT_CALENDAR
 from server.extensions import db
-from server.models import Draw, DrawPlan, DrawSeed, User
+from server.models import Agency, Draw, DrawPlan, DrawSeed, Task, User
 from server.services import draw_schedule, draws
 from tests.draw_support import make_field, plan_payload
 
@@ -153,3 +154,18 @@ def test_the_draw_job_runs_every_minute_and_once_at_start_up(app) -> None:
     assert job is not None
     assert str(job.trigger).startswith("cron[")
     assert "draw_plans" in scheduler.AT_START
+
+
+def test_task_due_dates_count_the_agencys_own_working_days(app, plan_id) -> None:
+    with app.app_context():
+        plan = db.session.get(DrawPlan, plan_id)
+        agency = db.session.get(Agency, plan.agency_id)
+        # A local day off the national calendar does not know about.
+        agency.settings = {**(agency.settings or {}), "calendar_overrides": {"2024-03-19": False}}
+        db.session.commit()
+        draw = draws.execute(plan, now=_at(3, 18, 10), operator_id=None, trigger="manual")
+        due = {
+            t.due_date for t in db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id))
+        }
+    national = DEFAULT_CALENDAR.add_days(date(2024, 3, 18), 20, "working")
+    assert due == {DEFAULT_CALENDAR.add_days(national, 1, "working")}
