@@ -615,7 +615,8 @@ class _Pool:
             bisect.insort(self.buckets.setdefault(level + 1, []), x)
 
 
-def _certified(cert_no: str | None, valid_until: date | None, on: date) -> bool:
+def is_certified(cert_no: str | None, valid_until: date | None, on: date) -> bool:
+    """Drawable on ``on``: a certificate number that is not blank, not expired by then."""
     return bool(cert_no and cert_no.strip()) and (valid_until is None or valid_until >= on)
 
 
@@ -628,14 +629,14 @@ def _assign_teams(
         [
             i.id
             for i in inputs.inspectors
-            if _certified(i.certificate_no, i.certificate_valid_until, on)
+            if is_certified(i.certificate_no, i.certificate_valid_until, on)
         ]
     )
     outside = _Pool(
         [
             o.id
             for o in inputs.outside_inspectors
-            if _certified(o.certificate_no, o.certificate_valid_until, on)
+            if is_certified(o.certificate_no, o.certificate_valid_until, on)
         ]
     )
     drawn_set = set(drawn)

@@ -80,31 +80,17 @@ def _zone(agency: Agency) -> ZoneInfo:
 # --- plans ----------------------------------------------------------------------------------
 
 
-def _active_inspector_count(agency_id: uuid.UUID) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(User.id)).where(
-                User.agency_id == agency_id, User.active.is_(True), User.role == INSPECTOR
-            )
-        )
-        or 0
-    )
-
-
-def _check_people(agency_id: uuid.UUID, config: dict[str, Any]) -> PoolSize:
+def _check_people(agency: Agency, config: dict[str, Any], now: datetime) -> PoolSize:
+    """How many people the plan lists or implies, and how many are certified today."""
+    today = now.astimezone(_zone(agency)).date()
     ids = config.get("inspector_ids")
+    people = sa.select(User).where(User.agency_id == agency.id, User.active.is_(True))
     if ids is None:
-        inspectors = _active_inspector_count(agency_id)
+        found = list(db.session.scalars(people.where(User.role == INSPECTOR)))
     else:
         wanted = {uuid.UUID(str(i)) for i in ids}
-        found = set(
-            db.session.scalars(
-                sa.select(User.id).where(
-                    User.agency_id == agency_id, User.active.is_(True), User.id.in_(wanted)
-                )
-            )
-        )
-        unknown = sorted(str(i) for i in wanted - found)
+        found = list(db.session.scalars(people.where(User.id.in_(wanted))))
+        unknown = sorted(str(i) for i in wanted - {u.id for u in found})
         if unknown:
             raise ValidationFailed(
                 f"not active users of your agency: {', '.join(unknown)}",
@@ -113,8 +99,26 @@ def _check_people(agency_id: uuid.UUID, config: dict[str, Any]) -> PoolSize:
                     "inspector_ids": [f"{i} is not an active user of your agency" for i in unknown]
                 },
             )
-        inspectors = len(found)
-    return PoolSize(inspectors=inspectors, outside_inspectors=len(config["outside_inspectors"]))
+    outside = config["outside_inspectors"]
+    return PoolSize(
+        inspectors=len(found),
+        certified=sum(
+            1 for u in found if algorithm.is_certified(u.cert_no, u.cert_valid_until, today)
+        ),
+        outside_inspectors=len(outside),
+        outside_certified=sum(
+            1
+            for o in outside
+            if algorithm.is_certified(
+                o.get("certificate_no"), _opt_date(o.get("certificate_valid_until")), today
+            )
+        ),
+        on=today,
+    )
+
+
+def _opt_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _normalize(config: dict[str, Any]) -> dict[str, Any]:
@@ -146,9 +150,9 @@ def _normalize(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _validated(agency: Agency, config: dict[str, Any]) -> dict[str, Any]:
+def _validated(agency: Agency, config: dict[str, Any], now: datetime) -> dict[str, Any]:
     config = _normalize(config)
-    pool = _check_people(agency.id, config)
+    pool = _check_people(agency, config, now)
     config.update(check_plan(config, pool, _zone(agency)))
     return config
 
@@ -164,7 +168,7 @@ def create_plan(
     permissions.require_role(principal, permissions.MANAGE_DRAWS, "creating a draw plan")
     now = now or utcnow()
     agency = db.session.get(Agency, principal.agency_id)
-    config = _validated(agency, data)
+    config = _validated(agency, data, now)
     plan = DrawPlan(
         agency_id=agency.id, created_by=principal.user_id, schedule_from=now, version=1, **config
     )
@@ -183,7 +187,7 @@ def update_plan(
     now = now or utcnow()
     plan = get_plan(principal, plan_id)
     agency = db.session.get(Agency, plan.agency_id)
-    config = _validated(agency, {**plan_config(plan), **changes})
+    config = _validated(agency, {**plan_config(plan), **changes}, now)
     changed = {k for k, v in config.items() if getattr(plan, k) != v}
     if changed:
         for key in changed:
@@ -477,9 +481,7 @@ def build_pool(
                 o["id"],
                 o["department"],
                 o.get("certificate_no"),
-                date.fromisoformat(o["certificate_valid_until"])
-                if o.get("certificate_valid_until")
-                else None,
+                _opt_date(o.get("certificate_valid_until")),
             )
             for o in plan.outside_inspectors
         ],

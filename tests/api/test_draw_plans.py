@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from server.extensions import db
 from server.models import Draw
-from tests.draw_support import make_field
+from tests.draw_support import make_field, plan_payload
 
 
 @pytest.fixture
@@ -123,6 +123,39 @@ def test_expired_and_missing_certificates_are_never_drawn(world, client) -> None
     draw = f.run(plan["id"])
     drawn = {p["id"] for a in draw["assignments"] for p in a["inspectors"]}
     assert drawn <= set(f.ids("wang", "li", "zhao"))
+
+
+def test_a_plan_whose_certificates_have_all_lapsed_is_refused_when_saved(world, client) -> None:
+    world.agency()
+    lead = world.headers("lead")
+    for name in ("old1", "old2", "old3"):
+        world.user(name, role="inspector", cert_no="99", cert_valid_until=_date("2020-01-01"))
+    world.user("nocert", role="inspector", cert_no=None)
+    world.enterprise(lead, risk_grade="good")
+    response = client.post("/api/v1/draw-plans", json=plan_payload(), headers=lead)
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_draw_plan"
+    assert "only 0 of the pool's 4 inspectors hold a certificate valid" in error["message"]
+    outside = [
+        {
+            "name": "市场监管1",
+            "department": "市场监管局",
+            "certificate_no": "SC1",
+            "certificate_valid_until": "2020-06-30",
+        },
+        {"name": "市场监管2", "department": "市场监管局", "certificate_no": None},
+    ]
+    world.user("new1", role="inspector", cert_no="1")
+    world.user("new2", role="inspector", cert_no="2")
+    response = client.post(
+        "/api/v1/draw-plans",
+        json=plan_payload(outside_inspectors=outside, outside_per_team=1),
+        headers=lead,
+    )
+    assert response.status_code == 422, response.get_json()
+    fields = response.get_json()["error"]["fields"]
+    assert set(fields) == {"outside_per_team"}
 
 
 def test_a_recusal_is_never_broken_and_an_impossible_one_is_explained(world, client) -> None:
@@ -302,4 +335,3 @@ def _date(text: str):
     from datetime import date
 
     return date.fromisoformat(text)
-

@@ -26,7 +26,9 @@ from server.domain.periods import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-POOL = PoolSize(inspectors=6, outside_inspectors=0)
+POOL = PoolSize(
+    inspectors=6, certified=6, outside_inspectors=0, outside_certified=0, on=date(2024, 5, 1)
+)
 
 
 @pytest.mark.parametrize(
@@ -193,3 +195,15 @@ def test_weekday_syntax_outside_crontab_is_refused(bad) -> None:
     with pytest.raises(InvalidCron) as err:
         parse_cron(bad, SHANGHAI)
     assert err.value.fields["cron"]
+
+
+def test_a_plan_needs_as_many_certified_people_as_a_team_takes() -> None:
+    lapsed = PoolSize(
+        inspectors=6, certified=1, outside_inspectors=3, outside_certified=0, on=date(2024, 5, 1)
+    )
+    with pytest.raises(InvalidDrawPlan) as err:
+        check_plan(_plan(outside_per_team=1), lapsed, SHANGHAI)
+    assert err.value.fields["team_size"] == [
+        "is 2 but only 1 of the pool's 6 inspectors hold a certificate valid on 2024-05-01"
+    ]
+    assert "only 0 of the plan's 3 outside inspectors" in err.value.fields["outside_per_team"][0]
