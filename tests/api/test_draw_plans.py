@@ -73,7 +73,7 @@ def test_a_run_draws_full_certified_teams_and_never_a_key_enterprise(field) -> N
     plan = field.create_plan()
     draw = field.run(plan["id"])
     assert draw["attempt"] == 1 and draw["trigger"] == "manual"
-    assert draw["algorithm"] == "sr-draw/1"
+    assert draw["algorithm"] == "sr-draw/2"
     assert len(draw["seed"]) == 64 and len(draw["fingerprint"]) == 64
     # good: ceil(0.5 * 6) = 3; poor: 1 * 2 = 2; the key enterprise is never in the pool.
     assert draw["pool_size"] == 8
@@ -235,11 +235,36 @@ def test_verify_recomputes_a_stored_draw_and_catches_tampering(app, field) -> No
     assert verdict["matches"] is True and verdict["differences"] == []
     with app.app_context():
         row = db.session.get(Draw, uuid.UUID(draw["id"]))
-        forged = row.document.replace(draw["assignments"][0]["inspectors"][0]["id"], "x" * 36, 1)
+        forged = row.document.replace(
+            draw["assignments"][0]["inspectors"][0]["public_id"], "x" * 32, 1
+        )
         db.session.execute(sa.update(Draw).where(Draw.id == row.id).values(document=forged))
         db.session.commit()
     verdict = field.get(f"/api/v1/draws/{draw['id']}/verify")
     assert verdict["matches"] is False and verdict["differences"]
+
+
+def test_verify_catches_a_published_name_that_is_not_the_one_drawn(app, field) -> None:
+    plan = field.create_plan()
+    draw = field.run(plan["id"])
+    first, second = draw["assignments"][0]["inspectors"]
+    other = next(
+        p
+        for a in draw["assignments"]
+        for p in a["inspectors"]
+        if p["id"] not in (first["id"], second["id"])
+    )
+    with app.app_context():
+        row = db.session.get(Draw, uuid.UUID(draw["id"]))
+        # The document recomputes, but one drawn pseudonym is said to be someone else.
+        names = {**row.identities, first["public_id"]: other["id"]}
+        db.session.execute(sa.update(Draw).where(Draw.id == row.id).values(identities=names))
+        db.session.commit()
+    verdict = field.get(f"/api/v1/draws/{draw['id']}/verify")
+    assert verdict["matches"] is False
+    assert verdict["differences"] == [
+        f"{first['public_id']} does not stand for the inspector named"
+    ]
 
 
 def test_recently_inspected_and_capped_enterprises_are_left_out(app, field, monkeypatch) -> None:
@@ -335,3 +360,21 @@ def _date(text: str):
     from datetime import date
 
     return date.fromisoformat(text)
+
+
+def test_no_inspector_goes_back_to_an_enterprise_another_plan_just_sent_them_to(
+    world, client
+) -> None:
+    world.agency()
+    f = make_field(world, client, good=0, poor=6, key=0)
+    general = f.create_plan(name="一般企业抽查", rates={"risk:poor": "1"})
+    campaign = f.create_plan(name="专项抽查", rates={"risk:poor": "1"})
+    first = f.run(general["id"])
+    before = {a["enterprise_id"]: {p["id"] for p in a["inspectors"]} for a in first["assignments"]}
+    second = f.run(campaign["id"])
+    assert len(second["assignments"]) == 6
+    for a in second["assignments"]:
+        assert before[a["enterprise_id"]].isdisjoint(p["id"] for p in a["inspectors"])
+    # Published as the previous visits this draw avoided, under this draw's pseudonyms.
+    doc = client.get(f"/public/draws/{second['id']}/document.json").get_json()
+    assert len(doc["inputs"]["previous_assignments"]) == 12
