@@ -310,3 +310,18 @@ def test_the_scripts_grouped_picks_equal_a_literal_reading_of_the_spec(
     assert script.check(doc) == []
     monkeypatch.setattr(script, "Loads", LiteralLoads)
     assert script.check(doc) == []
+
+
+def test_the_benchmark_runs_draw_verify_and_the_script_on_a_small_pool(capsys) -> None:
+    bench_path = SCRIPT.with_name("bench_draw.py")
+    spec = importlib.util.spec_from_file_location("bench_draw_under_test", bench_path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    assert bench.main(["--sizes", "400", "--inspectors", "30", "--recusals", "50"]) == 0
+
+    out = capsys.readouterr().out
+    assert "draw s" in out and "verify s" in out and "script s" in out
+    assert "       400" in out
+    assert "target is not checked" in out
