@@ -96,3 +96,34 @@ def make_field(
             lead, name=f"{agency}重点企业{i}", risk_grade="poor", is_key=True
         )
     return f
+
+
+def tick_in_own_process(database_url: str, now_iso: str, barrier: Any, out: Any) -> None:
+    """One scheduler process: its own app and connections, one ``tick`` at ``now``.
+
+    ``barrier`` holds every process between reading the pool and writing the draw, so that
+    all of them have seen "not drawn yet" before any of them writes.
+    """
+    from datetime import datetime
+
+    from server import create_app
+    from server.services import draw_schedule, draws
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEY": "test-secret-key",
+            "SCHEDULER_ENABLED": False,
+        }
+    )
+    real_build_pool = draws.build_pool
+
+    def build_pool_together(*args: Any, **kwargs: Any) -> Any:
+        pool = real_build_pool(*args, **kwargs)
+        barrier.wait()
+        return pool
+
+    draws.build_pool = build_pool_together  # type: ignore[assignment]
+    with app.app_context():
+        runs = draw_schedule.tick(datetime.fromisoformat(now_iso))
+    out.put([(r.outcome, r.period_key) for r in runs])

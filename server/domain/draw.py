@@ -1,4 +1,10 @@
-"""The double-random draw (双随机): seeded stratified sampling and team assignment (sr-draw/1)."""
+"""The double-random draw (双随机): seeded stratified sampling and team assignment (sr-draw/2).
+
+``docs/draw-algorithm.md`` specifies every step; this module is its reference implementation.
+The draw itself treats ids as opaque strings. The service draws on per-draw pseudonyms
+(``pseudonymize``) so that the published document can be recomputed by anyone without naming
+the people and enterprises of the pool, or who is recused from whom.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -18,11 +24,18 @@ from server.domain.errors import ValidationFailed
 
 # Bump the version whenever any step below changes what a given seed and snapshot produce:
 # published draws must stay re-computable with the version they name.
-ALGORITHM_VERSION = "sr-draw/1"
-PUBLIC_FORMAT = "sr-draw-public/1"
+ALGORITHM_VERSION = "sr-draw/2"
+PUBLIC_FORMAT = "sr-draw-public/2"
+# Every version a published document may name, and the format it was published in.
+FORMATS: Mapping[str, str] = MappingProxyType(
+    {"sr-draw/1": "sr-draw-public/1", ALGORITHM_VERSION: PUBLIC_FORMAT}
+)
 
 SEED_MIN_BYTES = 16
 SEED_MAX_BYTES = 64
+PSEUDONYM_KEY_BYTES = 32
+# A pseudonym is 128 bits, so that a million of them never collide in practice.
+_PSEUDONYM_BYTES = 16
 
 _WORD_SPACE = 1 << 64
 _HEX_RE = re.compile(r"[0-9a-fA-F]*")
@@ -131,6 +144,17 @@ class Assignment:
     inspector_ids: tuple[str, ...]
     outside_inspector_ids: tuple[str, ...] = ()
 
+    def renamed(self, names: Mapping[str, str]) -> Assignment:
+        """The same assignment with each id looked up in ``names`` (kept when absent)."""
+        return Assignment(
+            enterprise_id=names.get(self.enterprise_id, self.enterprise_id),
+            stratum=self.stratum,
+            inspector_ids=tuple(sorted(names.get(i, i) for i in self.inspector_ids)),
+            outside_inspector_ids=tuple(
+                sorted(names.get(o, o) for o in self.outside_inspector_ids)
+            ),
+        )
+
 
 @dataclass(frozen=True)
 class VerifyResult:
@@ -141,26 +165,46 @@ class VerifyResult:
 
 
 @dataclass(frozen=True)
+class PublicInputs:
+    """A draw's inputs as its public document gives them, in the form the draw reads them.
+
+    ``inspectors`` and ``outside_inspectors`` are the people who may be drawn (certified on
+    the draw date); ``pool_inspectors`` counts everyone the document says was in the pool.
+    ``snapshot`` is the canonical snapshot rebuilt from them, whose SHA-256 is the fingerprint.
+    """
+
+    strata: Mapping[str, tuple[str, ...]]
+    inspectors: tuple[str, ...]
+    outside_inspectors: tuple[str, ...]
+    recusals: tuple[Pair, ...]
+    previous_assignments: tuple[Pair, ...]
+    parameters: DrawParameters
+    pool_inspectors: int
+    pool_outside_inspectors: int
+    snapshot: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class DrawResult:
-    """A finished draw with its inputs, so that it can be published and recomputed."""
+    """A finished draw: its result and the public snapshot it can be recomputed from."""
 
     algorithm: str
     seed: str
     seed_commitment: str
     fingerprint: str
-    inputs: DrawInputs
+    snapshot: Mapping[str, Any]
     strata: tuple[StratumCount, ...]
     assignments: tuple[Assignment, ...]
 
     def to_public_dict(self) -> dict[str, Any]:
         """The public document as plain JSON values."""
         return {
-            "format": PUBLIC_FORMAT,
+            "format": FORMATS[self.algorithm],
             "algorithm": self.algorithm,
             "seed": self.seed,
             "seed_commitment": self.seed_commitment,
             "fingerprint": self.fingerprint,
-            "inputs": snapshot(self.inputs),
+            "inputs": self.snapshot,
             "result": {
                 "strata": [
                     {
@@ -188,45 +232,19 @@ class DrawResult:
         """The public document in canonical JSON, the form ``scripts/verify_draw.py`` reads."""
         return canonical_json(self.to_public_dict()).decode("utf-8")
 
-    @classmethod
-    def from_public_json(cls, document: str | bytes | Mapping[str, Any]) -> DrawResult:
-        """Parse a public document as published; nothing is recomputed here."""
-        doc = _load_document(document)
-        try:
-            result = doc["result"]
-            strata = tuple(
-                StratumCount(
-                    stratum=_str(s["stratum"]),
-                    pool_size=_int(s["pool_size"]),
-                    rate=_str(s["rate"]),
-                    base=_int(s["base"]),
-                    drawn=_int(s["drawn"]),
-                )
-                for s in result["strata"]
-            )
-            assignments = tuple(
-                Assignment(
-                    enterprise_id=_str(a["enterprise_id"]),
-                    stratum=_str(a["stratum"]),
-                    inspector_ids=tuple(_str(i) for i in a["inspectors"]),
-                    outside_inspector_ids=tuple(_str(i) for i in a["outside_inspectors"]),
-                )
-                for a in result["assignments"]
-            )
-            return cls(
-                algorithm=_str(doc["algorithm"]),
-                seed=_str(doc["seed"]),
-                seed_commitment=_str(doc["seed_commitment"]),
-                fingerprint=_str(doc["fingerprint"]),
-                inputs=_inputs_from_snapshot(doc["inputs"]),
-                strata=strata,
-                assignments=assignments,
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise InvalidDrawParameters(
-                f"not a draw document: {_describe(exc)}",
-                fields={"document": _describe(exc)},
-            ) from exc
+
+@dataclass(frozen=True)
+class PublishedDraw:
+    """A public document of any version as published; nothing is recomputed here."""
+
+    format: str
+    algorithm: str
+    seed: str
+    seed_commitment: str
+    fingerprint: str
+    inputs: PublicInputs
+    strata: tuple[StratumCount, ...]
+    assignments: tuple[Assignment, ...]
 
 
 # ---------------------------------------------------------------- canonical snapshot
@@ -276,9 +294,54 @@ def normalize_rate(rate: RateLike) -> str:
     return text or "0"
 
 
-def snapshot(inputs: DrawInputs) -> dict[str, Any]:
-    """The canonical snapshot of the inputs: lists sorted, pairs de-duplicated, rates normal."""
-    p = inputs.parameters
+def fingerprint(snapshot: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a canonical snapshot: which pool, people and rules the draw used."""
+    return hashlib.sha256(canonical_json(snapshot)).hexdigest()
+
+
+def seed_commitment(seed: str) -> str:
+    """SHA-256 (hex) of the raw seed bytes, published before a scheduled draw runs."""
+    return hashlib.sha256(bytes.fromhex(_normalize_seed(seed))).hexdigest()
+
+
+def _snapshot(
+    strata: Mapping[str, Iterable[str]],
+    inspectors: Iterable[str],
+    outside_inspectors: Iterable[str],
+    recusals: Iterable[Pair],
+    previous_assignments: Iterable[Pair],
+    parameters: DrawParameters,
+    drawn: Collection[str] | None,
+) -> dict[str, Any]:
+    """The sr-draw/2 snapshot: the pool by stratum, the drawable people, the pairs that matter.
+
+    A pair can only change a draw when it names a drawn enterprise and someone who may be
+    drawn, so a new draw (``drawn`` given) publishes only those: the rest of the recusal
+    registry stays internal. Rebuilt from a document (``drawn`` None), every pair is kept.
+    """
+    inspectors = sorted(inspectors)
+    outside_inspectors = sorted(outside_inspectors)
+    if drawn is not None:
+        people = set(inspectors) | set(outside_inspectors)
+        chosen = set(drawn)
+        recusals = [p for p in recusals if p.enterprise_id in chosen and p.inspector_id in people]
+        previous_assignments = [
+            p
+            for p in previous_assignments
+            if p.enterprise_id in chosen and p.inspector_id in people
+        ]
+    return {
+        "enterprises": {k: sorted(ids) for k, ids in strata.items() if ids},
+        "inspectors": inspectors,
+        "outside_inspectors": outside_inspectors,
+        "recusals": _pair_list(recusals),
+        "previous_assignments": _pair_list(previous_assignments),
+        "parameters": _parameters(parameters),
+    }
+
+
+def _snapshot_v1(inputs: DrawInputs) -> dict[str, Any]:
+    """The sr-draw/1 snapshot: every pool member with certificate data, every pair."""
     return {
         "enterprises": [
             {"id": e.id, "stratum": e.stratum, "industry": e.industry}
@@ -303,26 +366,28 @@ def snapshot(inputs: DrawInputs) -> dict[str, Any]:
         ],
         "recusals": _pair_list(inputs.recusals),
         "previous_assignments": _pair_list(inputs.previous_assignments),
-        "parameters": {
-            "draw_date": p.draw_date.isoformat(),
-            "team_size": p.team_size,
-            "outside_per_team": p.outside_per_team,
-            "rates": {k: normalize_rate(v) for k, v in p.rates.items()},
-            "default_rate": normalize_rate(p.default_rate),
-            "min_targets": p.min_targets,
-            "max_targets": p.max_targets,
-        },
+        "parameters": _parameters(inputs.parameters),
     }
 
 
-def fingerprint(inputs: DrawInputs) -> str:
-    """SHA-256 (hex) of the canonical snapshot: which pool, people and rules the draw used."""
-    return hashlib.sha256(canonical_json(snapshot(inputs))).hexdigest()
+def _parameters(p: DrawParameters) -> dict[str, Any]:
+    return {
+        "draw_date": p.draw_date.isoformat(),
+        "team_size": p.team_size,
+        "outside_per_team": p.outside_per_team,
+        "rates": {k: _rate_as_published(v) for k, v in p.rates.items()},
+        "default_rate": _rate_as_published(p.default_rate),
+        "min_targets": p.min_targets,
+        "max_targets": p.max_targets,
+    }
 
 
-def seed_commitment(seed: str) -> str:
-    """SHA-256 (hex) of the raw seed bytes, published before a scheduled draw runs."""
-    return hashlib.sha256(bytes.fromhex(_normalize_seed(seed))).hexdigest()
+def _rate_as_published(rate: RateLike) -> RateLike:
+    # A document may carry a malformed rate: its snapshot keeps it for validation to report.
+    try:
+        return normalize_rate(rate)
+    except ValueError:
+        return rate
 
 
 def _pair_list(pairs: Iterable[Pair]) -> list[list[str]]:
@@ -331,6 +396,82 @@ def _pair_list(pairs: Iterable[Pair]) -> list[list[str]]:
 
 def _iso(d: date | None) -> str | None:
     return None if d is None else d.isoformat()
+
+
+# ------------------------------------------------------------------------ pseudonyms
+
+
+class _Namer:
+    """Pseudonyms under one key: keyed BLAKE2b-128 of ``kind ‖ 0x00 ‖ id``, in hex."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def __call__(self, kind: str, real_id: str) -> str:
+        data = kind.encode("ascii") + b"\x00" + real_id.encode("utf-8")
+        return hashlib.blake2b(data, key=self._key, digest_size=_PSEUDONYM_BYTES).hexdigest()
+
+
+def pseudonym(key: bytes, kind: str, real_id: str) -> str:
+    """The id ``real_id`` (an ``enterprise``, ``inspector`` or ``outside`` one) stands under.
+
+    Fixed once the key is (the service fixes it with the seed), so it cannot be chosen after
+    seeing the pool; unlinkable to the person or enterprise by anyone without the key; and
+    unrelated from one draw to the next.
+    """
+    return _Namer(key)(kind, real_id)
+
+
+def pseudonymize(inputs: DrawInputs, key: bytes) -> tuple[DrawInputs, dict[str, str]]:
+    """The inputs with every id replaced by its pseudonym, and the way back (pseudonym → id).
+
+    Pairs naming someone or something outside the pools are dropped: they cannot matter.
+    """
+    if not isinstance(key, bytes) or not 16 <= len(key) <= 64:
+        raise ValueError("a pseudonym key is 16 to 64 random bytes")
+    fields: dict[str, str] = {}
+    for name, ids in (
+        ("enterprises", [e.id for e in inputs.enterprises]),
+        ("inspectors", [i.id for i in inputs.inspectors]),
+        ("outside_inspectors", [o.id for o in inputs.outside_inspectors]),
+    ):
+        _check_ids(fields, name, ids)
+    both = {i.id for i in inputs.inspectors} & {o.id for o in inputs.outside_inspectors}
+    if both:
+        fields["outside_inspectors"] = f"{min(both)} is also in the agency inspector pool"
+    if fields:
+        first = next(iter(fields.items()))
+        raise InvalidDrawParameters(f"invalid draw inputs: {first[0]} {first[1]}", fields=fields)
+
+    namer = _Namer(key)
+    back: dict[str, str] = {}
+
+    def alias(kind: str, real: str) -> str:
+        name = namer(kind, real)
+        back[name] = real
+        return name
+
+    firms = {e.id: alias("enterprise", e.id) for e in inputs.enterprises}
+    people = {i.id: alias("inspector", i.id) for i in inputs.inspectors}
+    guests = {o.id: alias("outside", o.id) for o in inputs.outside_inspectors}
+    anyone = {**people, **guests}
+
+    def pairs(given: Iterable[Pair]) -> list[Pair]:
+        return [
+            Pair(anyone[p.inspector_id], firms[p.enterprise_id])
+            for p in given
+            if p.inspector_id in anyone and p.enterprise_id in firms
+        ]
+
+    hidden = DrawInputs(
+        enterprises=[Enterprise(firms[e.id], e.stratum) for e in inputs.enterprises],
+        inspectors=[replace(i, id=people[i.id]) for i in inputs.inspectors],
+        outside_inspectors=[replace(o, id=guests[o.id]) for o in inputs.outside_inspectors],
+        recusals=pairs(inputs.recusals),
+        previous_assignments=pairs(inputs.previous_assignments),
+        parameters=inputs.parameters,
+    )
+    return hidden, back
 
 
 # ------------------------------------------------------------------ random generator
@@ -377,17 +518,71 @@ class SeededStream:
 
 
 def run_draw(inputs: DrawInputs, seed: str) -> DrawResult:
-    """Draw targets and teams from ``inputs`` with ``seed`` (hex); the same pair always agrees."""
+    """Draw targets and teams from ``inputs`` with ``seed`` (hex); the same pair always agrees.
+
+    Ids are used as given: the service hands in pseudonymized inputs (``pseudonymize``).
+    """
     seed_hex = _validate(inputs, seed)
-    seed_bytes = bytes.fromhex(seed_hex)
     params = inputs.parameters
-
-    strata_members: dict[str, list[str]] = {}
-    stratum_of: dict[str, str] = {}
+    on = params.draw_date
+    strata: dict[str, list[str]] = {}
     for e in inputs.enterprises:
-        strata_members.setdefault(e.stratum, []).append(e.id)
-        stratum_of[e.id] = e.stratum
+        strata.setdefault(e.stratum, []).append(e.id)
+    agency = [
+        i.id
+        for i in inputs.inspectors
+        if is_certified(i.certificate_no, i.certificate_valid_until, on)
+    ]
+    outside = [
+        o.id
+        for o in inputs.outside_inspectors
+        if is_certified(o.certificate_no, o.certificate_valid_until, on)
+    ]
+    counts, assignments = _compute(
+        strata,
+        agency,
+        outside,
+        list(inputs.recusals),
+        list(inputs.previous_assignments),
+        params,
+        bytes.fromhex(seed_hex),
+        ALGORITHM_VERSION,
+        pool=(len(inputs.inspectors), len(inputs.outside_inspectors)),
+    )
+    snap = _snapshot(
+        strata,
+        agency,
+        outside,
+        inputs.recusals,
+        inputs.previous_assignments,
+        params,
+        drawn=[a.enterprise_id for a in assignments],
+    )
+    return DrawResult(
+        algorithm=ALGORITHM_VERSION,
+        seed=seed_hex,
+        seed_commitment=hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest(),
+        fingerprint=fingerprint(snap),
+        snapshot=snap,
+        strata=counts,
+        assignments=assignments,
+    )
 
+
+def _compute(
+    strata_members: Mapping[str, Sequence[str]],
+    agency: Sequence[str],
+    outside: Sequence[str],
+    recusals: Sequence[Pair],
+    previous: Sequence[Pair],
+    params: DrawParameters,
+    seed_bytes: bytes,
+    version: str,
+    *,
+    pool: tuple[int, int],
+) -> tuple[tuple[StratumCount, ...], tuple[Assignment, ...]]:
+    """Sections 6 to 8 of the specification, on the drawable people only; ``version`` names
+    the streams."""
     rates = {k: normalize_rate(v) for k, v in params.rates.items()}
     default_rate = normalize_rate(params.default_rate)
     keys = sorted(set(strata_members) | set(rates))
@@ -397,21 +592,24 @@ def run_draw(inputs: DrawInputs, seed: str) -> DrawResult:
     drawn_counts = _clamp(base, pool_sizes, params.min_targets, params.max_targets)
 
     drawn: list[str] = []
+    stratum_of: dict[str, str] = {}
     for key in keys:
         count = drawn_counts[key]
         if count == 0:
             continue
         members = sorted(strata_members[key])
-        stream = SeededStream(seed_bytes, f"{ALGORITHM_VERSION}/sample/{key}")
+        stream = SeededStream(seed_bytes, f"{version}/sample/{key}")
         n = len(members)
         # Partial Fisher–Yates over the id-sorted stratum: the first ``count`` are drawn.
         for i in range(count):
             j = i + stream.below(n - i)
             members[i], members[j] = members[j], members[i]
         drawn.extend(members[:count])
+        stratum_of.update(dict.fromkeys(members[:count], key))
 
-    teams, outside_teams = _assign_teams(inputs, drawn, seed_bytes)
-
+    teams, outside_teams = _assign_teams(
+        agency, outside, recusals, previous, params, drawn, seed_bytes, version, pool
+    )
     assignments = tuple(
         Assignment(
             enterprise_id=eid,
@@ -421,7 +619,7 @@ def run_draw(inputs: DrawInputs, seed: str) -> DrawResult:
         )
         for eid in sorted(drawn)
     )
-    strata = tuple(
+    counts = tuple(
         StratumCount(
             stratum=k,
             pool_size=pool_sizes[k],
@@ -431,45 +629,54 @@ def run_draw(inputs: DrawInputs, seed: str) -> DrawResult:
         )
         for k in keys
     )
-    return DrawResult(
-        algorithm=ALGORITHM_VERSION,
-        seed=seed_hex,
-        seed_commitment=hashlib.sha256(seed_bytes).hexdigest(),
-        fingerprint=fingerprint(inputs),
-        inputs=inputs,
-        strata=strata,
-        assignments=assignments,
-    )
+    return counts, assignments
 
 
 def verify(public_json: str | bytes | Mapping[str, Any]) -> VerifyResult:
-    """Recompute a published draw from its own inputs and list every way it differs."""
+    """Recompute a published draw (any version) from its own inputs; list every difference."""
     doc = _load_document(public_json)
-    published = DrawResult.from_public_json(doc)
+    published = read_document(doc)
     differences: list[str] = []
-    if doc.get("format") != PUBLIC_FORMAT:
-        differences.append(f"format is {doc.get('format')!r}, expected {PUBLIC_FORMAT!r}")
-    if published.algorithm != ALGORITHM_VERSION:
+    expected_format = FORMATS.get(published.algorithm)
+    if expected_format is None:
         differences.append(
-            f"algorithm is {published.algorithm!r}; this build recomputes {ALGORITHM_VERSION!r}"
+            f"algorithm is {published.algorithm!r}; this build recomputes "
+            f"{', '.join(map(repr, FORMATS))}"
         )
         return VerifyResult(matches=False, differences=differences)
+    if published.format != expected_format:
+        differences.append(f"format is {published.format!r}, expected {expected_format!r}")
     try:
-        recomputed = run_draw(published.inputs, published.seed)
+        seed_hex = _validate_public(published.inputs, published.seed)
+        if published.algorithm == "sr-draw/1":
+            # Its own rules on the whole pool as published (team size against everyone).
+            _validate(_inputs_v1(doc["inputs"]), published.seed)
+        counts, assignments = _compute(
+            published.inputs.strata,
+            published.inputs.inspectors,
+            published.inputs.outside_inspectors,
+            published.inputs.recusals,
+            published.inputs.previous_assignments,
+            published.inputs.parameters,
+            bytes.fromhex(seed_hex),
+            published.algorithm,
+            pool=(published.inputs.pool_inspectors, published.inputs.pool_outside_inspectors),
+        )
     except ValidationFailed as exc:
         differences.append(f"the published inputs cannot be drawn: {exc.message}")
         return VerifyResult(matches=False, differences=differences)
 
-    if published.seed_commitment != recomputed.seed_commitment:
+    if published.seed_commitment != hashlib.sha256(bytes.fromhex(seed_hex)).hexdigest():
         differences.append("seed_commitment is not SHA-256 of the seed")
-    if published.fingerprint != recomputed.fingerprint:
+    recomputed_fingerprint = fingerprint(published.inputs.snapshot)
+    if published.fingerprint != recomputed_fingerprint:
         differences.append(
             f"fingerprint {published.fingerprint} does not match the inputs "
-            f"({recomputed.fingerprint})"
+            f"({recomputed_fingerprint})"
         )
-    if published.strata != recomputed.strata:
+    if published.strata != counts:
         differences.append("per-stratum counts differ")
-    differences.extend(_assignment_differences(published.assignments, recomputed.assignments))
+    differences.extend(_assignment_differences(published.assignments, assignments))
     return VerifyResult(matches=not differences, differences=differences)
 
 
@@ -615,40 +822,33 @@ class _Pool:
             bisect.insort(self.buckets.setdefault(level + 1, []), x)
 
 
-def _certified(cert_no: str | None, valid_until: date | None, on: date) -> bool:
+def is_certified(cert_no: str | None, valid_until: date | None, on: date) -> bool:
+    """Drawable on ``on``: a certificate number that is not blank, not expired by then."""
     return bool(cert_no and cert_no.strip()) and (valid_until is None or valid_until >= on)
 
 
 def _assign_teams(
-    inputs: DrawInputs, drawn: list[str], seed_bytes: bytes
+    agency_ids: Sequence[str],
+    outside_ids: Sequence[str],
+    recusals: Sequence[Pair],
+    previous: Sequence[Pair],
+    params: DrawParameters,
+    drawn: list[str],
+    seed_bytes: bytes,
+    version: str,
+    pool: tuple[int, int],
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    params = inputs.parameters
-    on = params.draw_date
-    agency = _Pool(
-        [
-            i.id
-            for i in inputs.inspectors
-            if _certified(i.certificate_no, i.certificate_valid_until, on)
-        ]
-    )
-    outside = _Pool(
-        [
-            o.id
-            for o in inputs.outside_inspectors
-            if _certified(o.certificate_no, o.certificate_valid_until, on)
-        ]
-    )
+    agency = _Pool(list(agency_ids))
+    outside = _Pool(list(outside_ids))
     drawn_set = set(drawn)
 
-    def by_enterprise(pairs: Iterable[Pair], pool: _Pool) -> dict[str, set[int]]:
+    def by_enterprise(pairs: Iterable[Pair], people: _Pool) -> dict[str, set[int]]:
         out: dict[str, set[int]] = {}
         for p in pairs:
-            if p.enterprise_id in drawn_set and p.inspector_id in pool.index:
-                out.setdefault(p.enterprise_id, set()).add(pool.index[p.inspector_id])
+            if p.enterprise_id in drawn_set and p.inspector_id in people.index:
+                out.setdefault(p.enterprise_id, set()).add(people.index[p.inspector_id])
         return out
 
-    recusals = list(inputs.recusals)
-    previous = list(inputs.previous_assignments)
     rec_agency = by_enterprise(recusals, agency)
     rec_outside = by_enterprise(recusals, outside)
     prev_agency = by_enterprise(previous, agency)
@@ -658,13 +858,13 @@ def _assign_teams(
     cand_agency = {e: len(agency.ids) - len(rec_agency.get(e, ())) for e in drawn}
     cand_outside = {e: len(outside.ids) - len(rec_outside.get(e, ())) for e in drawn}
     _check_feasible(
-        inputs, drawn, agency, outside, cand_agency, cand_outside, rec_agency, rec_outside
+        params, pool, drawn, agency, outside, cand_agency, cand_outside, rec_agency, rec_outside
     )
 
     # Most constrained first: an enterprise many inspectors recuse from chooses while
     # everyone's load is still even, and the unconstrained ones fill in around it.
     order = sorted(drawn, key=lambda e: (cand_agency[e], cand_outside[e], e))
-    stream = SeededStream(seed_bytes, f"{ALGORITHM_VERSION}/team")
+    stream = SeededStream(seed_bytes, f"{version}/team")
     empty: set[int] = set()
     teams: dict[str, tuple[str, ...]] = {}
     outside_teams: dict[str, tuple[str, ...]] = {}
@@ -692,7 +892,8 @@ def _assign_teams(
 
 
 def _check_feasible(
-    inputs: DrawInputs,
+    params: DrawParameters,
+    pool: tuple[int, int],
     drawn: list[str],
     agency: _Pool,
     outside: _Pool,
@@ -701,14 +902,13 @@ def _check_feasible(
     rec_agency: dict[str, set[int]],
     rec_outside: dict[str, set[int]],
 ) -> None:
-    params = inputs.parameters
     if not drawn:
         return
     on = params.draw_date.isoformat()
     if len(agency.ids) < params.team_size:
         raise DrawInfeasible(
             f"a team needs {params.team_size} inspectors with a certificate valid on {on}, "
-            f"only {len(agency.ids)} of {len(inputs.inspectors)} have one",
+            f"only {len(agency.ids)} of {pool[0]} have one",
             details={
                 "rule": "certificates",
                 "pool": "inspectors",
@@ -719,8 +919,7 @@ def _check_feasible(
     if len(outside.ids) < params.outside_per_team:
         raise DrawInfeasible(
             f"a joint team needs {params.outside_per_team} outside inspectors with a "
-            f"certificate valid on {on}, only {len(outside.ids)} of "
-            f"{len(inputs.outside_inspectors)} have one",
+            f"certificate valid on {on}, only {len(outside.ids)} of {pool[1]} have one",
             details={
                 "rule": "certificates",
                 "pool": "outside_inspectors",
@@ -730,7 +929,7 @@ def _check_feasible(
         )
     failures: list[dict[str, Any]] = []
     for eid in sorted(drawn):
-        for pool_name, pool, cand, rec, needed in (
+        for pool_name, people, cand, rec, needed in (
             ("inspectors", agency, cand_agency, rec_agency, params.team_size),
             ("outside_inspectors", outside, cand_outside, rec_outside, params.outside_per_team),
         ):
@@ -740,7 +939,7 @@ def _check_feasible(
                         "enterprise_id": eid,
                         "pool": pool_name,
                         "needed": needed,
-                        "certified": len(pool.ids),
+                        "certified": len(people.ids),
                         "recused": len(rec.get(eid, ())),
                         "eligible": cand[eid],
                     }
@@ -776,28 +975,64 @@ def _normalize_seed(seed: str) -> str:
 def _validate(inputs: DrawInputs, seed: str) -> str:
     """Collect every field error before raising, so a plan editor can show them all at once."""
     fields: dict[str, str] = {}
-    try:
-        seed_hex = _normalize_seed(seed)
-    except InvalidDrawParameters as exc:
-        fields.update(exc.fields)
-        seed_hex = ""
+    seed_hex = _check_seed(fields, seed)
     p = inputs.parameters
-
-    if not isinstance(p.draw_date, date):
-        fields["draw_date"] = "must be a date"
-    if not _is_int(p.team_size) or p.team_size < 2:
-        fields["team_size"] = "must be at least 2: every inspection needs two inspectors"
-    elif p.team_size > len(inputs.inspectors):
+    _check_parameters(fields, p)
+    if "team_size" not in fields and p.team_size > len(inputs.inspectors):
         fields["team_size"] = (
             f"is {p.team_size} but the inspector pool has only {len(inputs.inspectors)}"
         )
-    if not _is_int(p.outside_per_team) or p.outside_per_team < 0:
-        fields["outside_per_team"] = "must be a whole number, 0 or more"
-    elif p.outside_per_team > len(inputs.outside_inspectors):
+    if "outside_per_team" not in fields and p.outside_per_team > len(inputs.outside_inspectors):
         fields["outside_per_team"] = (
             f"is {p.outside_per_team} but the outside inspector pool has only "
             f"{len(inputs.outside_inspectors)}"
         )
+    _check_ids(fields, "enterprises", [e.id for e in inputs.enterprises])
+    _check_strata(fields, [e.stratum for e in inputs.enterprises])
+    _check_people(
+        fields, [i.id for i in inputs.inspectors], [o.id for o in inputs.outside_inspectors]
+    )
+    _check_pairs(fields, inputs.recusals, inputs.previous_assignments)
+    _raise_if_any(fields)
+    return seed_hex
+
+
+def _validate_public(inputs: PublicInputs, seed: str) -> str:
+    """The rules a published document's inputs must keep before they can be drawn."""
+    fields: dict[str, str] = {}
+    seed_hex = _check_seed(fields, seed)
+    _check_parameters(fields, inputs.parameters)
+    _check_ids(fields, "enterprises", [i for ids in inputs.strata.values() for i in ids])
+    _check_strata(fields, list(inputs.strata))
+    _check_people(fields, list(inputs.inspectors), list(inputs.outside_inspectors))
+    _check_pairs(fields, inputs.recusals, inputs.previous_assignments)
+    _raise_if_any(fields)
+    return seed_hex
+
+
+def _raise_if_any(fields: dict[str, str]) -> None:
+    if fields:
+        first = next(iter(fields.items()))
+        raise InvalidDrawParameters(
+            f"invalid draw parameters: {first[0]} {first[1]}", fields=fields
+        )
+
+
+def _check_seed(fields: dict[str, str], seed: str) -> str:
+    try:
+        return _normalize_seed(seed)
+    except InvalidDrawParameters as exc:
+        fields.update(exc.fields)
+        return ""
+
+
+def _check_parameters(fields: dict[str, str], p: DrawParameters) -> None:
+    if not isinstance(p.draw_date, date):
+        fields["draw_date"] = "must be a date"
+    if not _is_int(p.team_size) or p.team_size < 2:
+        fields["team_size"] = "must be at least 2: every inspection needs two inspectors"
+    if not _is_int(p.outside_per_team) or p.outside_per_team < 0:
+        fields["outside_per_team"] = "must be a whole number, 0 or more"
     for name in ("min_targets", "max_targets"):
         value = getattr(p, name)
         if value is not None and (not _is_int(value) or value < 0):
@@ -823,18 +1058,25 @@ def _validate(inputs: DrawInputs, seed: str) -> str:
     except ValueError as exc:
         fields["default_rate"] = f"{exc}; a sampling rate is within [0, 1]"
 
-    _check_ids(fields, "enterprises", [e.id for e in inputs.enterprises])
-    for e in inputs.enterprises:
-        if not isinstance(e.stratum, str) or not e.stratum or "\x00" in e.stratum:
-            fields["enterprises"] = f"enterprise {e.id} has no usable stratum key"
-            break
-    _check_ids(fields, "inspectors", [i.id for i in inputs.inspectors])
-    _check_ids(fields, "outside_inspectors", [o.id for o in inputs.outside_inspectors])
-    both = {i.id for i in inputs.inspectors} & {o.id for o in inputs.outside_inspectors}
+
+def _check_strata(fields: dict[str, str], keys: Iterable[Any]) -> None:
+    for key in keys:
+        if not isinstance(key, str) or not key or "\x00" in key:
+            fields["enterprises"] = f"stratum {key!r} is not a usable stratum key"
+            return
+
+
+def _check_people(fields: dict[str, str], inspectors: list[Any], outside: list[Any]) -> None:
+    _check_ids(fields, "inspectors", inspectors)
+    _check_ids(fields, "outside_inspectors", outside)
+    both = set(inspectors) & set(outside)
     if both:
         fields["outside_inspectors"] = f"{min(both)} is also in the agency inspector pool"
-    for name in ("recusals", "previous_assignments"):
-        for pair in getattr(inputs, name):
+
+
+def _check_pairs(fields: dict[str, str], *lists: Iterable[Any]) -> None:
+    for name, pairs in zip(("recusals", "previous_assignments"), lists, strict=True):
+        for pair in pairs:
             if (
                 not isinstance(pair, Pair)
                 or not _good_id(pair.inspector_id)
@@ -842,13 +1084,6 @@ def _validate(inputs: DrawInputs, seed: str) -> str:
             ):
                 fields[name] = f"{pair!r} is not an (inspector_id, enterprise_id) pair"
                 break
-
-    if fields:
-        first = next(iter(fields.items()))
-        raise InvalidDrawParameters(
-            f"invalid draw parameters: {first[0]} {first[1]}", fields=fields
-        )
-    return seed_hex
 
 
 def _is_int(value: Any) -> bool:
@@ -875,6 +1110,52 @@ def _check_ids(fields: dict[str, str], name: str, ids: list[Any]) -> None:
 # -------------------------------------------------------------- reading a document
 
 
+def read_document(document: str | bytes | Mapping[str, Any]) -> PublishedDraw:
+    """Parse a public document (sr-draw/1 or /2) as published; nothing is recomputed here."""
+    doc = _load_document(document)
+    try:
+        algorithm = _str(doc["algorithm"])
+        if algorithm == "sr-draw/1":
+            inputs = _public_inputs_v1(_inputs_v1(doc["inputs"]))
+        else:
+            inputs = _public_inputs(doc["inputs"])
+        result = doc["result"]
+        strata = tuple(
+            StratumCount(
+                stratum=_str(s["stratum"]),
+                pool_size=_int(s["pool_size"]),
+                rate=_str(s["rate"]),
+                base=_int(s["base"]),
+                drawn=_int(s["drawn"]),
+            )
+            for s in result["strata"]
+        )
+        assignments = tuple(
+            Assignment(
+                enterprise_id=_str(a["enterprise_id"]),
+                stratum=_str(a["stratum"]),
+                inspector_ids=tuple(_str(i) for i in a["inspectors"]),
+                outside_inspector_ids=tuple(_str(i) for i in a["outside_inspectors"]),
+            )
+            for a in result["assignments"]
+        )
+        return PublishedDraw(
+            format=_opt_str(doc.get("format")) or "",
+            algorithm=algorithm,
+            seed=_str(doc["seed"]),
+            seed_commitment=_str(doc["seed_commitment"]),
+            fingerprint=_str(doc["fingerprint"]),
+            inputs=inputs,
+            strata=strata,
+            assignments=assignments,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidDrawParameters(
+            f"not a draw document: {_describe(exc)}",
+            fields={"document": _describe(exc)},
+        ) from exc
+
+
 def _load_document(document: str | bytes | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(document, Mapping):
         return document
@@ -891,9 +1172,59 @@ def _load_document(document: str | bytes | Mapping[str, Any]) -> Mapping[str, An
     return doc
 
 
-def _inputs_from_snapshot(snap: Mapping[str, Any]) -> DrawInputs:
-    p = snap["parameters"]
-    params = DrawParameters(
+def _public_inputs(snap: Mapping[str, Any]) -> PublicInputs:
+    """sr-draw/2 inputs: re-sorted and de-duplicated, every published pair kept."""
+    enterprises = snap["enterprises"]
+    if not isinstance(enterprises, dict):
+        raise TypeError("enterprises should map each stratum to its ids")
+    strata = {_str(k): tuple(sorted(_strs(v))) for k, v in enterprises.items() if v}
+    inspectors = tuple(sorted(_strs(snap["inspectors"])))
+    outside = tuple(sorted(_strs(snap["outside_inspectors"])))
+    recusals = tuple(_pair(x) for x in snap["recusals"])
+    previous = tuple(_pair(x) for x in snap["previous_assignments"])
+    params = _parameters_from(snap["parameters"])
+    return PublicInputs(
+        strata=strata,
+        inspectors=inspectors,
+        outside_inspectors=outside,
+        recusals=recusals,
+        previous_assignments=previous,
+        parameters=params,
+        pool_inspectors=len(inspectors),
+        pool_outside_inspectors=len(outside),
+        snapshot=_snapshot(strata, inspectors, outside, recusals, previous, params, drawn=None),
+    )
+
+
+def _public_inputs_v1(inputs: DrawInputs) -> PublicInputs:
+    """sr-draw/1 inputs: the whole pool with certificates; who may be drawn follows from them."""
+    on = inputs.parameters.draw_date
+    strata: dict[str, list[str]] = {}
+    for e in inputs.enterprises:
+        strata.setdefault(e.stratum, []).append(e.id)
+    return PublicInputs(
+        strata={k: tuple(sorted(v)) for k, v in strata.items()},
+        inspectors=tuple(
+            i.id
+            for i in inputs.inspectors
+            if is_certified(i.certificate_no, i.certificate_valid_until, on)
+        ),
+        outside_inspectors=tuple(
+            o.id
+            for o in inputs.outside_inspectors
+            if is_certified(o.certificate_no, o.certificate_valid_until, on)
+        ),
+        recusals=tuple(inputs.recusals),
+        previous_assignments=tuple(inputs.previous_assignments),
+        parameters=inputs.parameters,
+        pool_inspectors=len(inputs.inspectors),
+        pool_outside_inspectors=len(inputs.outside_inspectors),
+        snapshot=_snapshot_v1(inputs),
+    )
+
+
+def _parameters_from(p: Mapping[str, Any]) -> DrawParameters:
+    return DrawParameters(
         draw_date=date.fromisoformat(_str(p["draw_date"])),
         team_size=_int(p["team_size"]),
         outside_per_team=_int(p["outside_per_team"]),
@@ -902,6 +1233,9 @@ def _inputs_from_snapshot(snap: Mapping[str, Any]) -> DrawInputs:
         min_targets=None if p["min_targets"] is None else _int(p["min_targets"]),
         max_targets=None if p["max_targets"] is None else _int(p["max_targets"]),
     )
+
+
+def _inputs_v1(snap: Mapping[str, Any]) -> DrawInputs:
     return DrawInputs(
         enterprises=tuple(
             Enterprise(
@@ -930,8 +1264,14 @@ def _inputs_from_snapshot(snap: Mapping[str, Any]) -> DrawInputs:
         ),
         recusals=tuple(_pair(x) for x in snap["recusals"]),
         previous_assignments=tuple(_pair(x) for x in snap["previous_assignments"]),
-        parameters=params,
+        parameters=_parameters_from(snap["parameters"]),
     )
+
+
+def _strs(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError("expected a list of strings")
+    return value
 
 
 def _pair(value: Any) -> Pair:
@@ -963,4 +1303,3 @@ def _int(value: Any) -> int:
 def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing member {exc.args[0]!r}"
-    return str(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,10 +49,17 @@ def stratum_keys(strata_by: Iterable[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class PoolSize:
-    """How many people a plan can draw teams from, as far as is known when it is saved."""
+    """Who a plan can draw teams from when it is saved: everyone listed, and those certified.
+
+    ``certified`` counts the people whose certificate is valid on ``on`` (the agency's today);
+    only they are ever drawn, so a plan whose certificates have all lapsed cannot run.
+    """
 
     inspectors: int
+    certified: int
     outside_inspectors: int
+    outside_certified: int
+    on: date
 
 
 def check_plan(plan: Mapping[str, Any], pool: PoolSize, zone: ZoneInfo) -> dict[str, Any]:
@@ -90,10 +98,21 @@ def check_plan(plan: Mapping[str, Any], pool: PoolSize, zone: ZoneInfo) -> dict[
         fields["team_size"] = [
             f"is {team_size} but the inspector pool has only {pool.inspectors} active inspectors"
         ]
+    elif team_size > pool.certified:
+        fields["team_size"] = [
+            f"is {team_size} but only {pool.certified} of the pool's {pool.inspectors} "
+            f"inspectors hold a certificate valid on {pool.on.isoformat()}"
+        ]
     outside = plan.get("outside_per_team", 0)
     if outside > pool.outside_inspectors:
         fields["outside_per_team"] = [
             f"is {outside} but the plan lists only {pool.outside_inspectors} outside inspectors"
+        ]
+    elif outside > pool.outside_certified:
+        fields["outside_per_team"] = [
+            f"is {outside} but only {pool.outside_certified} of the plan's "
+            f"{pool.outside_inspectors} outside inspectors hold a certificate valid on "
+            f"{pool.on.isoformat()}"
         ]
     low, high = plan.get("min_targets"), plan.get("max_targets")
     if low is not None and high is not None and low > high:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from server.domain.errors import ValidationFailed
@@ -48,21 +52,43 @@ def period_label(key: str) -> str:
     return f"{year}年{int(rest)}月"
 
 
-def parse_cron(expression: str, zone: tzinfo) -> CronTrigger:
-    """A five-field crontab line (minute hour day month weekday), evaluated in ``zone``."""
+def parse_cron(expression: str, zone: tzinfo) -> BaseTrigger:
+    """A five-field crontab line (minute hour day month weekday), evaluated in ``zone``.
+
+    The line means what it means to cron(8), not what APScheduler's own syntax would make of
+    it: weekdays count from Sunday (``0`` and ``7`` are Sunday, ``1`` is Monday), names
+    (``mon``, ``jan``) may stand for numbers anywhere, and when both the day of the month and
+    the weekday are restricted (neither starts with ``*``) the line fires on either, so
+    ``0 9 1 * 1`` fires on the 1st and on every Monday.
+    """
     text = (expression or "").strip()
-    if len(text.split()) != 5:
+    parts = text.split()
+    if len(parts) != 5:
         raise InvalidCron(
             f"cron expression {expression!r} must have five fields: minute hour day month weekday",
             fields={"cron": ["five fields: minute hour day month weekday, e.g. 0 9 1 */3 *"]},
         )
     try:
-        trigger = CronTrigger.from_crontab(text, timezone=zone)
-    except (ValueError, TypeError, KeyError) as exc:
+        values = [
+            _crontab_field(part, spec) for part, spec in zip(parts, _CRON_FIELDS, strict=True)
+        ]
+    except ValueError as exc:
         raise InvalidCron(
             f"cron expression {expression!r} is not valid: {exc}",
             fields={"cron": [f"not a valid crontab line: {exc}"]},
         ) from None
+    minute, hour, day, month, weekday = values
+    common = {"minute": minute, "hour": hour, "month": month, "timezone": zone}
+    trigger: BaseTrigger
+    if parts[2].startswith("*") or parts[4].startswith("*"):
+        trigger = CronTrigger(day=day, day_of_week=weekday, **common)
+    else:
+        trigger = OrTrigger(
+            [
+                CronTrigger(day=day, day_of_week="*", **common),
+                CronTrigger(day="*", day_of_week=weekday, **common),
+            ]
+        )
     if trigger.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=zone)) is None:
         raise InvalidCron(
             f"cron expression {expression!r} never fires",
@@ -71,7 +97,79 @@ def parse_cron(expression: str, zone: tzinfo) -> CronTrigger:
     return trigger
 
 
-def next_fire_after(trigger: CronTrigger, moment: datetime) -> datetime | None:
+@dataclass(frozen=True)
+class _CronField:
+    """One crontab field: its range and the names that count up from ``low`` (jan = 1)."""
+
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+
+
+_WEEKDAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_CRON_FIELDS = (
+    _CronField("minute", 0, 59),
+    _CronField("hour", 0, 23),
+    _CronField("day", 1, 31),
+    _CronField(
+        "month",
+        1,
+        12,
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
+    ),
+    # 0-7: cron(8) takes both 0 and 7 for Sunday.
+    _CronField("weekday", 0, 7, _WEEKDAY_NAMES),
+)
+_CRON_PART = re.compile(r"(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/([0-9]+))?", re.IGNORECASE)
+
+
+def _crontab_field(text: str, spec: _CronField) -> str:
+    """One crontab field as the explicit values APScheduler reads the same way (``*`` kept)."""
+    if text == "*":
+        return "*"
+    chosen: set[int] = set()
+    for part in text.split(","):
+        match = _CRON_PART.fullmatch(part)
+        if match is None:
+            raise ValueError(f"{spec.name} {part!r} is not a number, range, list or step")
+        body, step_text = match.groups()
+        step = int(step_text) if step_text else 1
+        if step < 1:
+            raise ValueError(f"{spec.name} step must be at least 1")
+        if body == "*":
+            first, last = spec.low, spec.high
+        else:
+            start, _, end = body.partition("-")
+            first = _cron_value(start, spec)
+            # "5/15" runs from 5 to the end of the range, as cron(8) reads it.
+            last = _cron_value(end, spec) if end else (spec.high if step_text else first)
+            if first > last:
+                raise ValueError(f"{spec.name} range {body!r} runs backwards")
+        chosen.update(range(first, last + 1, step))
+    if spec.name == "weekday":
+        # APScheduler counts weekdays from Monday; its names are unambiguous.
+        days = sorted({v % 7 for v in chosen})
+        return ",".join(_WEEKDAY_NAMES[d] for d in days)
+    return ",".join(str(v) for v in sorted(chosen))
+
+
+def _cron_value(text: str, spec: _CronField) -> int:
+    word = text.lower()
+    if word in spec.names:
+        return spec.names.index(word) + spec.low
+    if not word.isdigit():
+        raise ValueError(
+            f"{spec.name} {text!r} is not a number"
+            + (f" or one of {', '.join(spec.names)}" if spec.names else "")
+        )
+    value = int(word)
+    if not spec.low <= value <= spec.high:
+        raise ValueError(f"{spec.name} {value} is outside {spec.low}-{spec.high}")
+    return value
+
+
+def next_fire_after(trigger: BaseTrigger, moment: datetime) -> datetime | None:
     """The first fire time strictly after ``moment``."""
     fire = trigger.get_next_fire_time(None, moment)
     if fire is not None and fire <= moment:
@@ -79,7 +177,7 @@ def next_fire_after(trigger: CronTrigger, moment: datetime) -> datetime | None:
     return fire
 
 
-def last_fire_at_or_before(trigger: CronTrigger, now: datetime) -> datetime | None:
+def last_fire_at_or_before(trigger: BaseTrigger, now: datetime) -> datetime | None:
     """The most recent fire time not after ``now`` (within about five years), else None."""
     for window in _WINDOWS:
         fire = trigger.get_next_fire_time(None, now - window)

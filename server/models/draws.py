@@ -88,9 +88,17 @@ class DrawSeed(IdMixin, AgencyScoped, db.Model):
     seed: so.Mapped[str] = so.mapped_column(sa.String(128))
     commitment: so.Mapped[str] = so.mapped_column(sa.String(64))
     committed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
-    # When the scheduler expects to draw with it (the next cron fire time).
+    # When the scheduler expects to draw with it (the next cron fire time), and the period
+    # it was published for: a draw that catches up after downtime uses the earliest unused
+    # commitment and moves it to its own period_key, so the two may differ.
     planned_for: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    planned_period_key: so.Mapped[str | None] = so.mapped_column(sa.String(10))
     used_by_draw_id: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.Uuid)
+    # Set when the scheduler has passed this commitment's fire time for a later period
+    # without using it: it is no longer shown as upcoming and never used.
+    lapsed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    # Secret (hex), fixed with the seed: the key of the draw's pseudonyms. Never published.
+    pseudonym_key: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
 
 class Draw(IdMixin, AgencyScoped, db.Model):
@@ -123,6 +131,11 @@ class Draw(IdMixin, AgencyScoped, db.Model):
     parameters: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
     # The public document, byte for byte as run_draw produced it (canonical JSON).
     document: so.Mapped[str] = so.mapped_column(sa.Text)
+    # sr-draw/2 names everyone in the document by pseudonyms under this secret key (hex);
+    # ``identities`` maps the drawn enterprises' and team members' pseudonyms to their ids.
+    # Both null for sr-draw/1 draws, whose document holds the ids themselves.
+    pseudonym_key: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    identities: so.Mapped[dict[str, str] | None] = so.mapped_column(sa.JSON)
     pool_size: so.Mapped[int] = so.mapped_column(sa.Integer)
     drawn_count: so.Mapped[int] = so.mapped_column(sa.Integer)
 

@@ -100,7 +100,10 @@ class DrawPlanInputSchema(ma.Schema):
         load_default=None,
         allow_none=True,
         validate=ma.validate.Length(max=100),
-        metadata={"description": "crontab line in the agency's zone; null: run by hand only"},
+        metadata={
+            "description": "five-field crontab line in the agency's zone, read as cron(8) "
+            "reads it (weekday 0 and 7 are Sunday); null: run by hand only"
+        },
     )
     period = ma.fields.String(
         load_default="quarter",
@@ -184,8 +187,12 @@ class StratumSchema(ma.Schema):
     drawn = ma.fields.Integer(required=True)
 
 
+_PUBLIC_ID = {"description": "the pseudonym the published document names it by (sr-draw/2)"}
+
+
 class TeamMemberSchema(ma.Schema):
     id = ma.fields.String(required=True)
+    public_id = ma.fields.String(required=True, metadata=_PUBLIC_ID)
     name = ma.fields.String(required=True)
     certificate_no = ma.fields.String(allow_none=True)
     department = ma.fields.String()
@@ -193,6 +200,7 @@ class TeamMemberSchema(ma.Schema):
 
 class AssignmentSchema(ma.Schema):
     enterprise_id = ma.fields.String(required=True)
+    public_id = ma.fields.String(required=True, metadata=_PUBLIC_ID)
     enterprise_name = ma.fields.String(required=True)
     stratum = ma.fields.String(required=True)
     task_id = ma.fields.UUID(allow_none=True)
@@ -217,6 +225,16 @@ class DrawSchema(ma.Schema):
     committed_at = LocalDateTime(
         allow_none=True,
         metadata={"description": "when the commitment was published; null: with the result"},
+    )
+    commitment_period_key = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the period the commitment was published for; another than "
+            "period_key when a scheduled draw caught up on a missed one"
+        },
+    )
+    commitment_planned_for = LocalDateTime(
+        allow_none=True, metadata={"description": "the fire time the commitment was made for"}
     )
     fingerprint = ma.fields.String(required=True)
     algorithm = ma.fields.String(required=True)

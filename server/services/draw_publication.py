@@ -2,8 +2,9 @@
 
 Public pages run without a login, so the session is not fenced to an agency: every query here
 names exactly the rows it publishes, and every value returned is meant to be public. Recusal
-reasons, plan notes, pool filters and the people's internal ids beyond the verifiable document
-are never read here.
+reasons, plan notes, pool filters and the people's internal ids are never published; the
+verifiable document names the pool by per-draw pseudonyms, and only the drawn enterprises
+and team members are named, beside their pseudonyms.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from server.domain.errors import NotFound
 from server.domain.periods import period_label
 from server.extensions import db
 from server.models import Agency, Draw, DrawPlan, DrawSeed, Enterprise, Task, User
+from server.models.types import utcnow
+from server.services import draws
+from server.services.enterprises import Page
 from server.services.tasks import hazards_found
 
 STATUS_TEXT = {"open": "未完成", "done": "已完成", "cancelled": "已作废（重新抽取）"}
@@ -36,12 +40,25 @@ def _agencies(ids: set[uuid.UUID]) -> dict[uuid.UUID, Agency]:
     return {a.id: a for a in db.session.scalars(sa.select(Agency).where(Agency.id.in_(ids)))}
 
 
-def list_draws(agency_code: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
-    """Published draws, newest first."""
-    stmt = sa.select(Draw).order_by(Draw.drawn_at.desc(), Draw.attempt.desc()).limit(limit)
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+
+
+def list_draws(agency_code: str | None = None, page: int = 1, per_page: int = PER_PAGE) -> Page:
+    """Published draws, newest first, one page of them."""
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    stmt = sa.select(Draw)
     if agency_code:
         stmt = stmt.join(Agency, Agency.id == Draw.agency_id).where(Agency.code == agency_code)
-    rows = list(db.session.scalars(stmt))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    rows = list(
+        db.session.scalars(
+            stmt.order_by(Draw.drawn_at.desc(), Draw.attempt.desc(), Draw.id)
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
     agencies = _agencies({d.agency_id for d in rows})
     later = (
         {
@@ -67,22 +84,30 @@ def list_draws(agency_code: str | None = None, limit: int = 200) -> list[dict[st
                 "attempt": d.attempt,
                 "redraw_reason": d.redraw_reason,
                 "superseded": (d.plan_id, d.period_key, d.attempt + 1) in later,
+                "trigger": d.trigger,
                 "drawn_at": _local(d.drawn_at, zone),
                 "pool_size": d.pool_size,
                 "drawn_count": d.drawn_count,
                 "fingerprint": d.fingerprint,
             }
         )
-    return out
+    return Page(out, page, per_page, total)
 
 
-def upcoming(agency_code: str | None = None) -> list[dict[str, Any]]:
-    """Scheduled draws not yet made, each with the SHA-256 of the seed it will use."""
+def upcoming(agency_code: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Scheduled draws not yet made, each with the SHA-256 of the seed it will use.
+
+    A commitment whose fire time has passed (the scheduler is down) stays listed, marked
+    overdue: the scheduler's next draw uses it. Once a later fire time is dealt with without
+    it, it lapses and leaves the list.
+    """
+    now = now or utcnow()
     stmt = (
         sa.select(DrawSeed, DrawPlan)
         .join(DrawPlan, DrawPlan.id == DrawSeed.plan_id)
         .where(
             DrawSeed.used_by_draw_id.is_(None),
+            DrawSeed.lapsed_at.is_(None),
             DrawPlan.active.is_(True),
             DrawPlan.cron.is_not(None),
         )
@@ -103,6 +128,7 @@ def upcoming(agency_code: str | None = None) -> list[dict[str, Any]]:
                 "period_key": seed.period_key,
                 "period_label": period_label(seed.period_key),
                 "planned_for": _local(seed.planned_for, zone),
+                "overdue": seed.planned_for is not None and seed.planned_for < now,
                 "seed_commitment": seed.commitment,
                 "committed_at": _local(seed.committed_at, zone),
             }
@@ -118,7 +144,7 @@ def _get(draw_id: uuid.UUID) -> Draw:
 
 
 def document(draw_id: uuid.UUID) -> str:
-    """The verifiable document exactly as stored (canonical JSON, ``sr-draw-public/1``)."""
+    """The verifiable document exactly as stored (canonical JSON, ``sr-draw-public/2``)."""
     return _get(draw_id).document
 
 
@@ -127,8 +153,13 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
     draw = _get(draw_id)
     agency = db.session.get(Agency, draw.agency_id)
     zone = ZoneInfo(agency.timezone)
-    doc = algorithm.DrawResult.from_public_json(draw.document)
-    enterprise_ids = [uuid.UUID(a.enterprise_id) for a in doc.assignments]
+    doc = algorithm.read_document(draw.document)
+    names = draws.real_ids(draw)
+
+    def real(public_id: str) -> str:
+        return names.get(public_id, public_id)
+
+    enterprise_ids = [uuid.UUID(real(a.enterprise_id)) for a in doc.assignments]
     enterprises = {
         str(e.id): e
         for e in db.session.scalars(
@@ -137,17 +168,14 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
             )
         )
     }
-    member_ids = {uuid.UUID(i) for a in doc.assignments for i in a.inspector_ids}
+    member_ids = {uuid.UUID(real(i)) for a in doc.assignments for i in a.inspector_ids}
     people = {
         str(u.id): u
         for u in db.session.scalars(
             sa.select(User).where(User.agency_id == draw.agency_id, User.id.in_(member_ids))
         )
     }
-    outside = {o.id: o for o in doc.inputs.outside_inspectors}
-    outside_names = {
-        o["id"]: o.get("name", "") for o in draw.parameters.get("outside_inspectors", [])
-    }
+    outside = {o["id"]: o for o in draw.parameters.get("outside_inspectors", [])}
     tasks = {
         str(t.enterprise_id): t
         for t in db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id))
@@ -169,26 +197,30 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
     )
     rows = []
     for a in doc.assignments:
-        e = enterprises.get(a.enterprise_id)
-        task = tasks.get(a.enterprise_id)
+        eid = real(a.enterprise_id)
+        e = enterprises.get(eid)
+        task = tasks.get(eid)
         rows.append(
             {
-                "enterprise_id": a.enterprise_id,
+                "enterprise_id": eid,
+                "public_id": a.enterprise_id,
                 "enterprise_name": e.name if e else "",
                 "uscc": e.uscc if e else "",
                 "stratum": a.stratum,
                 "inspectors": [
                     {
-                        "name": (people[i].full_name or people[i].username) if i in people else "",
-                        "certificate_no": people[i].cert_no if i in people else None,
+                        "public_id": i,
+                        "name": _name(people.get(real(i))),
+                        "certificate_no": people[real(i)].cert_no if real(i) in people else None,
                     }
                     for i in a.inspector_ids
                 ],
                 "outside_inspectors": [
                     {
-                        "name": outside_names.get(o, ""),
-                        "department": outside[o].department if o in outside else "",
-                        "certificate_no": outside[o].certificate_no if o in outside else None,
+                        "public_id": o,
+                        "name": outside.get(real(o), {}).get("name", ""),
+                        "department": outside.get(real(o), {}).get("department", ""),
+                        "certificate_no": outside.get(real(o), {}).get("certificate_no"),
                     }
                     for o in a.outside_inspector_ids
                 ],
@@ -205,6 +237,18 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
                 },
             }
         )
+    seed = draws.commitment_of(draw)
+    commitment = None
+    if seed is not None:
+        planned = seed.planned_period_key or seed.period_key
+        commitment = {
+            "committed_at": _local(seed.committed_at, zone),
+            "planned_for": _local(seed.planned_for, zone),
+            "period_key": planned,
+            "period_label": period_label(planned),
+            # A scheduled draw that caught up after downtime, with the first missed commitment.
+            "carried_over": planned != draw.period_key,
+        }
     return {
         "id": str(draw.id),
         "agency": agency.name,
@@ -222,12 +266,14 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
         "seed": draw.seed,
         "seed_commitment": draw.seed_commitment,
         "committed_at": _local(draw.committed_at, zone),
+        "commitment": commitment,
         "fingerprint": draw.fingerprint,
         "algorithm": draw.algorithm,
+        "pseudonymous": draw.pseudonym_key is not None,
         "team_size": doc.inputs.parameters.team_size,
         "outside_per_team": doc.inputs.parameters.outside_per_team,
         "pool_size": draw.pool_size,
-        "inspector_pool_size": len(doc.inputs.inspectors),
+        "inspector_pool_size": doc.inputs.pool_inspectors,
         "drawn_count": draw.drawn_count,
         "strata": [
             {
@@ -240,6 +286,10 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
         ],
         "assignments": rows,
     }
+
+
+def _name(user: User | None) -> str:
+    return (user.full_name or user.username) if user is not None else ""
 
 
 def publication_json(draw_id: uuid.UUID) -> dict[str, Any]:

@@ -4,8 +4,10 @@
 reads the plans afresh each time, so new and changed plans need no restart. For each plan it
 looks at the most recent fire time not after ``now``: if the plan has not dealt with it yet,
 it draws for that fire time's period. A scheduler that was down for three fire times
-therefore draws once (the latest), not three times. Two schedulers ticking at once make one
-draw: the second loses on the database's unique constraint and records nothing new.
+therefore draws once (the latest), not three times, with the seed committed before the first
+of the missed ones (see ``draws.execute``); the commitments of the others lapse. Two
+schedulers ticking at once make one draw: the second loses on the database's unique
+constraint and records nothing new.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def _tick_plan(plan_id: uuid.UUID, now: datetime) -> PlanRun | None:
         plan = db.session.get(DrawPlan, plan_id)
         plan.last_fire_at = fire
         plan.last_error = run.error
+        draws.lapse_missed_commitments(plan, fire, run.period_key, now)
         db.session.commit()
     plan = db.session.get(DrawPlan, plan_id)
     try:

@@ -18,7 +18,6 @@ from server.domain.draw_plans import PoolSize, check_plan, stratum_of
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 from server.domain.periods import next_fire_after, parse_cron, period_key, period_label
 from server.domain.permissions import INSPECTOR, Principal
-from server.domain.workdays import DEFAULT_CALENDAR
 from server.extensions import db
 from server.models import (
     Agency,
@@ -33,6 +32,7 @@ from server.models import (
 )
 from server.models.types import utcnow
 from server.services import tasks as task_service
+from server.services.calendar import working_calendar
 from server.services.visit_policy import visit_policy_for
 
 log = logging.getLogger(__name__)
@@ -80,31 +80,17 @@ def _zone(agency: Agency) -> ZoneInfo:
 # --- plans ----------------------------------------------------------------------------------
 
 
-def _active_inspector_count(agency_id: uuid.UUID) -> int:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count(User.id)).where(
-                User.agency_id == agency_id, User.active.is_(True), User.role == INSPECTOR
-            )
-        )
-        or 0
-    )
-
-
-def _check_people(agency_id: uuid.UUID, config: dict[str, Any]) -> PoolSize:
+def _check_people(agency: Agency, config: dict[str, Any], now: datetime) -> PoolSize:
+    """How many people the plan lists or implies, and how many are certified today."""
+    today = now.astimezone(_zone(agency)).date()
     ids = config.get("inspector_ids")
+    people = sa.select(User).where(User.agency_id == agency.id, User.active.is_(True))
     if ids is None:
-        inspectors = _active_inspector_count(agency_id)
+        found = list(db.session.scalars(people.where(User.role == INSPECTOR)))
     else:
         wanted = {uuid.UUID(str(i)) for i in ids}
-        found = set(
-            db.session.scalars(
-                sa.select(User.id).where(
-                    User.agency_id == agency_id, User.active.is_(True), User.id.in_(wanted)
-                )
-            )
-        )
-        unknown = sorted(str(i) for i in wanted - found)
+        found = list(db.session.scalars(people.where(User.id.in_(wanted))))
+        unknown = sorted(str(i) for i in wanted - {u.id for u in found})
         if unknown:
             raise ValidationFailed(
                 f"not active users of your agency: {', '.join(unknown)}",
@@ -113,8 +99,26 @@ def _check_people(agency_id: uuid.UUID, config: dict[str, Any]) -> PoolSize:
                     "inspector_ids": [f"{i} is not an active user of your agency" for i in unknown]
                 },
             )
-        inspectors = len(found)
-    return PoolSize(inspectors=inspectors, outside_inspectors=len(config["outside_inspectors"]))
+    outside = config["outside_inspectors"]
+    return PoolSize(
+        inspectors=len(found),
+        certified=sum(
+            1 for u in found if algorithm.is_certified(u.cert_no, u.cert_valid_until, today)
+        ),
+        outside_inspectors=len(outside),
+        outside_certified=sum(
+            1
+            for o in outside
+            if algorithm.is_certified(
+                o.get("certificate_no"), _opt_date(o.get("certificate_valid_until")), today
+            )
+        ),
+        on=today,
+    )
+
+
+def _opt_date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
 
 
 def _normalize(config: dict[str, Any]) -> dict[str, Any]:
@@ -146,9 +150,9 @@ def _normalize(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _validated(agency: Agency, config: dict[str, Any]) -> dict[str, Any]:
+def _validated(agency: Agency, config: dict[str, Any], now: datetime) -> dict[str, Any]:
     config = _normalize(config)
-    pool = _check_people(agency.id, config)
+    pool = _check_people(agency, config, now)
     config.update(check_plan(config, pool, _zone(agency)))
     return config
 
@@ -164,7 +168,7 @@ def create_plan(
     permissions.require_role(principal, permissions.MANAGE_DRAWS, "creating a draw plan")
     now = now or utcnow()
     agency = db.session.get(Agency, principal.agency_id)
-    config = _validated(agency, data)
+    config = _validated(agency, data, now)
     plan = DrawPlan(
         agency_id=agency.id, created_by=principal.user_id, schedule_from=now, version=1, **config
     )
@@ -183,7 +187,7 @@ def update_plan(
     now = now or utcnow()
     plan = get_plan(principal, plan_id)
     agency = db.session.get(Agency, plan.agency_id)
-    config = _validated(agency, {**plan_config(plan), **changes})
+    config = _validated(agency, {**plan_config(plan), **changes}, now)
     changed = {k for k, v in config.items() if getattr(plan, k) != v}
     if changed:
         for key in changed:
@@ -203,7 +207,11 @@ def _discard_unused_seeds(plan: DrawPlan) -> None:
     # made afresh. Any other change keeps the published commitment, so editing a plan never
     # re-rolls its seed.
     db.session.execute(
-        sa.delete(DrawSeed).where(DrawSeed.plan_id == plan.id, DrawSeed.used_by_draw_id.is_(None))
+        sa.delete(DrawSeed).where(
+            DrawSeed.plan_id == plan.id,
+            DrawSeed.used_by_draw_id.is_(None),
+            DrawSeed.lapsed_at.is_(None),
+        )
     )
 
 
@@ -246,10 +254,7 @@ def plan_view(plan: DrawPlan, now: datetime | None = None) -> dict[str, Any]:
     if plan.active and plan.cron:
         view["next_run_at"] = next_fire_after(parse_cron(plan.cron, _zone(agency)), now)
         seed = db.session.scalar(
-            sa.select(DrawSeed)
-            .where(DrawSeed.plan_id == plan.id, DrawSeed.used_by_draw_id.is_(None))
-            .order_by(DrawSeed.planned_for.desc())
-            .limit(1)
+            _pending_seeds(plan.id).order_by(DrawSeed.planned_for.desc()).limit(1)
         )
         if seed is not None:
             view["upcoming"] = {
@@ -262,6 +267,15 @@ def plan_view(plan: DrawPlan, now: datetime | None = None) -> dict[str, Any]:
 
 
 # --- seed commitments -----------------------------------------------------------------------
+
+
+def _pending_seeds(plan_id: uuid.UUID) -> sa.Select[tuple[DrawSeed]]:
+    """The plan's published commitments that a draw may still use."""
+    return sa.select(DrawSeed).where(
+        DrawSeed.plan_id == plan_id,
+        DrawSeed.used_by_draw_id.is_(None),
+        DrawSeed.lapsed_at.is_(None),
+    )
 
 
 def commit_next_seed(plan: DrawPlan, agency: Agency, now: datetime) -> DrawSeed | None:
@@ -279,7 +293,9 @@ def commit_next_seed(plan: DrawPlan, agency: Agency, now: datetime) -> DrawSeed 
             sa.select(DrawSeed).where(DrawSeed.plan_id == plan.id, DrawSeed.period_key == key)
         )
         if seed is not None:
-            return seed if seed.used_by_draw_id is None else None
+            if seed.used_by_draw_id is None and seed.lapsed_at is None:
+                return seed
+            continue  # that period is drawn (or given up): the next fire may be in another
         drawn = db.session.scalar(
             sa.select(Draw.id).where(Draw.plan_id == plan.id, Draw.period_key == key).limit(1)
         )
@@ -292,13 +308,57 @@ def commit_next_seed(plan: DrawPlan, agency: Agency, now: datetime) -> DrawSeed 
         agency_id=plan.agency_id,
         plan_id=plan.id,
         period_key=key,
+        planned_period_key=key,
         seed=value,
         commitment=algorithm.seed_commitment(value),
         committed_at=now,
         planned_for=fire,
+        pseudonym_key=secrets.token_hex(algorithm.PSEUDONYM_KEY_BYTES),
     )
     db.session.add(seed)
     return seed
+
+
+def _commitment_for(
+    plan: DrawPlan, period: str, now: datetime, *, scheduled: bool
+) -> DrawSeed | None:
+    """The published commitment a first draw of ``period`` uses, if there is one.
+
+    The one made for that period; failing that, a scheduled draw catching up after the
+    scheduler was down takes the plan's earliest commitment whose fire time went by unused.
+    Either way the seed was fixed and published before this draw, and the rule leaves no
+    choice. A manual run never takes over another period's commitment.
+    """
+    own = db.session.scalar(
+        _pending_seeds(plan.id).where(DrawSeed.period_key == period, DrawSeed.committed_at <= now)
+    )
+    if own is not None or not scheduled:
+        return own
+    missed = db.session.scalar(
+        _pending_seeds(plan.id)
+        .where(DrawSeed.committed_at <= now, DrawSeed.planned_for <= now)
+        .order_by(DrawSeed.committed_at, DrawSeed.id)
+        .limit(1)
+    )
+    if missed is not None:
+        missed.period_key = period
+    return missed
+
+
+def lapse_missed_commitments(plan: DrawPlan, fire: datetime, period: str, now: datetime) -> int:
+    """Once the scheduler has dealt with ``fire``, commitments of earlier periods whose time
+    went by unused will never be used: mark them so that they leave "upcoming"."""
+    stale = list(
+        db.session.scalars(
+            _pending_seeds(plan.id).where(
+                DrawSeed.planned_for <= fire, DrawSeed.period_key != period
+            )
+        )
+    )
+    for seed in stale:
+        seed.lapsed_at = now
+        log.info("plan %s: commitment for %s lapsed unused", plan.id, seed.period_key)
+    return len(stale)
 
 
 # --- recusals -------------------------------------------------------------------------------
@@ -477,14 +537,12 @@ def build_pool(
                 o["id"],
                 o["department"],
                 o.get("certificate_no"),
-                date.fromisoformat(o["certificate_valid_until"])
-                if o.get("certificate_valid_until")
-                else None,
+                _opt_date(o.get("certificate_valid_until")),
             )
             for o in plan.outside_inspectors
         ],
         recusals=recusals,
-        previous_assignments=_previous_pairs(plan, period),
+        previous_assignments=_previous_pairs(plan, period, pool_ids),
         parameters=algorithm.DrawParameters(
             draw_date=draw_date,
             team_size=plan.team_size,
@@ -507,37 +565,60 @@ def build_pool(
     )
 
 
-def _previous_pairs(plan: DrawPlan, period: str) -> list[algorithm.Pair]:
-    """Who went where in the plan's previous draw (its last attempt of an earlier period)."""
-    previous = db.session.scalar(
-        sa.select(Draw)
-        .where(Draw.plan_id == plan.id, Draw.period_key != period)
-        .order_by(Draw.drawn_at.desc(), Draw.attempt.desc())
-        .limit(1)
+def _previous_pairs(plan: DrawPlan, period: str, pool_ids: set[str]) -> list[algorithm.Pair]:
+    """For each enterprise of the pool, who went there in the latest earlier draw that drew it.
+
+    Every plan of the agency counts: a campaign and the general plan must not send the same
+    inspector to an enterprise twice running either. The period this plan is (re)drawing
+    does not count, nor do cancelled tasks (their draw was redrawn before anyone went).
+    """
+    rows = db.session.execute(
+        sa.select(
+            Task.enterprise_id,
+            Task.inspector_ids,
+            Task.outside_inspectors,
+            Draw.drawn_at,
+            Draw.attempt,
+        )
+        .join(Draw, Draw.id == Task.draw_id)
+        .where(
+            Task.agency_id == plan.agency_id,
+            Task.status != task_service.CANCELLED,
+            sa.or_(Draw.plan_id != plan.id, Draw.period_key != period),
+        )
     )
-    if previous is None:
-        return []
-    document = algorithm.DrawResult.from_public_json(previous.document)
+    latest: dict[str, tuple[tuple[datetime, int], list[str]]] = {}
+    for enterprise_id, inspectors, outside, drawn_at, attempt in rows:
+        key = str(enterprise_id)
+        if key not in pool_ids:
+            continue
+        mark = (drawn_at, attempt)
+        if key not in latest or mark > latest[key][0]:
+            latest[key] = (mark, [*inspectors, *(o["id"] for o in outside)])
     return [
-        algorithm.Pair(person, a.enterprise_id)
-        for a in document.assignments
-        for person in (*a.inspector_ids, *a.outside_inspector_ids)
+        algorithm.Pair(person, enterprise)
+        for enterprise, (_, people) in sorted(latest.items())
+        for person in people
     ]
 
 
-def _explain(exc: algorithm.DrawInfeasible, names: dict[str, str]) -> algorithm.DrawInfeasible:
-    """Name the enterprise a lead would recognise, not only its id."""
+def _explain(
+    exc: algorithm.DrawInfeasible, identities: dict[str, str], names: dict[str, str]
+) -> algorithm.DrawInfeasible:
+    """Name the enterprise a lead would recognise, not its pseudonym."""
     details = dict(exc.details)
     message = exc.message
     enterprises = details.get("enterprises")
     if isinstance(enterprises, list):
-        details["enterprises"] = [
-            {**e, "enterprise_name": names.get(e.get("enterprise_id", ""), "")} for e in enterprises
-        ]
+        details["enterprises"] = []
         for e in enterprises:
-            eid = e.get("enterprise_id", "")
-            if eid in names:
-                message = message.replace(f"enterprise {eid}", f"enterprise {names[eid]} ({eid})")
+            alias = e.get("enterprise_id", "")
+            real = identities.get(alias, alias)
+            details["enterprises"].append(
+                {**e, "enterprise_id": real, "enterprise_name": names.get(real, "")}
+            )
+            label = f"{names[real]} ({real})" if real in names else real
+            message = message.replace(f"enterprise {alias}", f"enterprise {label}")
     return algorithm.DrawInfeasible(message, fields=exc.fields, details=details)
 
 
@@ -603,19 +684,25 @@ def execute(
     pool = build_pool(plan, agency, draw_date=draw_date, now=now, period=period)
     seed_row = None
     if latest is None:
-        seed_row = db.session.scalar(
-            sa.select(DrawSeed).where(
-                DrawSeed.plan_id == plan.id,
-                DrawSeed.period_key == period,
-                DrawSeed.used_by_draw_id.is_(None),
-                DrawSeed.committed_at <= now,
-            )
-        )
-    seed = seed_row.seed if seed_row is not None else secrets.token_hex(32)
+        seed_row = _commitment_for(plan, period, now, scheduled=trigger == "schedule")
+    if seed_row is not None:
+        seed = seed_row.seed
+        # Commitments made before pseudonyms existed get their key now, still before drawing.
+        key = seed_row.pseudonym_key or secrets.token_hex(algorithm.PSEUDONYM_KEY_BYTES)
+    else:
+        seed = secrets.token_hex(32)
+        key = secrets.token_hex(algorithm.PSEUDONYM_KEY_BYTES)
+    hidden, identities = algorithm.pseudonymize(pool.inputs, bytes.fromhex(key))
     try:
-        result = algorithm.run_draw(pool.inputs, seed)
+        result = algorithm.run_draw(hidden, seed)
     except algorithm.DrawInfeasible as exc:
-        raise _explain(exc, pool.enterprise_names) from None
+        raise _explain(exc, identities, pool.enterprise_names) from None
+    assignments = [a.renamed(identities) for a in result.assignments]
+    named = {a.enterprise_id for a in result.assignments} | {
+        person
+        for a in result.assignments
+        for person in (*a.inspector_ids, *a.outside_inspector_ids)
+    }
 
     draw = Draw(
         agency_id=plan.agency_id,
@@ -640,6 +727,8 @@ def execute(
             "excluded": pool.excluded,
         },
         document=result.to_public_json(),
+        pseudonym_key=key,
+        identities={p: identities[p] for p in sorted(named)},
         pool_size=len(pool.inputs.enterprises),
         drawn_count=len(result.assignments),
     )
@@ -652,10 +741,10 @@ def execute(
         raise _lost_race(period) from None
     if latest is not None:
         task_service.cancel_open_tasks(latest.id)
-    due = DEFAULT_CALENDAR.add_days(draw_date, plan.due_days, plan.due_day_kind)
+    due = working_calendar(agency).add_days(draw_date, plan.due_days, plan.due_day_kind)
     task_service.create_for_draw(
         draw,
-        result,
+        assignments,
         title=f"{plan.name}（{period_label(period)}）",
         enterprise_names=pool.enterprise_names,
         outside_people=pool.outside_people,
@@ -663,6 +752,7 @@ def execute(
     )
     if seed_row is not None:
         seed_row.used_by_draw_id = draw.id
+        seed_row.pseudonym_key = key
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
@@ -719,34 +809,46 @@ def superseded_by(draw: Draw) -> Draw | None:
     )
 
 
+def commitment_of(draw: Draw) -> DrawSeed | None:
+    """The published commitment whose seed the draw used (none: the seed was made with it)."""
+    return db.session.scalar(sa.select(DrawSeed).where(DrawSeed.used_by_draw_id == draw.id))
+
+
+def real_ids(draw: Draw) -> dict[str, str]:
+    """Pseudonym → id for the drawn enterprises and people (empty for sr-draw/1: ids as is)."""
+    return dict(draw.identities or {})
+
+
 def draw_view(draw: Draw) -> dict[str, Any]:
     """A draw for leads: everything stored, and the teams with names and task ids."""
-    document = algorithm.DrawResult.from_public_json(draw.document)
+    document = algorithm.read_document(draw.document)
+    names = real_ids(draw)
+
+    def real(public_id: str) -> str:
+        return names.get(public_id, public_id)
+
+    people = {real(i) for a in document.assignments for i in a.inspector_ids}
     users = {
         str(u.id): u
         for u in db.session.scalars(
-            sa.select(User).where(
-                User.id.in_([uuid.UUID(i.id) for i in document.inputs.inspectors])
-            )
+            sa.select(User).where(User.id.in_([uuid.UUID(i) for i in people]))
         )
     }
     enterprises = {
         str(e.id): e
         for e in db.session.scalars(
             sa.select(Enterprise).where(
-                Enterprise.id.in_([uuid.UUID(a.enterprise_id) for a in document.assignments])
+                Enterprise.id.in_([uuid.UUID(real(a.enterprise_id)) for a in document.assignments])
             )
         )
     }
-    outside = {o.id: o for o in document.inputs.outside_inspectors}
-    outside_names = {
-        o["id"]: o.get("name", "") for o in draw.parameters.get("outside_inspectors", [])
-    }
+    outside = {o["id"]: o for o in draw.parameters.get("outside_inspectors", [])}
     task_ids = {
         str(t.enterprise_id): t.id
         for t in db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id))
     }
     later = superseded_by(draw)
+    seed = commitment_of(draw)
     return {
         "id": draw.id,
         "plan_id": draw.plan_id,
@@ -762,6 +864,8 @@ def draw_view(draw: Draw) -> dict[str, Any]:
         "seed": draw.seed,
         "seed_commitment": draw.seed_commitment,
         "committed_at": draw.committed_at,
+        "commitment_period_key": seed.planned_period_key if seed else None,
+        "commitment_planned_for": seed.planned_for if seed else None,
         "fingerprint": draw.fingerprint,
         "algorithm": draw.algorithm,
         "parameters": draw.parameters,
@@ -779,26 +883,29 @@ def draw_view(draw: Draw) -> dict[str, Any]:
         ],
         "assignments": [
             {
-                "enterprise_id": a.enterprise_id,
-                "enterprise_name": enterprises[a.enterprise_id].name
-                if a.enterprise_id in enterprises
+                "enterprise_id": real(a.enterprise_id),
+                "public_id": a.enterprise_id,
+                "enterprise_name": enterprises[real(a.enterprise_id)].name
+                if real(a.enterprise_id) in enterprises
                 else "",
                 "stratum": a.stratum,
-                "task_id": task_ids.get(a.enterprise_id),
+                "task_id": task_ids.get(real(a.enterprise_id)),
                 "inspectors": [
                     {
-                        "id": i,
-                        "name": (users[i].full_name or users[i].username) if i in users else "",
-                        "certificate_no": users[i].cert_no if i in users else None,
+                        "id": real(i),
+                        "public_id": i,
+                        "name": _user_name(users.get(real(i))),
+                        "certificate_no": users[real(i)].cert_no if real(i) in users else None,
                     }
                     for i in a.inspector_ids
                 ],
                 "outside_inspectors": [
                     {
-                        "id": o,
-                        "name": outside_names.get(o, ""),
-                        "department": outside[o].department if o in outside else "",
-                        "certificate_no": outside[o].certificate_no if o in outside else None,
+                        "id": real(o),
+                        "public_id": o,
+                        "name": outside.get(real(o), {}).get("name", ""),
+                        "department": outside.get(real(o), {}).get("department", ""),
+                        "certificate_no": outside.get(real(o), {}).get("certificate_no"),
                     }
                     for o in a.outside_inspector_ids
                 ],
@@ -808,16 +915,37 @@ def draw_view(draw: Draw) -> dict[str, Any]:
     }
 
 
+def _user_name(user: User | None) -> str:
+    return (user.full_name or user.username) if user is not None else ""
+
+
 def verify_draw(principal: Principal, draw_id: uuid.UUID) -> dict[str, Any]:
-    """Recompute a stored draw from its own published inputs and seed."""
+    """Recompute a stored draw from its own published inputs and seed.
+
+    Beyond what anyone can check from the document, the service also checks what only it
+    can: that each drawn pseudonym is the one the draw's secret key gives the enterprise or
+    person it is published as.
+    """
     draw = get_draw(principal, draw_id)
     outcome = algorithm.verify(draw.document)
     differences = list(outcome.differences)
+    document = algorithm.read_document(draw.document)
     # The row's own columns must say what the document says, too.
     for column in ("seed", "seed_commitment", "fingerprint", "algorithm"):
-        document = algorithm.DrawResult.from_public_json(draw.document)
         if getattr(draw, column) != getattr(document, column):
             differences.append(f"the stored {column} differs from the published document")
+    if draw.pseudonym_key is not None:
+        key = bytes.fromhex(draw.pseudonym_key)
+        names = real_ids(draw)
+        named: dict[str, str] = {}
+        for a in document.assignments:
+            named[a.enterprise_id] = "enterprise"
+            named.update(dict.fromkeys(a.inspector_ids, "inspector"))
+            named.update(dict.fromkeys(a.outside_inspector_ids, "outside"))
+        for public_id, kind in sorted(named.items()):
+            real = names.get(public_id)
+            if real is None or algorithm.pseudonym(key, kind, real) != public_id:
+                differences.append(f"{public_id} does not stand for the {kind} named")
     return {
         "draw_id": draw.id,
         "matches": not differences,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -21,16 +21,16 @@ OPEN, DONE, CANCELLED = "open", "done", "cancelled"
 
 def create_for_draw(
     draw: Draw,
-    result: algorithm.DrawResult,
+    assignments: Sequence[algorithm.Assignment],
     *,
     title: str,
     enterprise_names: Mapping[str, str],
     outside_people: Mapping[str, dict[str, Any]],
     due_date: date,
 ) -> list[Task]:
-    """One open task per drawn enterprise, visible to its team's devices."""
+    """One open task per drawn enterprise (ids, not pseudonyms), visible to its team's devices."""
     tasks = []
-    for assignment in result.assignments:
+    for assignment in assignments:
         outside = [
             {
                 "id": o,

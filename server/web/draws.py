@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from server.domain.errors import NotFound
 from server.services import draw_publication
+from server.services.enterprises import Page
 
 bp = Blueprint("public_draws", __name__, template_folder="templates")
 
@@ -25,25 +26,53 @@ def _draw_id(text: str) -> uuid.UUID | None:
         return None
 
 
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
+def _listing() -> tuple[Page, dict[str, str | None], list[dict[str, object]]]:
+    agency = _agency_filter()
+    page = draw_publication.list_draws(
+        agency, page=_page_number(), per_page=draw_publication.PER_PAGE
+    )
+    pages = max((page.total + page.per_page - 1) // page.per_page, 1)
+
+    def link(endpoint: str, n: int) -> str:
+        return url_for(endpoint, **{**request.args.to_dict(), "page": n})
+
+    links: dict[str, str | None] = {
+        "prev": link(request.endpoint or "", page.page - 1) if page.page > 1 else None,
+        "next": link(request.endpoint or "", page.page + 1) if page.page < pages else None,
+    }
+    return page, links, draw_publication.upcoming(agency)
+
+
 @bp.get("/public/draws")
 def draw_list() -> ResponseReturnValue:
-    """Every published draw, and the scheduled ones with their seed commitments."""
-    agency = _agency_filter()
+    """Published draws, a page at a time, and the scheduled ones with their commitments."""
+    page, links, upcoming = _listing()
+    pages = max((page.total + page.per_page - 1) // page.per_page, 1)
     return render_template(
-        "draws.html",
-        draws=draw_publication.list_draws(agency),
-        upcoming=draw_publication.upcoming(agency),
+        "draws.html", page=page, pages=pages, links=links, draws=page.items, upcoming=upcoming
     )
 
 
 @bp.get("/public/draws.json")
 def draw_list_json() -> ResponseReturnValue:
-    """The list page as JSON."""
-    agency = _agency_filter()
+    """The list page as JSON, paged the same way (``?page=``)."""
+    page, links, upcoming = _listing()
     return jsonify(
         {
-            "draws": draw_publication.list_draws(agency),
-            "upcoming": draw_publication.upcoming(agency),
+            "draws": page.items,
+            "page": page.page,
+            "per_page": page.per_page,
+            "total": page.total,
+            "next": links["next"],
+            "prev": links["prev"],
+            "upcoming": upcoming,
         }
     )
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from server.extensions import db
 from server.models import Draw
-from tests.draw_support import make_field
+from tests.draw_support import make_field, plan_payload
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_a_run_draws_full_certified_teams_and_never_a_key_enterprise(field) -> N
     plan = field.create_plan()
     draw = field.run(plan["id"])
     assert draw["attempt"] == 1 and draw["trigger"] == "manual"
-    assert draw["algorithm"] == "sr-draw/1"
+    assert draw["algorithm"] == "sr-draw/2"
     assert len(draw["seed"]) == 64 and len(draw["fingerprint"]) == 64
     # good: ceil(0.5 * 6) = 3; poor: 1 * 2 = 2; the key enterprise is never in the pool.
     assert draw["pool_size"] == 8
@@ -123,6 +123,39 @@ def test_expired_and_missing_certificates_are_never_drawn(world, client) -> None
     draw = f.run(plan["id"])
     drawn = {p["id"] for a in draw["assignments"] for p in a["inspectors"]}
     assert drawn <= set(f.ids("wang", "li", "zhao"))
+
+
+def test_a_plan_whose_certificates_have_all_lapsed_is_refused_when_saved(world, client) -> None:
+    world.agency()
+    lead = world.headers("lead")
+    for name in ("old1", "old2", "old3"):
+        world.user(name, role="inspector", cert_no="99", cert_valid_until=_date("2020-01-01"))
+    world.user("nocert", role="inspector", cert_no=None)
+    world.enterprise(lead, risk_grade="good")
+    response = client.post("/api/v1/draw-plans", json=plan_payload(), headers=lead)
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_draw_plan"
+    assert "only 0 of the pool's 4 inspectors hold a certificate valid" in error["message"]
+    outside = [
+        {
+            "name": "市场监管1",
+            "department": "市场监管局",
+            "certificate_no": "SC1",
+            "certificate_valid_until": "2020-06-30",
+        },
+        {"name": "市场监管2", "department": "市场监管局", "certificate_no": None},
+    ]
+    world.user("new1", role="inspector", cert_no="1")
+    world.user("new2", role="inspector", cert_no="2")
+    response = client.post(
+        "/api/v1/draw-plans",
+        json=plan_payload(outside_inspectors=outside, outside_per_team=1),
+        headers=lead,
+    )
+    assert response.status_code == 422, response.get_json()
+    fields = response.get_json()["error"]["fields"]
+    assert set(fields) == {"outside_per_team"}
 
 
 def test_a_recusal_is_never_broken_and_an_impossible_one_is_explained(world, client) -> None:
@@ -202,11 +235,36 @@ def test_verify_recomputes_a_stored_draw_and_catches_tampering(app, field) -> No
     assert verdict["matches"] is True and verdict["differences"] == []
     with app.app_context():
         row = db.session.get(Draw, uuid.UUID(draw["id"]))
-        forged = row.document.replace(draw["assignments"][0]["inspectors"][0]["id"], "x" * 36, 1)
+        forged = row.document.replace(
+            draw["assignments"][0]["inspectors"][0]["public_id"], "x" * 32, 1
+        )
         db.session.execute(sa.update(Draw).where(Draw.id == row.id).values(document=forged))
         db.session.commit()
     verdict = field.get(f"/api/v1/draws/{draw['id']}/verify")
     assert verdict["matches"] is False and verdict["differences"]
+
+
+def test_verify_catches_a_published_name_that_is_not_the_one_drawn(app, field) -> None:
+    plan = field.create_plan()
+    draw = field.run(plan["id"])
+    first, second = draw["assignments"][0]["inspectors"]
+    other = next(
+        p
+        for a in draw["assignments"]
+        for p in a["inspectors"]
+        if p["id"] not in (first["id"], second["id"])
+    )
+    with app.app_context():
+        row = db.session.get(Draw, uuid.UUID(draw["id"]))
+        # The document recomputes, but one drawn pseudonym is said to be someone else.
+        names = {**row.identities, first["public_id"]: other["id"]}
+        db.session.execute(sa.update(Draw).where(Draw.id == row.id).values(identities=names))
+        db.session.commit()
+    verdict = field.get(f"/api/v1/draws/{draw['id']}/verify")
+    assert verdict["matches"] is False
+    assert verdict["differences"] == [
+        f"{first['public_id']} does not stand for the inspector named"
+    ]
 
 
 def test_recently_inspected_and_capped_enterprises_are_left_out(app, field, monkeypatch) -> None:
@@ -303,3 +361,20 @@ def _date(text: str):
 
     return date.fromisoformat(text)
 
+
+def test_no_inspector_goes_back_to_an_enterprise_another_plan_just_sent_them_to(
+    world, client
+) -> None:
+    world.agency()
+    f = make_field(world, client, good=0, poor=6, key=0)
+    general = f.create_plan(name="一般企业抽查", rates={"risk:poor": "1"})
+    campaign = f.create_plan(name="专项抽查", rates={"risk:poor": "1"})
+    first = f.run(general["id"])
+    before = {a["enterprise_id"]: {p["id"] for p in a["inspectors"]} for a in first["assignments"]}
+    second = f.run(campaign["id"])
+    assert len(second["assignments"]) == 6
+    for a in second["assignments"]:
+        assert before[a["enterprise_id"]].isdisjoint(p["id"] for p in a["inspectors"])
+    # Published as the previous visits this draw avoided, under this draw's pseudonyms.
+    doc = client.get(f"/public/draws/{second['id']}/document.json").get_json()
+    assert len(doc["inputs"]["previous_assignments"]) == 12

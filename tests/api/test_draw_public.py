@@ -52,7 +52,7 @@ def test_the_list_and_the_page_show_plan_seed_fingerprint_and_teams(published, c
     html = detail.get_data(as_text=True)
     for text in (plan["name"], draw["seed"], draw["seed_commitment"], draw["fingerprint"]):
         assert text in html
-    assert "sr-draw/1" in html
+    assert "sr-draw/2" in html
     assert "人工发起的抽取，种子在抽取时生成" in html
     for a in draw["assignments"]:
         assert a["enterprise_name"] in html
@@ -161,10 +161,75 @@ def test_task_results_appear_once_inspected(world, published, client) -> None:
     assert "发现隐患 2 项" in html
 
 
-@pytest.mark.parametrize(
-    "ref", [str(UNKNOWN_DRAW), "not-a-uuid", f"{UNKNOWN_DRAW}.json", "x.json"]
-)
+@pytest.mark.parametrize("ref", [str(UNKNOWN_DRAW), "not-a-uuid", f"{UNKNOWN_DRAW}.json", "x.json"])
 def test_an_unknown_draw_is_a_404_page(client, app, ref) -> None:
     response = client.get(f"/public/draws/{ref}")
     assert response.status_code == 404
     assert client.get(f"/public/draws/{ref}/document.json").status_code == 404
+
+
+def test_the_public_document_names_nobody_beyond_those_drawn(world, client) -> None:
+    world.agency()
+    f = make_field(world, client, good=8, poor=1)
+    for name, enterprise in (
+        ("wang", "poor0"),
+        ("li", "good0"),
+        ("li", "good1"),
+        ("zhao", "good2"),
+    ):
+        response = client.post(
+            "/api/v1/recusals",
+            json={
+                "inspector_id": str(f.inspectors[name].id),
+                "enterprise_id": f.enterprises[enterprise]["id"],
+                "source": "enterprise_request",
+                "reason": RECUSAL_REASON,
+            },
+            headers=f.lead,
+        )
+        assert response.status_code == 201
+    plan = f.create_plan(rates={"risk:good": "0.25", "risk:poor": "1"})
+    draw = f.run(plan["id"])
+    body = client.get(f"/public/draws/{draw['id']}.json").get_data(as_text=True)
+    doc = json.loads(body)
+    html = client.get(f"/public/draws/{draw['id']}").get_data(as_text=True)
+
+    drawn = {a["enterprise_id"] for a in draw["assignments"]}
+    team = {p["id"] for a in draw["assignments"] for p in a["inspectors"]}
+    for person in f.inspectors.values():
+        # Nobody's account id, and no certificate number but those of the teams.
+        assert str(person.id) not in body and str(person.id) not in html
+        if str(person.id) not in team:
+            assert person.cert_no not in body and person.cert_no not in html
+    for enterprise in f.enterprises.values():
+        if enterprise["id"] not in drawn:
+            assert enterprise["id"] not in body and enterprise["name"] not in body
+    # The pool is there under pseudonyms, and recusals only where they decide a team.
+    public_of = {a["enterprise_id"]: a["public_id"] for a in draw["assignments"]}
+    assert sum(len(ids) for ids in doc["inputs"]["enterprises"].values()) == 9
+    assert {e for _, e in doc["inputs"]["recusals"]} <= set(public_of.values())
+    assert "enterprise_request" not in body and RECUSAL_REASON not in body
+    for a in doc["publication"]["assignments"]:
+        assert a["public_id"] == public_of[a["enterprise_id"]]
+        assert a["public_id"] in html
+    assert verify(doc).matches
+
+
+def test_the_public_list_pages_through_every_draw(published, client, monkeypatch) -> None:
+    from server.services import draw_publication
+
+    f, plan, first = published
+    second = f.run(plan["id"], redraw_reason="第一次重新抽取")
+    third = f.run(plan["id"], redraw_reason="第二次重新抽取")
+    monkeypatch.setattr(draw_publication, "PER_PAGE", 2)
+    one = client.get("/public/draws.json?agency=nankai").get_json()
+    assert [d["id"] for d in one["draws"]] == [third["id"], second["id"]]
+    assert (one["page"], one["total"], one["prev"]) == (1, 3, None)
+    two = client.get(one["next"]).get_json()
+    assert [d["id"] for d in two["draws"]] == [first["id"]]
+    assert two["next"] is None and "agency=nankai" in two["prev"]
+    html = client.get("/public/draws?agency=nankai").get_data(as_text=True)
+    assert "下一页" in html and "第 1 / 2 页" in html
+    html = client.get("/public/draws?agency=nankai&page=2").get_data(as_text=True)
+    assert "上一页" in html and first["id"] in html and third["id"] not in html
+    assert client.get("/public/draws?page=abc").status_code == 200

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from server import scheduler
+from server.domain.draw import verify
 from server.domain.permissions import Principal
+from server.domain.workdays import DEFAULT_CALENDAR
 from server.extensions import db
-from server.models import Draw, DrawPlan, DrawSeed, User
-from server.services import draw_schedule, draws
+from server.models import Agency, Draw, DrawPlan, DrawSeed, Task, User
+from server.services import draw_publication, draw_schedule, draws
 from tests.draw_support import make_field, plan_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -143,6 +145,8 @@ def test_a_new_plan_is_picked_up_without_a_restart(app, plan_id) -> None:
     runs = _tick(app, _at(2, 1, 10))
     # Plan 1 fires on 1 February; plan 2 fired on Monday 29 January for 2024.
     assert sorted(r.period_key for r in runs) == ["2024", "2024-02"]
+    weekly = next(r for r in runs if r.period_key == "2024")
+    assert weekly.fire_at == _at(1, 29, 9, 30)
 
 
 def test_the_draw_job_runs_every_minute_and_once_at_start_up(app) -> None:
@@ -151,3 +155,102 @@ def test_the_draw_job_runs_every_minute_and_once_at_start_up(app) -> None:
     assert job is not None
     assert str(job.trigger).startswith("cron[")
     assert "draw_plans" in scheduler.AT_START
+
+
+def test_task_due_dates_count_the_agencys_own_working_days(app, plan_id) -> None:
+    with app.app_context():
+        plan = db.session.get(DrawPlan, plan_id)
+        agency = db.session.get(Agency, plan.agency_id)
+        # A local day off the national calendar does not know about.
+        agency.settings = {**(agency.settings or {}), "calendar_overrides": {"2024-03-19": False}}
+        db.session.commit()
+        draw = draws.execute(plan, now=_at(3, 18, 10), operator_id=None, trigger="manual")
+        due = {
+            t.due_date for t in db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id))
+        }
+    national = DEFAULT_CALENDAR.add_days(date(2024, 3, 18), 20, "working")
+    assert due == {DEFAULT_CALENDAR.add_days(national, 1, "working")}
+
+
+def _principal() -> Principal:
+    lead = db.session.scalar(sa.select(User).where(User.role == "lead"))
+    return Principal(lead.id, lead.agency_id, lead.role, lead.username)
+
+
+def test_a_draw_after_months_of_downtime_uses_the_earliest_commitment(app, plan_id) -> None:
+    client = app.test_client()
+    with app.app_context():
+        february = db.session.scalar(sa.select(DrawSeed).where(DrawSeed.plan_id == plan_id))
+        assert february.period_key == "2024-02"
+        # While the scheduler is down, an edit of the plan commits April's seed as well.
+        draws.update_plan(_principal(), plan_id, {"name": "改名后的计划"}, now=_at(3, 5, 10))
+        commitments = {s.period_key: s.commitment for s in db.session.scalars(sa.select(DrawSeed))}
+    assert set(commitments) == {"2024-02", "2024-04"}
+    with app.app_context():
+        listed = draw_publication.upcoming(now=_at(3, 5, 10))
+    assert [(u["period_key"], u["overdue"]) for u in listed] == [
+        ("2024-02", True),
+        ("2024-04", False),
+    ]
+
+    # Back up on 15 May: one draw, for May, with the seed committed on 10 January.
+    runs = _tick(app, _at(5, 15, 8))
+    assert [(r.outcome, r.period_key) for r in runs] == [("drawn", "2024-05")]
+    (draw,) = _draws(app)
+    assert draw.trigger == "schedule" and draw.period_key == "2024-05"
+    assert draw.seed_commitment == commitments["2024-02"]
+    assert draw.committed_at == CREATED < draw.drawn_at
+    with app.app_context():
+        seeds = {s.planned_period_key: s for s in db.session.scalars(sa.select(DrawSeed))}
+        assert seeds["2024-02"].period_key == "2024-05"
+        assert seeds["2024-02"].used_by_draw_id == draw.id
+        # April's time went by unused: it lapsed; June's is the one upcoming now.
+        assert seeds["2024-04"].lapsed_at == _at(5, 15, 8)
+        assert seeds["2024-04"].used_by_draw_id is None
+        assert seeds["2024-06"].committed_at == _at(5, 15, 8)
+        listed = draw_publication.upcoming(now=_at(5, 15, 8))
+    assert [u["period_key"] for u in listed] == ["2024-06"]
+    assert commitments["2024-04"] not in client.get("/public/draws").get_data(as_text=True)
+
+    page = client.get(f"/public/draws/{draw.id}").get_data(as_text=True)
+    assert "定时自动抽取" in page and "人工发起" not in page
+    assert "2024-02-01 09:00" in page and "2024年2月" in page and "沿用该承诺" in page
+    body = client.get(f"/public/draws/{draw.id}.json").get_json()
+    commitment = body["publication"]["commitment"]
+    assert commitment["carried_over"] is True and commitment["period_key"] == "2024-02"
+    assert commitment["planned_for"].startswith("2024-02-01T09:00:00+08:00")
+    assert verify(body).matches
+
+
+def test_a_scheduled_draw_on_time_says_its_seed_was_published_beforehand(app, plan_id) -> None:
+    _tick(app, _at(2, 1, 9))
+    (draw,) = _draws(app)
+    page = app.test_client().get(f"/public/draws/{draw.id}").get_data(as_text=True)
+    assert "定时自动抽取" in page and "早于抽取时间预先公布" in page
+    assert "人工发起" not in page and "补抽说明" not in page
+
+
+def test_a_scheduled_draw_without_a_commitment_says_so(app, plan_id) -> None:
+    with app.app_context():
+        db.session.execute(sa.delete(DrawSeed))
+        db.session.commit()
+    _tick(app, _at(2, 1, 9))
+    (draw,) = _draws(app)
+    assert draw.committed_at is None
+    page = app.test_client().get(f"/public/draws/{draw.id}").get_data(as_text=True)
+    assert "本次定时抽取没有预先公布的种子承诺" in page and "人工发起" not in page
+
+
+def test_a_manual_run_never_takes_another_periods_commitment(app, plan_id) -> None:
+    with app.app_context():
+        plan = db.session.get(DrawPlan, plan_id)
+        # February's commitment is overdue, but a lead drawing May by hand does not take it.
+        draw = draws.execute(plan, now=_at(5, 10, 10), operator_id=None, trigger="manual")
+        assert draw.committed_at is None
+        february = db.session.scalar(sa.select(DrawSeed).where(DrawSeed.plan_id == plan_id))
+        assert february.used_by_draw_id is None
+    # The scheduler then finds May drawn; February's commitment lapses.
+    assert [r.outcome for r in _tick(app, _at(5, 15, 8))] == ["already_drawn"]
+    with app.app_context():
+        february = db.session.get(DrawSeed, february.id)
+        assert february.lapsed_at is not None

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,9 @@ from server.domain.draw import (
     canonical_json,
     fingerprint,
     normalize_rate,
+    pseudonym,
+    pseudonymize,
+    read_document,
     run_draw,
     seed_commitment,
     verify,
@@ -32,6 +36,7 @@ from server.domain.draw import (
 from server.domain.errors import ValidationFailed
 
 DRAW_DATE = date(2025, 3, 3)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sr-draw-1"
 SEED = "00" * 32
 OTHER_SEED = "ff" * 32
 
@@ -85,7 +90,11 @@ def test_the_random_stream_is_counter_mode_sha256_as_documented() -> None:
     assert [stream.next_word() for _ in range(5)] == expected
 
 
-def test_the_random_stream_matches_the_published_test_vector() -> None:
+def test_the_random_stream_matches_the_published_test_vectors() -> None:
+    stream = SeededStream(bytes(range(32)), "sr-draw/2/team")
+    assert [stream.next_word() for _ in range(2)] == [1191017639803314654, 845919186778614340]
+    stream = SeededStream(bytes(range(32)), "sr-draw/2/team")
+    assert [stream.below(10) for _ in range(8)] == [4, 0, 1, 1, 5, 0, 2, 8]
     stream = SeededStream(bytes(range(32)), "sr-draw/1/team")
     assert [stream.next_word() for _ in range(2)] == [15303467806405631440, 13396519366746471245]
     stream = SeededStream(bytes(range(32)), "sr-draw/1/team")
@@ -125,11 +134,28 @@ def test_a_small_draw_gives_the_documented_result() -> None:
 
     result = run_draw(inputs, SEED)
 
-    assert result.algorithm == ALGORITHM_VERSION == "sr-draw/1"
+    assert result.algorithm == ALGORITHM_VERSION == "sr-draw/2"
     assert result.fingerprint == (
-        "5b788d25e44897eeaac42d97ba100c8b6df024db8423b7872932b8c9690e964c"
+        "2e8dc37e5a770cbb773e8e9ee4119b7376f7db235719baecb5222626f5d12c92"
     )
     assert [(a.enterprise_id, a.inspector_ids) for a in result.assignments] == [
+        ("e00", ("i1", "i3")),
+        ("e01", ("i2", "i4")),
+        ("e02", ("i0", "i3")),
+        ("e05", ("i2", "i4")),
+        ("e09", ("i0", "i1")),
+        ("e11", ("i1", "i2")),
+    ]
+
+
+def test_the_documented_sr_draw_1_result_still_verifies() -> None:
+    document = (FIXTURES / "documented.json").read_text(encoding="utf-8")
+    published = read_document(document)
+    assert published.algorithm == "sr-draw/1"
+    assert published.fingerprint == (
+        "5b788d25e44897eeaac42d97ba100c8b6df024db8423b7872932b8c9690e964c"
+    )
+    assert [(a.enterprise_id, a.inspector_ids) for a in published.assignments] == [
         ("e00", ("i1", "i4")),
         ("e01", ("i0", "i3")),
         ("e02", ("i0", "i2")),
@@ -137,6 +163,17 @@ def test_a_small_draw_gives_the_documented_result() -> None:
         ("e06", ("i2", "i4")),
         ("e08", ("i0", "i1")),
     ]
+    assert verify(document).matches
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.json")))
+def test_draws_published_as_sr_draw_1_stay_verifiable(name: str) -> None:
+    doc = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    assert verify(doc).matches
+    team = doc["result"]["assignments"][0]["inspectors"]
+    team[0] = next(i["id"] for i in doc["inputs"]["inspectors"] if i["id"] not in team)
+    team.sort()
+    assert not verify(doc).matches
 
 
 # ----------------------------------------------------------- determinism, snapshot
@@ -155,13 +192,14 @@ def test_another_seed_gives_another_draw() -> None:
 def test_the_fingerprint_ignores_input_order_and_duplicate_pairs() -> None:
     enterprises = make_enterprises(5)
     inspectors = make_inspectors(4)
-    a = make_inputs(enterprises, inspectors, recusals=[Pair("i000", "e1"), Pair("i001", "e2")])
+    drawn = enterprises[1].id
+    a = make_inputs(enterprises, inspectors, recusals=[Pair("i000", drawn), Pair("i001", drawn)])
     b = make_inputs(
         list(reversed(enterprises)),
         list(reversed(inspectors)),
-        recusals=[Pair("i001", "e2"), Pair("i000", "e1"), Pair("i000", "e1")],
+        recusals=[Pair("i001", drawn), Pair("i000", drawn), Pair("i000", drawn)],
     )
-    assert fingerprint(a) == fingerprint(b)
+    assert run_draw(a, SEED).fingerprint == run_draw(b, SEED).fingerprint
     assert run_draw(a, SEED).assignments == run_draw(b, SEED).assignments
 
 
@@ -169,13 +207,72 @@ def test_the_fingerprint_changes_with_the_pool_and_with_the_rates() -> None:
     base = make_inputs()
     fewer = make_inputs(make_enterprises(5))
     other_rate = make_inputs(rates={"risk:good": "0.5"})
-    assert len({fingerprint(base), fingerprint(fewer), fingerprint(other_rate)}) == 3
+    assert len({run_draw(i, SEED).fingerprint for i in (base, fewer, other_rate)}) == 3
 
 
 def test_equivalent_rate_spellings_share_one_fingerprint() -> None:
-    assert fingerprint(make_inputs(rates={"risk:good": "0.10"})) == fingerprint(
-        make_inputs(rates={"risk:good": 0.1})
+    assert (
+        run_draw(make_inputs(rates={"risk:good": "0.10"}), SEED).fingerprint
+        == run_draw(make_inputs(rates={"risk:good": 0.1}), SEED).fingerprint
     )
+
+
+def test_the_snapshot_lists_only_drawable_people_and_pairs_that_can_matter() -> None:
+    enterprises = make_enterprises(6, "risk:poor") + make_enterprises(20, "risk:good")
+    inspectors = make_inspectors(5) + [Inspector("expired", "1", date(2020, 1, 1))]
+    pairs = [Pair("i000", e.id) for e in enterprises] + [Pair("expired", enterprises[0].id)]
+    inputs = make_inputs(
+        enterprises,
+        inspectors,
+        rates={"risk:poor": "1"},
+        recusals=pairs,
+        previous_assignments=[Pair("i001", e.id) for e in enterprises],
+    )
+
+    result = run_draw(inputs, SEED)
+
+    snap = result.to_public_dict()["inputs"]
+    drawn = {a.enterprise_id for a in result.assignments}
+    assert drawn == {e.id for e in enterprises[:6]}
+    assert snap["enterprises"]["risk:good"] == sorted(e.id for e in enterprises[6:])
+    assert snap["inspectors"] == [f"i{n:03d}" for n in range(5)]
+    assert snap["recusals"] == [["i000", e] for e in sorted(drawn)]
+    assert snap["previous_assignments"] == [["i001", e] for e in sorted(drawn)]
+    assert "certificate_no" not in result.to_public_json()
+    assert result.fingerprint == fingerprint(snap)
+
+
+def test_pseudonyms_hide_the_ids_and_lead_back_to_the_same_draw() -> None:
+    enterprises = make_enterprises(10, "risk:poor") + make_enterprises(30, "risk:good")
+    outside = [OutsideInspector(f"m{n}", "market regulation", f"SC{n}", None) for n in range(3)]
+    inputs = make_inputs(
+        enterprises,
+        make_inspectors(7),
+        rates={"risk:poor": "0.5", "risk:good": "0.1"},
+        outside_inspectors=outside,
+        outside_per_team=1,
+        recusals=[Pair("i000", e.id) for e in enterprises] + [Pair("m0", enterprises[0].id)],
+        previous_assignments=[Pair("i001", enterprises[1].id)],
+    )
+    key = bytes(range(32))
+
+    hidden, back = pseudonymize(inputs, key)
+    result = run_draw(hidden, SEED)
+
+    text = result.to_public_json()
+    for real in [e.id for e in enterprises] + [f"i{n:03d}" for n in range(7)] + ["m0", "m1"]:
+        assert real not in text
+    assert verify(text).matches
+    assert back[pseudonym(key, "enterprise", enterprises[0].id)] == enterprises[0].id
+    assert back[pseudonym(key, "inspector", "i000")] == "i000"
+    assert back[pseudonym(key, "outside", "m0")] == "m0"
+    for a in result.assignments:
+        real = a.renamed(back)
+        assert "i000" not in real.inspector_ids
+        assert real.enterprise_id != enterprises[0].id or "m0" not in real.outside_inspector_ids
+    # Another key, other pseudonyms: nothing links one draw's to another's.
+    other, _ = pseudonymize(inputs, bytes(32))
+    assert {e.id for e in other.enterprises}.isdisjoint(e.id for e in hidden.enterprises)
 
 
 def test_the_seed_commitment_is_sha256_of_the_seed_bytes() -> None:
@@ -458,7 +555,7 @@ def test_an_inspector_in_both_pools_is_rejected() -> None:
 # ----------------------------------------------------------- public JSON, verify
 
 
-def test_the_public_json_round_trips() -> None:
+def test_the_public_json_reads_back_as_published() -> None:
     inputs = make_inputs(
         make_enterprises(8),
         make_inspectors(5),
@@ -471,12 +568,12 @@ def test_the_public_json_round_trips() -> None:
     )
     result = run_draw(inputs, SEED)
 
-    again = DrawResult.from_public_json(result.to_public_json())
+    again = read_document(result.to_public_json())
 
-    assert again.to_public_json() == result.to_public_json()
     assert again.assignments == result.assignments
     assert again.strata == result.strata
-    assert fingerprint(again.inputs) == result.fingerprint
+    assert again.inputs.snapshot == result.snapshot
+    assert fingerprint(again.inputs.snapshot) == result.fingerprint
 
 
 def test_verify_accepts_an_untouched_draw() -> None:
@@ -508,7 +605,7 @@ def test_verify_reports_a_swapped_inspector() -> None:
 
 def test_verify_reports_an_enterprise_removed_from_the_pool() -> None:
     doc = run_draw(make_inputs(make_enterprises(6), make_inspectors(5)), SEED).to_public_dict()
-    del doc["inputs"]["enterprises"][0]
+    del doc["inputs"]["enterprises"]["risk:good"][0]
 
     outcome = verify(doc)
 
@@ -521,6 +618,7 @@ def test_verify_reports_inputs_that_cannot_be_drawn() -> None:
     doc["inputs"]["inspectors"] = doc["inputs"]["inspectors"][:1]
     outcome = verify(doc)
     assert not outcome.matches
+    assert any("cannot be drawn" in d for d in outcome.differences)
 
 
 def test_a_document_that_is_not_a_draw_is_rejected() -> None:

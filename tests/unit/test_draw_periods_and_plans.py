@@ -26,7 +26,9 @@ from server.domain.periods import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-POOL = PoolSize(inspectors=6, outside_inspectors=0)
+POOL = PoolSize(
+    inspectors=6, certified=6, outside_inspectors=0, outside_certified=0, on=date(2024, 5, 1)
+)
 
 
 @pytest.mark.parametrize(
@@ -127,3 +129,81 @@ def test_every_broken_rule_is_reported_at_once() -> None:
     assert {"team_size", "rates.risk:good", "rates.credit:A", "min_targets", "cron"} <= set(fields)
     assert "outside_per_team" in fields
     assert err.value.code == "invalid_draw_plan"
+
+
+def _fire_days(cron: str, start: date = date(2024, 1, 7), days: int = 8) -> list[str]:
+    """Local weekday and day of month of each fire time in ``days`` days from ``start``."""
+    trigger = parse_cron(cron, SHANGHAI)
+    moment = datetime(start.year, start.month, start.day, tzinfo=SHANGHAI)
+    end = moment + timedelta(days=days)
+    moment -= timedelta(microseconds=1)
+    found = []
+    while (fire := next_fire_after(trigger, moment)) is not None and fire < end:
+        local = fire.astimezone(SHANGHAI)
+        assert (local.hour, local.minute) == (9, 0)
+        found.append(f"{local:%a} {local.day}")
+        moment = fire
+    return found
+
+
+# Sunday 7 to Sunday 14 January 2024.
+@pytest.mark.parametrize(
+    ("cron", "days"),
+    [
+        ("0 9 * * 1", ["Mon 8"]),
+        ("0 9 * * 0", ["Sun 7", "Sun 14"]),
+        ("0 9 * * 7", ["Sun 7", "Sun 14"]),
+        ("0 9 * * 6", ["Sat 13"]),
+        ("0 9 * * MON", ["Mon 8"]),
+        ("0 9 * * 1-5", ["Mon 8", "Tue 9", "Wed 10", "Thu 11", "Fri 12"]),
+        ("0 9 * * mon-fri", ["Mon 8", "Tue 9", "Wed 10", "Thu 11", "Fri 12"]),
+        ("0 9 * * 5-7", ["Sun 7", "Fri 12", "Sat 13", "Sun 14"]),
+        ("0 9 * * sat,sun", ["Sun 7", "Sat 13", "Sun 14"]),
+        ("0 9 * * */2", ["Sun 7", "Tue 9", "Thu 11", "Sat 13", "Sun 14"]),
+        ("0 9 * * 1-5/2", ["Mon 8", "Wed 10", "Fri 12"]),
+        ("0 9 * * 4/2", ["Thu 11", "Sat 13"]),
+        ("0 9 * * 0,3", ["Sun 7", "Wed 10", "Sun 14"]),
+    ],
+)
+def test_weekdays_count_from_sunday_as_in_crontab(cron, days) -> None:
+    assert _fire_days(cron) == days
+
+
+def test_a_restricted_day_and_weekday_fire_on_either_as_in_crontab() -> None:
+    # The 13th, and every Friday.
+    assert _fire_days("0 9 13 * 5") == ["Fri 12", "Sat 13"]
+    # A day field starting with "*" narrows the weekday instead: odd days that are Mondays.
+    assert _fire_days("0 9 */2 * 1", start=date(2024, 1, 1), days=31) == [
+        "Mon 1",
+        "Mon 15",
+        "Mon 29",
+    ]
+
+
+def test_a_weekly_plan_draws_on_the_weekday_it_names() -> None:
+    trigger = parse_cron("30 9 * * 1", SHANGHAI)
+    now = datetime(2024, 2, 1, 10, tzinfo=SHANGHAI)
+    last = last_fire_at_or_before(trigger, now)
+    assert last == datetime(2024, 1, 29, 9, 30, tzinfo=SHANGHAI)
+    assert next_fire_after(trigger, now) == datetime(2024, 2, 5, 9, 30, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize(
+    "bad", ["0 9 * * 8", "0 9 * * 5-1", "0 9 * * 1#2", "0 9 last * *", "0 9 * * */0", "0 9 * * fr"]
+)
+def test_weekday_syntax_outside_crontab_is_refused(bad) -> None:
+    with pytest.raises(InvalidCron) as err:
+        parse_cron(bad, SHANGHAI)
+    assert err.value.fields["cron"]
+
+
+def test_a_plan_needs_as_many_certified_people_as_a_team_takes() -> None:
+    lapsed = PoolSize(
+        inspectors=6, certified=1, outside_inspectors=3, outside_certified=0, on=date(2024, 5, 1)
+    )
+    with pytest.raises(InvalidDrawPlan) as err:
+        check_plan(_plan(outside_per_team=1), lapsed, SHANGHAI)
+    assert err.value.fields["team_size"] == [
+        "is 2 but only 1 of the pool's 6 inspectors hold a certificate valid on 2024-05-01"
+    ]
+    assert "only 0 of the plan's 3 outside inspectors" in err.value.fields["outside_per_team"][0]

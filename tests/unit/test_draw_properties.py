@@ -19,6 +19,7 @@ from server.domain.draw import (
     Inspector,
     OutsideInspector,
     Pair,
+    pseudonymize,
     run_draw,
     verify,
 )
@@ -337,3 +338,30 @@ def test_an_enterprise_without_enough_unrecused_inspectors_raises_instead_of_a_s
             assert target.id in {f["enterprise_id"] for f in exc.details["enterprises"]}
     else:
         raise AssertionError("a draw came back although an enterprise could not get a team")
+
+
+@PROPERTY_SETTINGS
+@given(pools(), st.binary(min_size=32, max_size=32))
+def test_under_pseudonyms_the_rules_hold_for_the_real_people(case: Case, key: bytes) -> None:
+    hidden, back = pseudonymize(case.inputs, key)
+    try:
+        result = run_draw(hidden, case.seed)
+    except DrawInfeasible as exc:
+        # Another sample, but the reason still holds for the real people and enterprises.
+        details = dict(exc.details)
+        if "enterprises" in details:
+            details["enterprises"] = [
+                {**f, "enterprise_id": back[f["enterprise_id"]]} for f in details["enterprises"]
+            ]
+        check_infeasibility_is_real(case.inputs, DrawInfeasible(exc.message, details=details))
+        return
+    assert verify(result.to_public_json()).matches
+    recused = {(p.inspector_id, p.enterprise_id) for p in case.inputs.recusals}
+    eligible = certified(case.inputs)
+    agency = {i.id for i in case.inputs.inspectors}
+    for a in (a.renamed(back) for a in result.assignments):
+        assert len(set(a.inspector_ids)) == case.inputs.parameters.team_size
+        assert set(a.inspector_ids) <= agency & eligible
+        assert set(a.outside_inspector_ids) <= eligible
+        for person in a.inspector_ids + a.outside_inspector_ids:
+            assert (person, a.enterprise_id) not in recused

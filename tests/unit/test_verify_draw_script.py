@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from random import Random
@@ -23,6 +25,7 @@ from server.domain.draw import (
     run_draw,
     verify,
 )
+from server.domain.errors import ValidationFailed
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "verify_draw.py"
 DRAW_DATE = date(2025, 3, 3)
@@ -136,7 +139,7 @@ def tamper_seed_and_commitment(doc: dict[str, Any]) -> None:
 
 def tamper_swap_inspector(doc: dict[str, Any]) -> None:
     team = doc["result"]["assignments"][0]["inspectors"]
-    others = [i["id"] for i in doc["inputs"]["inspectors"] if i["id"] not in team]
+    others = [i for i in doc["inputs"]["inspectors"] if i not in team]
     team[0] = others[0]
     team.sort()
 
@@ -152,16 +155,26 @@ def tamper_remove_drawn_enterprise(doc: dict[str, Any]) -> None:
 
 def tamper_remove_pool_enterprise(doc: dict[str, Any]) -> None:
     drawn = {a["enterprise_id"] for a in doc["result"]["assignments"]}
-    pool = doc["inputs"]["enterprises"]
-    pool.remove(next(e for e in pool if e["id"] not in drawn))
+    for ids in doc["inputs"]["enterprises"].values():
+        undrawn = [e for e in ids if e not in drawn]
+        if undrawn:
+            ids.remove(undrawn[0])
+            return
 
 
 def tamper_rate(doc: dict[str, Any]) -> None:
     doc["inputs"]["parameters"]["rates"]["risk:poor"] = "0.9"
 
 
-def tamper_drop_recusal(doc: dict[str, Any]) -> None:
-    doc["inputs"]["recusals"].append(["i-intruder", doc["inputs"]["enterprises"][0]["id"]])
+def tamper_add_recusal(doc: dict[str, Any]) -> None:
+    doc["inputs"]["recusals"].append(
+        ["i-intruder", doc["result"]["assignments"][0]["enterprise_id"]]
+    )
+
+
+def tamper_hide_a_certified_inspector(doc: dict[str, Any]) -> None:
+    drawn = doc["result"]["assignments"][0]["inspectors"][0]
+    doc["inputs"]["inspectors"].remove(drawn)
 
 
 TAMPERINGS = [
@@ -172,7 +185,8 @@ TAMPERINGS = [
     tamper_remove_drawn_enterprise,
     tamper_remove_pool_enterprise,
     tamper_rate,
-    tamper_drop_recusal,
+    tamper_add_recusal,
+    tamper_hide_a_certified_inspector,
 ]
 
 
@@ -193,6 +207,8 @@ def test_the_script_and_the_service_both_reject_a_tampered_draw(
         b"not json",
         b"[]",
         json.dumps({"format": "sr-draw-public/1", "algorithm": "sr-draw/1"}).encode(),
+        json.dumps({"format": "sr-draw-public/2", "algorithm": "sr-draw/2"}).encode(),
+        json.dumps({"format": "sr-draw-public/1", "algorithm": "sr-draw/2"}).encode(),
         json.dumps({"format": "something-else"}).encode(),
     ],
 )
@@ -207,3 +223,105 @@ def test_the_script_reports_a_missing_file(tmp_path: Path) -> None:
         timeout=60,
     )
     assert completed.returncode == 2
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sr-draw-1"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.json")))
+def test_the_script_still_confirms_draws_published_as_sr_draw_1(name: str, tmp_path: Path) -> None:
+    raw = (FIXTURES / name).read_bytes()
+    assert run_script(raw, tmp_path) == 0
+    doc = json.loads(raw)
+    tamper_swap_teams(doc) if len(doc["result"]["assignments"]) > 1 else tamper_seed(doc)
+    assert run_script(json.dumps(doc), tmp_path) == 1
+
+
+def test_the_script_checks_that_the_commitment_preceded_the_draw(tmp_path: Path) -> None:
+    doc = published(102)
+    doc["publication"] = {
+        "seed_commitment": doc["seed_commitment"],
+        "committed_at": "2024-01-10T10:00:00+08:00",
+        "drawn_at": "2024-02-01T09:00:20.123456+08:00",
+    }
+    assert run_script(json.dumps(doc), tmp_path) == 0
+    doc["publication"]["committed_at"] = "2024-02-01T01:30:00+00:00"
+    assert run_script(json.dumps(doc), tmp_path) == 1
+    doc["publication"]["committed_at"] = None
+    assert run_script(json.dumps(doc), tmp_path) == 0
+
+
+def _load_script() -> Any:
+    spec = importlib.util.spec_from_file_location("verify_draw_under_test", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class LiteralLoads:
+    """Section 8 read literally: one pass over every candidate per member picked."""
+
+    def __init__(self, ids: list[str]) -> None:
+        self.pool = sorted(ids)
+        self.load = dict.fromkeys(ids, 0)
+
+    def choose(self, stream: Any, recused: set, been: set, team: list) -> str:
+        best, ties = None, []
+        for i in self.pool:
+            if i in recused or i in team:
+                continue
+            key = (1 if i in been else 0, self.load[i])
+            if best is None or key < best:
+                best, ties = key, [i]
+            elif key == best:
+                ties.append(i)
+        return ties[stream.below(len(ties))]
+
+    def add(self, team: list) -> None:
+        for i in team:
+            self.load[i] += 1
+
+
+@pytest.mark.parametrize("seed_number", range(200, 230))
+def test_the_scripts_grouped_picks_equal_a_literal_reading_of_the_spec(
+    seed_number: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = _load_script()
+    rng = Random(seed_number)
+    doc = None
+    while doc is None:
+        inputs = random_inputs(rng)
+        # Crowd the pool with recusals and previous visits, where shortcuts would go wrong.
+        ids = [e.id for e in inputs.enterprises]
+        people = [i.id for i in inputs.inspectors]
+        crowded = replace(
+            inputs,
+            recusals=[Pair(rng.choice(people), rng.choice(ids)) for _ in range(len(ids))],
+            previous_assignments=[
+                Pair(rng.choice(people), rng.choice(ids)) for _ in range(3 * len(ids))
+            ],
+        )
+        try:
+            doc = json.loads(run_draw(crowded, f"{rng.getrandbits(256):064x}").to_public_json())
+        except ValidationFailed:
+            continue  # this random pool cannot be drawn; take the next
+    assert doc["result"]["assignments"]
+    assert script.check(doc) == []
+    monkeypatch.setattr(script, "Loads", LiteralLoads)
+    assert script.check(doc) == []
+
+
+def test_the_benchmark_runs_draw_verify_and_the_script_on_a_small_pool(capsys) -> None:
+    bench_path = SCRIPT.with_name("bench_draw.py")
+    spec = importlib.util.spec_from_file_location("bench_draw_under_test", bench_path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    assert bench.main(["--sizes", "400", "--inspectors", "30", "--recusals", "50"]) == 0
+
+    out = capsys.readouterr().out
+    assert "draw s" in out and "verify s" in out and "script s" in out
+    assert "       400" in out
+    assert "target is not checked" in out

@@ -1,7 +1,7 @@
 """audit trail append-only: the database refuses UPDATE and DELETE of audit entries
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 09:00:00
 
 The ORM refuses them too (server/services/audit.py); the triggers also stop raw SQL, a
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
