@@ -15,8 +15,8 @@ from server.domain.draw import verify
 from server.domain.permissions import Principal
 from server.domain.workdays import DEFAULT_CALENDAR
 from server.extensions import db
-from server.models import Agency, Draw, DrawPlan, DrawSeed, Task, User
-from server.services import draw_publication, draw_schedule, draws
+from server.models import Draw, DrawPlan, DrawSeed, Task, User
+from server.services import calendar, draw_publication, draw_schedule, draws
 from tests.draw_support import make_field, plan_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -157,13 +157,11 @@ def test_the_draw_job_runs_every_minute_and_once_at_start_up(app) -> None:
     assert "draw_plans" in scheduler.AT_START
 
 
-def test_task_due_dates_count_the_agencys_own_working_days(app, plan_id) -> None:
+def test_task_due_dates_count_the_days_off_of_the_override_table(app, plan_id) -> None:
     with app.app_context():
         plan = db.session.get(DrawPlan, plan_id)
-        agency = db.session.get(Agency, plan.agency_id)
-        # A local day off the national calendar does not know about.
-        agency.settings = {**(agency.settings or {}), "calendar_overrides": {"2024-03-19": False}}
-        db.session.commit()
+        # A day off the installed calendar library does not know about.
+        calendar.set_day(date(2024, 3, 19), False, "临时调整")
         draw = draws.execute(plan, now=_at(3, 18, 10), operator_id=None, trigger="manual")
         due = {
             t.due_date for t in db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id))
