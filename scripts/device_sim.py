@@ -355,7 +355,9 @@ def decode_gate_code(png: bytes) -> str:
     import zxingcpp
     from PIL import Image
 
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    results = zxingcpp.read_barcodes(
+        Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     if len(results) != 1:
         raise SimError(f"the gate QR image decodes to {len(results)} codes")
     return results[0].text

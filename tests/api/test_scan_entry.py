@@ -6,16 +6,15 @@ import io
 from datetime import timedelta
 
 import pytest
-import zxingcpp
-from PIL import Image
 
+from tests.qr_support import qr_texts
 from tests.sync_support import T0, Device, inspection_op, scan_op
 
 
 def decode_png(png: bytes) -> str:
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(results) == 1
-    return results[0].text
+    texts = qr_texts(png)
+    assert len(texts) == 1
+    return texts[0]
 
 
 @pytest.fixture
