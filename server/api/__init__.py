@@ -23,6 +23,7 @@ from server.api import (
 )
 from server.api.converters import StrictUUIDConverter
 from server.api.errors import ApiWithErrors, register_error_handlers
+from server.api.parsing import Blueprint
 
 api = ApiWithErrors()
 
@@ -49,4 +50,7 @@ def init_app(app: Flask) -> None:
         annual_plans.blp,
         reports.blp,
     ):
+        # Bodies must be read by the strict parser, whoever adds the next resource.
+        if not isinstance(blueprint, Blueprint):
+            raise TypeError(f"{blueprint.name}: use server.api.parsing.Blueprint")
         api.register_blueprint(blueprint)

@@ -8,8 +8,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.domain import entry_codes as codes
 from server.domain.errors import NotFound
