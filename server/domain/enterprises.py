@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from server.domain.errors import ValidationFailed
 
 # GB 32100-2015: the 31 characters a unified social credit code may use (no I, O, Z, S, V).
@@ -48,8 +50,11 @@ def uscc_check_character(first17: str) -> str:
 
 
 def normalize_uscc(raw: str) -> str:
-    """Upper-case, strip, and validate a USCC; raise ``InvalidUSCC`` saying what is wrong."""
-    code = "".join(raw.split()).upper()
+    """Upper-case, strip, and validate a USCC; raise ``InvalidUSCC`` saying what is wrong.
+
+    Full-width characters (９１…, typed with a Chinese input method) become their ASCII forms.
+    """
+    code = "".join(unicodedata.normalize("NFKC", raw).split()).upper()
     if len(code) != 18:
         raise InvalidUSCC(f"a USCC has 18 characters, this has {len(code)}")
     bad = sorted({ch for ch in code if ch not in _VALUE})
