@@ -74,7 +74,11 @@ def create_user(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--agency", "agency_code", required=True)
 def import_enterprises(file: Path, agency_code: str) -> None:
-    """Import enterprises from a CSV or XLSX file; prints one line per bad row."""
+    """Import enterprises from a CSV or XLSX file; prints one line per bad row.
+
+    Good rows are stored either way; the exit status is 1 when any row failed, so a
+    script can tell a partial import from a complete one.
+    """
     try:
         agency = accounts.get_agency_by_code(agency_code)
         report = enterprise_import.import_rows(
@@ -91,6 +95,8 @@ def import_enterprises(file: Path, agency_code: str) -> None:
         f"created {report.created}, updated {report.updated}, "
         f"unchanged {report.unchanged}, failed {report.failed}"
     )
+    if report.failed:
+        raise click.exceptions.Exit(1)
 
 
 @demo_cli.command("seed")

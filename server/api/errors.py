@@ -51,13 +51,15 @@ def error_response(
     fields: dict[str, Any] | None = None,
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
+    """The contract's error body; ``extra`` adds top-level members beside ``error``."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     if details:
         body["details"] = details
-    response = jsonify({"error": body})
+    response = jsonify({**(extra or {}), "error": body})
     response.status_code = status
     if headers:
         response.headers.update(headers)

@@ -55,9 +55,20 @@ def test_enterprises_import_from_the_command_line(runner, world, app, tmp_path) 
         encoding="utf-8",
     )
     result = runner.invoke(args=["enterprises", "import", str(path), "--agency", "nankai"])
-    assert result.exit_code == 0, result.output
+    # The good row is stored, and the exit status says that not every row was.
+    assert result.exit_code == 1, result.output
     assert "created 1" in result.output and "failed 1" in result.output
     assert "row 3" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Enterprise.id))) == 1
+
+
+def test_an_import_where_every_row_lands_exits_zero(runner, world, tmp_path) -> None:
+    world.agency()
+    path = tmp_path / "list.csv"
+    path.write_text(f"uscc,name,industry\n{world.uscc()},天津市泰和机械有限公司,machinery\n")
+    result = runner.invoke(args=["enterprises", "import", str(path), "--agency", "nankai"])
+    assert result.exit_code == 0, result.output
 
 
 def test_demo_seed_builds_a_believable_agency_once(runner, app, client) -> None:

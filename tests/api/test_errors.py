@@ -167,3 +167,21 @@ def test_openapi_documents_every_api_route(client, app) -> None:
         if rule.rule.startswith("/api/v1/")
     }
     assert routes and routes <= documented
+
+
+def test_healthz_is_a_503_in_the_error_shape_when_the_database_does_not_answer(
+    client, monkeypatch
+) -> None:
+    import sqlalchemy as sa
+
+    from server.extensions import db
+
+    def unreachable(*args, **kwargs):
+        raise sa.exc.OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(db.session, "execute", unreachable)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["error"]["code"] == "database_unavailable" and body["error"]["message"]
+    assert (body["status"], body["db"]) == ("degraded", "unreachable")
