@@ -87,7 +87,7 @@ def _content_headers(state: attachments.AttachmentState) -> dict[str, str]:
     }
 
 
-@blp.route("/<sha256>")
+@blp.route("/<sha256:sha256>")
 class AttachmentItem(MethodView):
     @blp.response(
         200,

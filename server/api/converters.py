@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from werkzeug.exceptions import BadRequest
-from werkzeug.routing import UUIDConverter
+from werkzeug.routing import BaseConverter, UUIDConverter
 
 
 class BadId(BadRequest):
@@ -23,3 +23,15 @@ class StrictUUIDConverter(UUIDConverter):
             return uuid.UUID(value)
         except ValueError:
             raise BadId() from None
+
+
+SHA256_PATTERN = "^[0-9a-f]{64}$"
+
+
+class Sha256Converter(BaseConverter):
+    """Any path segment; the view answers 400 ``bad_sha256`` when it is not 64 hex digits.
+
+    Registered so the OpenAPI document can give the parameter its pattern.
+    """
+
+    regex = r"[^/]+"
