@@ -9,7 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from server.domain import entry_codes
 from server.domain.errors import DomainError
+from server.models.types import utcnow
 from server.services import accounts, demo, enterprise_import
 
 agencies_cli = AppGroup("agencies", help="Agencies (bureaus) served by this deployment.")
@@ -102,13 +104,20 @@ def import_enterprises(file: Path, agency_code: str) -> None:
 @demo_cli.command("seed")
 @click.option("--if-empty", is_flag=True, help="Only when the database has no agency yet.")
 def seed(if_empty: bool) -> None:
-    """Create the demo agency with enterprises, inspectors, a lead and a manager."""
+    """Create the demo agency: people, directory, and a few months of history."""
     if if_empty and demo.has_any_agency():
         click.echo("the database holds agencies already; demo data not added")
         return
-    summary = demo.seed_demo()
+    config = current_app.config
+    summary = demo.seed_demo(
+        now=utcnow(),
+        entry_key=entry_codes.derive_key(config["SECRET_KEY"]),
+        base_url=config["PUBLIC_BASE_URL"],
+    )
     if summary.created:
         click.echo(f"demo agency {summary.agency_code}: {summary.enterprises} enterprises")
+        history = ", ".join(f"{n} {what}" for what, n in sorted(summary.history.items()))
+        click.echo(f"history of the last months: {history}")
     else:
         click.echo(f"demo agency {summary.agency_code} exists already; nothing changed")
     click.echo("logins (username / role / password):")
