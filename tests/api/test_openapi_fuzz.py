@@ -110,6 +110,7 @@ def _exercise(
     operation, mode: GenerationMode, rows, role: str, headers, username: str
 ) -> str | None:
     """Run one operation; the failure found, as text, or None."""
+
     @settings(
         max_examples=EXAMPLES,
         deadline=None,

@@ -53,9 +53,7 @@ def test_an_unwritable_instance_folder_without_a_secret_key_says_what_to_set(
         load_config(str(blocker / "instance"))
 
 
-def test_a_missing_instance_folder_that_cannot_be_made_says_what_to_set(
-    bare_env, tmp_path
-) -> None:
+def test_a_missing_instance_folder_that_cannot_be_made_says_what_to_set(bare_env, tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     bare_env.setenv("SECRET_KEY", "k")
