@@ -220,6 +220,7 @@ def import_rows(
     few columns, or with blanks, leaves every other stored value as it is. A new USCC
     needs a name and an industry; the other fields take their defaults.
     """
+    rows = iter(rows)  # the header search and the rows after it share one pass
     schema = EnterpriseInputSchema()
     report = ImportReport()
     parsed: list[_Row] = []
