@@ -1,5 +1,6 @@
-# The field enforcement service: gunicorn serving server:create_app().
-# Run the scheduler as a second container from the same image:
+# The field enforcement service: migrations, then gunicorn serving server:create_app().
+# Everything it keeps (SQLite file, attachments, generated SECRET_KEY) is under /data.
+# Run the scheduler as a second container from the same image and the same /data volume:
 #   docker run ... IMAGE flask --app server scheduler run
 FROM python:3.11-slim
 
@@ -7,6 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     FLASK_APP=server \
+    INSTANCE_PATH=/data \
     ATTACHMENTS_DIR=/data/attachments \
     BIND=0.0.0.0:8000
 
@@ -15,16 +17,19 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-wqy-zenhei \
     && rm -rf /var/lib/apt/lists/*
 
-WORKDIR /app
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY server ./server
 RUN pip install .
-COPY gunicorn.conf.py ./
 
+# Run from a folder without the source, so the installed package is the one imported.
+WORKDIR /app
+COPY gunicorn.conf.py ./
 RUN useradd --create-home --uid 1000 app && mkdir -p /data && chown app /data
 USER app
 VOLUME ["/data"]
 EXPOSE 8000
 
-# Migrations run before the web workers start; both are idempotent.
+# Migrations run before the web workers start; both are idempotent. Without DATABASE_URL
+# the database is /data/fieldenforce.db; without SECRET_KEY one is generated into /data.
 CMD ["sh", "-c", "flask db upgrade && exec gunicorn --config gunicorn.conf.py 'server:create_app()'"]

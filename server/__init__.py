@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import Flask
 
-from server.config import load_config
+from server.config import instance_path, load_config
 from server.extensions import db, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``config`` overrides settings read from the environment."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, config))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

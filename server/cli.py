@@ -11,7 +11,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from server.domain import entry_codes
 from server.domain.errors import DomainError
+from server.models.types import utcnow
 from server.services import accounts, agency_settings, calendar, demo, enterprise_import
 
 agencies_cli = AppGroup("agencies", help="Agencies (bureaus) served by this deployment.")
@@ -127,7 +129,11 @@ def create_user(
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--agency", "agency_code", required=True)
 def import_enterprises(file: Path, agency_code: str) -> None:
-    """Import enterprises from a CSV or XLSX file; prints one line per bad row."""
+    """Import enterprises from a CSV or XLSX file; prints one line per bad row.
+
+    Good rows are stored either way; the exit status is 1 when any row failed, so a
+    script can tell a partial import from a complete one.
+    """
     try:
         agency = accounts.get_agency_by_code(agency_code)
         report = enterprise_import.import_rows(
@@ -144,18 +150,27 @@ def import_enterprises(file: Path, agency_code: str) -> None:
         f"created {report.created}, updated {report.updated}, "
         f"unchanged {report.unchanged}, failed {report.failed}"
     )
+    if report.failed:
+        raise click.exceptions.Exit(1)
 
 
 @demo_cli.command("seed")
 @click.option("--if-empty", is_flag=True, help="Only when the database has no agency yet.")
 def seed(if_empty: bool) -> None:
-    """Create the demo agency with enterprises, inspectors, a lead and a manager."""
+    """Create the demo agency: people, directory, and a few months of history."""
     if if_empty and demo.has_any_agency():
         click.echo("the database holds agencies already; demo data not added")
         return
-    summary = demo.seed_demo()
+    config = current_app.config
+    summary = demo.seed_demo(
+        now=utcnow(),
+        entry_key=entry_codes.derive_key(config["SECRET_KEY"]),
+        base_url=config["PUBLIC_BASE_URL"],
+    )
     if summary.created:
         click.echo(f"demo agency {summary.agency_code}: {summary.enterprises} enterprises")
+        history = ", ".join(f"{n} {what}" for what, n in sorted(summary.history.items()))
+        click.echo(f"history of the last months: {history}")
     else:
         click.echo(f"demo agency {summary.agency_code} exists already; nothing changed")
     click.echo("logins (username / role / password):")

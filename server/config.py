@@ -24,26 +24,77 @@ def normalize_database_url(url: str) -> str:
     return url
 
 
+class ConfigError(RuntimeError):
+    """The environment does not allow the service to start; the message says what to set."""
+
+
+def instance_path() -> str | None:
+    """``INSTANCE_PATH``: where the default SQLite file, attachments and generated key live.
+
+    Unset, Flask's default applies (``instance/`` beside the source, or
+    ``<prefix>/var/server-instance`` for an installed package, which a service user can
+    rarely write: the Docker image sets it to its ``/data`` volume).
+    """
+    value = os.environ.get("INSTANCE_PATH")
+    return str(Path(value).resolve()) if value else None
+
+
+def _writable_instance(instance: Path, needed_for: str) -> Path:
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"the instance folder {instance} cannot be created ({exc.strerror}), and it is "
+            f"needed for {needed_for}: set INSTANCE_PATH to a writable folder"
+        ) from None
+    return instance
+
+
+def _kept_secret_key(instance: Path) -> str:
+    """A key generated once per instance folder, so tokens and gate codes survive restarts.
+
+    Several gunicorn workers may start at once: the key is written to a private file and
+    linked into place, so exactly one key wins and nobody reads a half-written one.
+    """
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        scratch = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        try:
+            instance.mkdir(parents=True, exist_ok=True)
+            fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            try:
+                os.link(scratch, key_file)
+            except FileExistsError:
+                pass  # another process won the race; use its key
+            finally:
+                scratch.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"SECRET_KEY is not set and no key can be kept in {key_file} "
+                f"({exc.strerror}): set SECRET_KEY, or INSTANCE_PATH to a writable folder"
+            ) from None
+    return key_file.read_text().strip()
+
+
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from the environment, then apply ``overrides``."""
     env = os.environ
+    overrides = overrides or {}
     instance = Path(instance_path)
-    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'fieldenforce.db'}"
-    secret_key = env.get("SECRET_KEY")
+    database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or env.get("DATABASE_URL")
+    if not database_url:
+        folder = _writable_instance(instance, "the SQLite database")
+        database_url = f"sqlite:///{folder / 'fieldenforce.db'}"
+    secret_key = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
     if not secret_key:
-        # A stable key per instance folder, so tokens and gate codes survive restarts
-        # of a development server; production sets SECRET_KEY explicitly.
-        key_file = instance / "secret_key"
-        if key_file.exists():
-            secret_key = key_file.read_text().strip()
-        else:
-            instance.mkdir(parents=True, exist_ok=True)
-            secret_key = secrets.token_hex(32)
-            key_file.write_text(secret_key)
-            key_file.chmod(0o600)
+        # Development servers and single-host containers keep a generated key in the
+        # instance folder; a deployment with several hosts sets SECRET_KEY for all.
+        secret_key = _kept_secret_key(instance)
     config: dict[str, Any] = {
         "SECRET_KEY": secret_key,
-        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "ATTACHMENTS_DIR": env.get("ATTACHMENTS_DIR", str(instance / "attachments")),
@@ -83,10 +134,6 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
             },
         },
     }
-    if overrides:
-        config.update(overrides)
-        if "SQLALCHEMY_DATABASE_URI" in overrides:
-            config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(
-                overrides["SQLALCHEMY_DATABASE_URI"]
-            )
+    config.update(overrides)
+    config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(config["SQLALCHEMY_DATABASE_URI"])
     return config

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as _FlaskSession
 
 
 class Base(so.DeclarativeBase):
@@ -22,6 +25,22 @@ class Base(so.DeclarativeBase):
     )
 
 
+class Session(_FlaskSession):
+    """Flask-SQLAlchemy's session, except that a session bound to a connection uses it.
+
+    That is plain SQLAlchemy's behaviour, and what lets several service calls, each
+    committing, run inside one outer transaction (``join_transaction_mode``): the demo seed
+    is all or nothing that way.
+    """
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kw: Any) -> Any:
+        if bind is None and isinstance(self.bind, sa.Connection):
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kw)
+
+
 # Responses are serialized after the commit; expiring would reload every row for nothing.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+db = SQLAlchemy(
+    model_class=Base, session_options={"expire_on_commit": False, "class_": Session}
+)
 migrate = Migrate()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.schemas.agency import AgencySettingsPatchSchema, AgencySettingsSchema
 from server.services import agency_settings

@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, current_app, request, send_file
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.api.errors import error_response, status_for
+from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.domain.attachments import AttachmentNotStored, served_inline
 from server.domain.errors import DomainError
@@ -87,7 +87,7 @@ def _content_headers(state: attachments.AttachmentState) -> dict[str, str]:
     }
 
 
-@blp.route("/<sha256>")
+@blp.route("/<sha256:sha256>")
 class AttachmentItem(MethodView):
     @blp.response(
         200,

@@ -6,8 +6,8 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.schemas.common import PageQuerySchema, page_schema
 from server.schemas.fields import LocalDateTime

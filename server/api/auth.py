@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.parsing import Blueprint
 from server.api.security import current_principal, public
 from server.schemas.accounts import DeviceSchema, LoginResultSchema, LoginSchema, UserSchema
 from server.services import accounts

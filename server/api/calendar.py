@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.parsing import Blueprint
 from server.api.security import current_principal
-from server.domain.errors import ValidationFailed
 from server.schemas.calendar import (
     CalendarDayChangeSchema,
     CalendarDayInputSchema,
@@ -19,7 +17,6 @@ from server.schemas.calendar import (
     CalendarSchema,
     CalendarYearInputSchema,
 )
-from server.schemas.fields import Day
 from server.services import calendar
 
 blp = Blueprint(
@@ -28,16 +25,6 @@ blp = Blueprint(
     url_prefix="/api/v1/calendar",
     description="Holidays and make-up working days (调休), national; admins maintain them",
 )
-
-
-def _day(text: str) -> date:
-    try:
-        return Day().deserialize(text)
-    except ma.ValidationError as exc:
-        raise ValidationFailed(
-            "not a date in YYYY-MM-DD form within the service's years",
-            fields={"day": "; ".join(map(str, exc.messages))},
-        ) from exc
 
 
 def _listing(found: calendar.CalendarListing) -> dict[str, Any]:
@@ -59,14 +46,14 @@ class CalendarOverrides(MethodView):
         return _listing(calendar.read_calendar(current_principal(), query.get("year")))
 
 
-@blp.route("/days/<day>")
+@blp.route("/days/<day:day>")
 class CalendarDayItem(MethodView):
     @blp.arguments(CalendarDayInputSchema)
     @blp.response(200, CalendarDayChangeSchema)
     @blp.alt_response(403, description="admins only")
-    def put(self, data: dict[str, Any], day: str) -> Any:
+    def put(self, data: dict[str, Any], day: date) -> Any:
         """Set a date as a working day or a day off; pending deadlines spanning it move."""
-        row, moved = calendar.put_day(current_principal(), _day(day), data)
+        row, moved = calendar.put_day(current_principal(), day, data)
         return {
             "day": row.day,
             "is_working_day": row.is_working_day,
@@ -78,10 +65,9 @@ class CalendarDayItem(MethodView):
     @blp.response(200, CalendarRemovalSchema)
     @blp.alt_response(403, description="admins only")
     @blp.alt_response(404, description="the date has no override")
-    def delete(self, day: str) -> Any:
+    def delete(self, day: date) -> Any:
         """Remove a date's override: the official calendar decides it again."""
-        parsed = _day(day)
-        return {"day": parsed, "moved_deadlines": calendar.delete_day(current_principal(), parsed)}
+        return {"day": day, "moved_deadlines": calendar.delete_day(current_principal(), day)}
 
 
 @blp.route("/years/<int(min=2000,max=2099):year>")

@@ -8,8 +8,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.parsing import Blueprint
 from server.schemas.fields import LocalDateTime
 from server.services import documents
 

@@ -8,9 +8,9 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
+from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.schemas.enterprises import (
     EnterpriseInputSchema,

@@ -8,8 +8,8 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.domain import entry_codes as codes
 from server.domain.errors import NotFound
@@ -93,6 +93,7 @@ class EntryCodePosters(MethodView):
         content_type="application/pdf",
         description="One poster per page for a filtered list of enterprises",
     )
+    @blp.alt_response(404, description="no enterprise matches these filters (`no_enterprises`)")
     def get(self, query: dict[str, Any]) -> Response:
         """Posters of a filtered list (same filters as the enterprise list), to print at once."""
         from server.render.pdf import render_entry_posters

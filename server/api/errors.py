@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask, Response, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
@@ -51,13 +52,15 @@ def error_response(
     fields: dict[str, Any] | None = None,
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
+    """The contract's error body; ``extra`` adds top-level members beside ``error``."""
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     if details:
         body["details"] = details
-    response = jsonify({"error": body})
+    response = jsonify({**(extra or {}), "error": body})
     response.status_code = status
     if headers:
         response.headers.update(headers)
@@ -106,10 +109,53 @@ def http_error_response(error: HTTPException) -> Response:
     return error_response(status, code, message, fields, headers=data.get("headers"))
 
 
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+# What any operation may answer, by what it takes; each view documents its own others (409).
+_BAD_REQUEST = "malformed JSON, a NUL character, or an id in the path that is not one"
+_UNAUTHORIZED = "no, invalid, expired or revoked bearer token"
+_FORBIDDEN = "authenticated, but this role may not do this"
+_NOT_FOUND = "no such record in your agency (another agency's looks the same)"
+_TOO_LARGE = "the body is larger than this endpoint accepts"
+
+
+class ErrorResponses(BasePlugin):
+    """Documents the error responses every operation can give, each with the error body.
+
+    Instead of an undifferentiated ``default``: a client (and the schemathesis test) can
+    then tell a documented 4xx from one the service should never have sent.
+    """
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        for operation in (operations or {}).values():
+            responses: dict[Any, Any] = operation.setdefault("responses", {})
+            responses.pop("default", None)
+            common = [(400, _BAD_REQUEST)]
+            if operation.get("security") != []:
+                common += [(401, _UNAUTHORIZED), (403, _FORBIDDEN)]
+            if path and "{" in path:
+                common.append((404, _NOT_FOUND))
+            if "requestBody" in operation:
+                common.append((413, _TOO_LARGE))
+            present = {str(code) for code in responses}
+            for status, description in common:
+                if str(status) not in present:
+                    responses[status] = {"description": description}
+            for code, response in responses.items():
+                if str(code).startswith("4") and isinstance(response, dict):
+                    response.setdefault("content", _ERROR_CONTENT)
+
+
 class ApiWithErrors(Api):
     """flask-smorest's Api, documenting and emitting our error body instead of its own."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("spec_kwargs", {}).setdefault("extra_plugins", [ErrorResponses()])
+        super().__init__(*args, **kwargs)
 
     def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
         return http_error_response(error)

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.domain import entry_codes
 from server.schemas.sync import (

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from server.domain.errors import ValidationFailed
 
 # GB 32100-2015: the 31 characters a unified social credit code may use (no I, O, Z, S, V).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {ch: i for i, ch in enumerate(USCC_ALPHABET)}
+# The stored form: registration authority and category, a six-digit division code, the
+# nine-character organisation code and the check character (which the pattern cannot check).
+USCC_PATTERN = f"^[{USCC_ALPHABET}]{{2}}[0-9]{{6}}[{USCC_ALPHABET}]{{10}}$"
 # Weight of position i (0-based) is 3**i mod 31.
 USCC_WEIGHTS = tuple(pow(3, i, 31) for i in range(17))
 
@@ -48,8 +53,11 @@ def uscc_check_character(first17: str) -> str:
 
 
 def normalize_uscc(raw: str) -> str:
-    """Upper-case, strip, and validate a USCC; raise ``InvalidUSCC`` saying what is wrong."""
-    code = "".join(raw.split()).upper()
+    """Upper-case, strip, and validate a USCC; raise ``InvalidUSCC`` saying what is wrong.
+
+    Full-width characters (９１…, typed with a Chinese input method) become their ASCII forms.
+    """
+    code = "".join(unicodedata.normalize("NFKC", raw).split()).upper()
     if len(code) != 18:
         raise InvalidUSCC(f"a USCC has 18 characters, this has {len(code)}")
     bad = sorted({ch for ch in code if ch not in _VALUE})

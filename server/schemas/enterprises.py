@@ -11,6 +11,7 @@ from server.domain.enterprises import (
     INDUSTRIES,
     RISK_GRADES,
     SORTABLE_FIELDS,
+    USCC_PATTERN,
     InvalidUSCC,
 )
 from server.domain.enterprises import normalize_uscc as _normalize_uscc
@@ -36,7 +37,12 @@ class EnterpriseInputSchema(ma.Schema):
     uscc = ma.fields.String(
         required=True,
         validate=_validate_uscc,
-        metadata={"description": "统一社会信用代码, 18 characters, GB 32100-2015 check character"},
+        metadata={
+            "description": "统一社会信用代码, 18 characters, GB 32100-2015 check character "
+            "(lower case, spaces and full-width forms are normalised)",
+            "pattern": USCC_PATTERN,
+            "format": "uscc",
+        },
     )
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     address = ma.fields.String(load_default="", validate=ma.validate.Length(max=300))
@@ -72,7 +78,7 @@ class EnterprisePatchSchema(EnterpriseInputSchema):
 
 class EnterpriseSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
-    uscc = ma.fields.String(required=True)
+    uscc = ma.fields.String(required=True, metadata={"pattern": USCC_PATTERN, "format": "uscc"})
     name = ma.fields.String(required=True)
     address = ma.fields.String(required=True)
     region = ma.fields.String(required=True)

@@ -105,13 +105,14 @@ def list_enterprises(
 ) -> Page:
     """Filter and page the directory of the caller's agency."""
     stmt = sa.select(Enterprise)
-    if q:
-        like = f"%{q.strip()}%"
+    if q and q.strip():
+        # A search for "%" or "_" means those characters, not LIKE wildcards.
+        term = q.strip()
         stmt = stmt.where(
             sa.or_(
-                Enterprise.name.ilike(like),
-                Enterprise.uscc.ilike(like),
-                Enterprise.address.ilike(like),
+                Enterprise.name.icontains(term, autoescape=True),
+                Enterprise.uscc.icontains(term, autoescape=True),
+                Enterprise.address.icontains(term, autoescape=True),
             )
         )
     for column, value in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import sqlalchemy as sa
@@ -9,6 +10,115 @@ import sqlalchemy as sa
 from server.extensions import db
 from server.models import Enterprise
 from server.models.scoping import bind_agency
+from tests.agency_rows import make_rows, never_existed
+
+_PARAMETER = re.compile(r"<(?:[^:>]+:)?(\w+)>")
+# Path parameters that do not name a record of an agency: an annual plan is the caller's own
+# agency's plan for that year, never another's; a date is one of the national calendar.
+NOT_IDS = {"year", "day"}
+# A valid body for each route that takes one, so that the answer is about the id and not about
+# the body (a 422 would prove nothing).
+BODIES = {
+    ("PATCH", "/api/v1/enterprises/<uuid:enterprise_id>"): {"name": "改名有限公司"},
+    ("POST", "/api/v1/enterprises/<uuid:enterprise_id>/entry-code/rotate"): None,
+    ("POST", "/api/v1/devices/<string:device_id>/revoke"): None,
+    ("POST", "/api/v1/hazards/<uuid:hazard_id>/transitions"): {
+        "action": "sign_off",
+        "note": "整改到位",
+    },
+    ("PATCH", "/api/v1/draw-plans/<uuid:plan_id>"): {"name": "改名的计划"},
+    ("POST", "/api/v1/draw-plans/<uuid:plan_id>/run"): {},
+    ("POST", "/api/v1/cases/<uuid:case_id>/legal-reviews"): {
+        "reviewed_on": "2024-05-09",
+        "opinion": "approved",
+    },
+    ("POST", "/api/v1/cases/<uuid:case_id>/decision"): {
+        "decided_on": "2024-05-10",
+        "entity_fine_fen": 100_000,
+        "individuals": [],
+    },
+    ("POST", "/api/v1/cases/<uuid:case_id>/exemption"): {
+        "decided_on": "2024-05-10",
+        "party": "entity",
+        "list_item": "安全生产轻微违法行为免罚清单第3项",
+    },
+    ("POST", "/api/v1/cases/<uuid:case_id>/dismissal"): {
+        "dismissed_on": "2024-05-10",
+        "reason": "违法事实不成立",
+    },
+    ("POST", "/api/v1/cases/<uuid:case_id>/transfer"): {
+        "transferred_on": "2024-05-10",
+        "transferred_to": "公安机关",
+    },
+    ("POST", "/api/v1/penalty-decisions/<uuid:decision_id>/publish"): {
+        "published_on": "2024-05-11"
+    },
+    ("POST", "/api/v1/penalty-decisions/<uuid:decision_id>/revoke"): {
+        "revoked_on": "2024-05-11",
+        "reason": "复议撤销",
+    },
+    ("PATCH", "/api/v1/complaints/<uuid:complaint_id>"): {"handled_on": "2024-05-07"},
+    ("DELETE", "/api/v1/recusals/<uuid:recusal_id>"): None,
+}
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def _id_routes(app) -> list[tuple[str, str, list[str]]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        names = [n for n in _PARAMETER.findall(rule.rule) if n not in NOT_IDS]
+        if rule.rule.startswith("/api/v1/") and names:
+            for method in sorted(rule.methods - {"OPTIONS"}):
+                routes.append((method, rule.rule, names))
+    return routes
+
+
+def _call(client, method: str, rule: str, values: dict[str, str], headers, body=None):
+    path = _PARAMETER.sub(lambda m: values[m.group(1)], rule)
+    kwargs = {"headers": headers}
+    if body is not None:
+        kwargs["json"] = body
+    return client.open(path, method=method, **kwargs)
+
+
+def test_every_route_with_an_id_answers_another_agencys_rows_like_rows_that_never_existed(
+    world, client, app
+) -> None:
+    """Each /api/v1 route with an id in its path, for every role of agency A, on B's rows."""
+    theirs = make_rows(world, client, "hexi", "天津市河西区应急管理局", "河西")
+    world.agency()
+    roles = {role: world.headers(role) for role in ("inspector", "lead", "manager", "admin")}
+    routes = _id_routes(app)
+    missing = sorted({n for _, _, names in routes for n in names} - set(theirs.ids))
+    assert not missing, f"no record of agency B for the path parameters {missing}"
+    unbodied = [(m, r) for m, r, _ in routes if m in WRITES - {"PUT"} and (m, r) not in BODIES]
+    assert not unbodied, f"give these routes a valid body in BODIES: {unbodied}"
+
+    for method, rule, names in routes:
+        if method == "PUT":  # uploading content is not reading a row: checked below
+            continue
+        body = BODIES.get((method, rule))
+        for role, headers in roles.items():
+            found = _call(client, method, rule, theirs.ids, headers, body)
+            never = _call(client, method, rule, {n: never_existed(n) for n in names}, headers, body)
+            where = f"{method} {rule} as agency A's {role}"
+            assert found.status_code in (403, 404), (where, found.status_code, found.get_json())
+            assert found.status_code == never.status_code, where
+            if method != "HEAD":
+                code = found.get_json()["error"]["code"]
+                assert code == never.get_json()["error"]["code"], where
+
+
+def test_uploading_content_another_agency_holds_starts_a_copy_of_ones_own(world, client) -> None:
+    theirs = make_rows(world, client, "hexi", "天津市河西区应急管理局", "河西")
+    world.agency()
+    ours = world.headers("inspector")
+    path = f"/api/v1/attachments/{theirs.ids['sha256']}"
+    assert client.head(path, headers=ours).status_code == 404
+    # Neither "you have it already" (200) nor a shortcut: the bytes are received and checked.
+    assert client.put(path, data=b"other bytes", headers=ours).status_code == 422
+    assert client.put(path, data=theirs.photo, headers=ours).status_code == 201
+    assert client.get(path, headers=ours).data == theirs.photo
 
 
 def _two_agencies(world):
@@ -19,7 +129,9 @@ def _two_agencies(world):
     return ours, theirs
 
 
-def test_every_row_route_answers_404_for_another_agencys_enterprise(world, client) -> None:
+def test_another_agencys_enterprise_looks_exactly_like_one_that_never_existed(
+    world, client
+) -> None:
     ours, theirs = _two_agencies(world)
     path = f"/api/v1/enterprises/{theirs['id']}"
     assert client.get(path, headers=ours).status_code == 404

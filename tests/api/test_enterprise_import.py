@@ -136,3 +136,120 @@ def test_inspectors_may_not_import(world, client) -> None:
     world.agency()
     response = _upload(client, world.headers("inspector"), _csv([["uscc"]]), "x.csv")
     assert response.status_code == 403
+
+
+def _only(client, headers) -> dict:
+    (item,) = client.get("/api/v1/enterprises", headers=headers).get_json()["items"]
+    return item
+
+
+def test_a_sheet_of_three_columns_updates_those_and_keeps_every_other_value(world, client) -> None:
+    world.agency()
+    headers = world.headers("lead")
+    stored = world.enterprise(
+        headers,
+        address="天津市南开区红旗路100号",
+        region="长虹街道",
+        legal_representative="张伟",
+        contact_phone="022-27350000",
+        latitude=39.12,
+        longitude=117.15,
+        is_key=True,
+        risk_grade="poor",
+        credit_rating="C",
+        seriously_dishonest=True,
+    )
+    content = _csv(
+        [["统一社会信用代码", "企业名称", "行业"], [stored["uscc"], "新名称有限公司", "机械"]]
+    )
+    report = _upload(client, headers, content, "a.csv").get_json()
+    assert report["updated"] == 1
+    after = _only(client, headers)
+    assert after["name"] == "新名称有限公司"
+    kept = {k: v for k, v in stored.items() if k not in {"name", "version", "updated_at"}}
+    assert {k: after[k] for k in kept} == kept
+
+
+def test_blank_cells_of_a_known_enterprise_change_nothing(world, client) -> None:
+    world.agency()
+    headers = world.headers("lead")
+    stored = world.enterprise(headers, risk_grade="poor", is_key=True, address="红旗路1号")
+    content = _csv(
+        [
+            ["统一社会信用代码", "企业名称", "地址", "行业", "风险等级", "重点企业", "信用等级"],
+            [stored["uscc"], stored["name"], "", "机械", "", "", "b"],
+        ]
+    )
+    report = _upload(client, headers, content, "a.csv").get_json()
+    assert report["updated"] == 1, report
+    after = _only(client, headers)
+    assert (after["address"], after["risk_grade"], after["is_key"]) == ("红旗路1号", "poor", True)
+    assert after["credit_rating"] == "B"
+
+
+def test_a_grading_sheet_updates_known_enterprises_and_names_what_a_new_one_lacks(
+    world, client
+) -> None:
+    world.agency()
+    headers = world.headers("lead")
+    stored = world.enterprise(headers, risk_grade="good")
+    content = _csv([["统一社会信用代码", "风险等级"], [stored["uscc"], "差"], [world.uscc(), "好"]])
+    report = _upload(client, headers, content, "grades.csv").get_json()
+    assert (report["updated"], report["failed"]) == (1, 1)
+    assert set(report["rows"][1]["errors"]) == {"name", "industry"}
+    assert _only(client, headers)["risk_grade"] == "poor"
+
+
+def test_a_nul_character_in_a_cell_fails_that_row_only(world, client) -> None:
+    world.agency()
+    headers = world.headers("lead")
+    good = world.uscc()
+    content = _csv(
+        [
+            ["统一社会信用代码", "企业名称", "行业"],
+            [world.uscc(), "坏\x00公司", "机械"],
+            [good, "天津市恒通机械有限公司", "机械"],
+        ]
+    )
+    response = _upload(client, headers, content, "nul.csv")
+    assert response.status_code == 200
+    report = response.get_json()
+    assert (report["created"], report["failed"]) == (1, 1)
+    bad = report["rows"][0]
+    assert (bad["row"], bad["errors"]) == (2, {"name": ["contains a NUL character"]})
+    assert _only(client, headers)["uscc"] == good
+
+
+def test_codes_typed_in_full_width_or_lower_case_are_normalised(world, client) -> None:
+    world.agency()
+    headers = world.headers("lead")
+    uscc = world.uscc()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in uscc)  # ９１… as a Chinese IME types
+    content = _csv(
+        [
+            ["统一社会信用代码", "企业名称", "行业", "信用等级", "风险等级", "重点企业", "纬度"],
+            [full_width, "天津市恒通机械有限公司", "Machinery", "ａ", "Good", "是", "３９.１"],
+        ]
+    )
+    report = _upload(client, headers, content, "a.csv").get_json()
+    assert report["created"] == 1, report
+    item = _only(client, headers)
+    assert (item["uscc"], item["credit_rating"], item["risk_grade"]) == (uscc, "A", "good")
+    assert (item["industry"], item["is_key"], item["latitude"]) == ("machinery", True, 39.1)
+
+
+def test_a_title_row_above_the_header_is_skipped_and_rows_keep_their_numbers(world, client) -> None:
+    world.agency()
+    headers = world.headers("lead")
+    content = _csv(
+        [
+            ["2024年南开区安全生产检查对象名录", "", ""],
+            ["", "", ""],
+            ["统一社会信用代码", "企业名称", "行业"],
+            [world.uscc(), "天津市恒通机械有限公司", "机械"],
+            ["bad", "坏行", "机械"],
+        ]
+    )
+    report = _upload(client, headers, content, "titled.csv").get_json()
+    assert (report["created"], report["failed"]) == (1, 1)
+    assert [(r["row"], r["status"]) for r in report["rows"]] == [(4, "created"), (5, "error")]

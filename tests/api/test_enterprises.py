@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 
 def test_a_lead_adds_an_enterprise_and_reads_it_back(world, client) -> None:
     world.agency()
@@ -128,3 +130,15 @@ def test_a_bad_filter_value_is_a_422(world, client) -> None:
     for query in ("industry=x", "per_page=0", "per_page=100000", "page=-1", "sort=password_hash"):
         response = client.get(f"/api/v1/enterprises?{query}", headers=headers)
         assert response.status_code == 422, query
+
+
+@pytest.mark.parametrize(("q", "expected"), [("%", ["100%安全有限公司"]), ("_", ["a_b有限公司"])])
+def test_a_search_for_like_wildcards_finds_only_those_characters(
+    world, client, q, expected
+) -> None:
+    world.agency()
+    headers = world.headers("lead")
+    for name in ("100%安全有限公司", "a_b有限公司", "天津市恒通机械有限公司"):
+        world.enterprise(headers, name=name, address="红旗路")
+    found = client.get("/api/v1/enterprises", query_string={"q": q}, headers=headers).get_json()
+    assert [e["name"] for e in found["items"]] == expected
