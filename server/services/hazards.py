@@ -1059,14 +1059,10 @@ def take_step(
             fields={"evidence_attachments": ["not uploaded"]},
             details={"missing": missing},
         )
-    ctx = OpContext(
-        principal=principal,
-        agency_id=agency.id,
-        agency_abbr=agency.abbr,
-        agency_timezone=agency.timezone,
-        agency_settings=agency.settings or {},
-        device_id=principal.device_id,
-        op_id=None,  # type: ignore[arg-type]  # not from a sync op
+    ctx = OpContext.for_agency(
+        principal,
+        agency,
+        op_id=None,
         now=now,
     )
     planned = handlers.plan_step(ctx, hazard, action, payload, at=now)

@@ -48,3 +48,20 @@ class OpContext:
     entry_key: bytes = b""
     # Reads of this batch (records, officers, attachments, counters); see cache.py.
     cache: Any = None
+
+    @classmethod
+    def for_agency(
+        cls, principal: Principal, agency: Any, *, op_id: uuid.UUID | None, now: datetime, **kw: Any
+    ) -> OpContext:
+        """The context of a step taken by ``principal`` on ``agency``'s records."""
+        return cls(
+            principal=principal,
+            agency_id=agency.id,
+            agency_abbr=agency.abbr,
+            agency_timezone=agency.timezone,
+            agency_settings=agency.settings or {},
+            device_id=principal.device_id,
+            op_id=op_id,  # type: ignore[arg-type]  # None: not from a sync op
+            now=now,
+            **kw,
+        )

@@ -285,13 +285,9 @@ def push(
     # database's write lock, in parallel across workers.
     prepared_ops = [_prepare(raw) for raw in ops]
     agency = db.session.get(Agency, principal.agency_id)
-    ctx = OpContext(
-        principal=principal,
-        agency_id=agency.id,
-        agency_abbr=agency.abbr,
-        agency_timezone=agency.timezone,
-        agency_settings=agency.settings or {},
-        device_id=principal.device_id,
+    ctx = OpContext.for_agency(
+        principal,
+        agency,
         op_id=uuid.uuid4(),
         now=now,
         entry_key=entry_key,
