@@ -17,7 +17,7 @@ from server.extensions import db
 from server.models import Agency, ApiToken, Device, User
 from server.models.scoping import bind_agency
 from server.models.types import utcnow
-from server.services.passwords import burn_time, hash_password, verify_password
+from server.services.passwords import burn_time, hash_password, needs_rehash, verify_password
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,9 @@ def login(
         raise Unauthorized("wrong username or password", code="invalid_credentials")
     if not verify_password(user.password_hash, password) or not user.active:
         raise Unauthorized("wrong username or password", code="invalid_credentials")
+    if needs_rehash(user.password_hash):
+        # The password is known only now: the one moment its hash can follow new parameters.
+        user.password_hash = hash_password(password)
     device = db.session.scalar(
         sa.select(Device).where(Device.agency_id == user.agency_id, Device.device_key == device_key)
     )

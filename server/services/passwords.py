@@ -26,6 +26,14 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with other parameters than today's (stronger ones, say)."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 # A hash to verify against when the username is unknown, so a wrong username costs the
 # same time as a wrong password and does not reveal which accounts exist.
 _DUMMY_HASH: str | None = None

@@ -128,3 +128,22 @@ def test_a_lead_cannot_revoke_another_agencys_device(world, client) -> None:
     world.login("wang", device_id="hexi-phone")
     response = client.post("/api/v1/devices/hexi-phone/revoke", headers=world.headers("lead"))
     assert response.status_code == 404
+
+
+def test_a_hash_made_with_older_parameters_is_renewed_at_the_next_login(world, app) -> None:
+    from argon2 import PasswordHasher
+
+    from server.models import User
+    from server.services.passwords import verify_password
+
+    world.agency()
+    world.user("wang")
+    weaker = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+    with app.app_context():
+        db.session.execute(sa.update(User).values(password_hash=weaker))
+        db.session.commit()
+    world.login("wang")
+    with app.app_context():
+        renewed = db.session.scalar(sa.select(User.password_hash))
+    assert renewed != weaker and verify_password(renewed, PASSWORD)
+    world.login("wang")  # the renewed hash still lets the owner in
