@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from server import database
 from server.domain import hazards as lifecycle
 from server.domain import numbering, permissions
 from server.domain.enterprises import INDUSTRIES
@@ -229,9 +230,11 @@ def _order(sort: str) -> list[Any]:
     if name not in SORTS:
         raise ValidationFailed(f"cannot sort by {sort}", fields={"sort": ["unknown field"]})
     column = getattr(Hazard, name)
+    # NULLS LAST only where there can be nulls: an order an index gives must not name it.
+    nulls = Hazard.__table__.c[name].nullable
     if sort.startswith("-"):
-        return [column.desc().nulls_last(), Hazard.id.desc()]
-    return [column.asc().nulls_last(), Hazard.id]
+        return [column.desc().nulls_last() if nulls else column.desc(), Hazard.id.desc()]
+    return [column.asc().nulls_last() if nulls else column.asc(), Hazard.id]
 
 
 # --- lists and export -----------------------------------------------------------------------
@@ -320,12 +323,14 @@ def export_csv(
     today = local_today(agency, now)
     policy = policy_of(agency)
     zone = ZoneInfo(agency.timezone)
+    # Rows come 500 at a time, as they are written out; the default order is the index's.
     stmt = (
         _filtered(agency, filters, today)
         .add_columns(Enterprise.uscc)
         .order_by(*_order(sort))
-        .execution_options(yield_per=2000)
+        .execution_options(yield_per=500)
     )
+    database.without_jit(db.session)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
