@@ -581,6 +581,9 @@ def hazard_row(
         "id": uuid.uuid4(),
         "inspection_id": inspection,
         "enterprise_id": enterprise,
+        # Its enterprise's (every one here is machinery). Rows written past the ORM are not in
+        # the monthly hazard counts, which nothing here reads.
+        "industry": "machinery",
         "level": "general",
         "description": "配电箱未上锁，无警示标识",
         "location": "二号车间",

@@ -21,7 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from server import cli, database, web
     from server.api import init_app as init_api
     from server.models import scoping
-    from server.services import audit
+    from server.services import audit, hazard_counts
     from server.services.sync import feed
 
     db.init_app(app)
@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     scoping.install()
     feed.install()
+    hazard_counts.install()
     audit.install()
     init_api(app)
     web.init_app(app)

@@ -42,3 +42,13 @@ def init_app(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_connect)
             sa.event.listen(engine, "begin", _sqlite_begin)
+
+
+def without_jit(session: Any) -> None:
+    """No JIT compilation for the rest of this transaction (PostgreSQL; a no-op elsewhere).
+
+    A streamed query is costed for all its rows, so PostgreSQL compiles it, which takes
+    longer than reading the rows a user waits for first. ``SET LOCAL`` needs no privilege.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL jit = off"))

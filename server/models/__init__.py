@@ -6,6 +6,7 @@ from server.models.calendar import CalendarDay, CalendarYear
 from server.models.cases import Complaint, Exemption, LegalReview, PenaltyCase, PenaltyDecision
 from server.models.draws import Draw, DrawPlan, DrawSeed, Recusal, Task
 from server.models.enterprises import Enterprise
+from server.models.hazard_counts import HazardCount, HazardFinderCount, HazardUnitCount
 from server.models.hazards import HazardEscalation
 from server.models.plans import AnnualPlan, AnnualPlanItem
 from server.models.records import (
@@ -44,7 +45,10 @@ __all__ = [
     "Enterprise",
     "Exemption",
     "Hazard",
+    "HazardCount",
     "HazardEscalation",
+    "HazardFinderCount",
+    "HazardUnitCount",
     "Inspection",
     "LegalReview",
     "PenaltyCase",

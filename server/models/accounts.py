@@ -21,7 +21,11 @@ class Agency(IdMixin, TimestampMixin, db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     # Printed in document numbers: （南开）应急责改〔2024〕15号
     abbr: so.Mapped[str] = so.mapped_column(sa.String(20))
-    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="Asia/Shanghai")
+    # Local days and months of the statistics are in this zone (hazard counts are recounted
+    # when it changes).
+    timezone: so.Mapped[str] = so.mapped_column(
+        sa.String(64), default="Asia/Shanghai", active_history=True
+    )
     # Agency policy: yearly caps, repeat-visit window, hazard deadlines (see domain modules).
     settings: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
 
@@ -33,8 +37,11 @@ class User(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
     role: so.Mapped[str] = so.mapped_column(sa.Enum(*ROLES, name="user_role", native_enum=False))
     full_name: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
-    # The unit (科室, 执法大队) the user works in; hazard statistics count per unit.
-    unit: so.Mapped[str] = so.mapped_column(sa.String(100), default="", server_default="")
+    # The unit (科室, 执法大队) the user works in; hazard statistics count per unit (the
+    # monthly counts follow a change: the old value is loaded before it).
+    unit: so.Mapped[str] = so.mapped_column(
+        sa.String(100), default="", server_default="", active_history=True
+    )
     # 执法证 number; inspectors without one may not be put on an inspection team.
     cert_no: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     cert_valid_until: so.Mapped[date | None] = so.mapped_column(sa.Date)

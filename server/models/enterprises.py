@@ -22,8 +22,10 @@ class Enterprise(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(200))
     address: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     region: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
+    # Copied onto its hazards (``Hazard.industry``); the old value is loaded before a change so
+    # that the copies and the hazard counts follow it.
     industry: so.Mapped[str] = so.mapped_column(
-        sa.Enum(*INDUSTRIES, name="industry", native_enum=False)
+        sa.Enum(*INDUSTRIES, name="industry", native_enum=False), active_history=True
     )
     legal_representative: so.Mapped[str] = so.mapped_column(sa.String(100), default="")
     contact_phone: so.Mapped[str] = so.mapped_column(sa.String(40), default="")

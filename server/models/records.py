@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from server.domain.enterprises import INDUSTRIES
 from server.extensions import db
 from server.models.types import AgencyScoped, TimestampMixin, UTCDateTime
 
@@ -72,7 +73,10 @@ class Inspection(SyncedRecord, db.Model):
     started_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     ended_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     place: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
-    inspector_ids: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    # The team; hazard counts per finder follow it (the old value is loaded before a change).
+    inspector_ids: so.Mapped[list[str]] = so.mapped_column(
+        sa.JSON, default=list, active_history=True
+    )
     items: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
     findings: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     representative: so.Mapped[dict[str, Any] | None] = so.mapped_column(sa.JSON)
@@ -89,8 +93,11 @@ class Hazard(SyncedRecord, db.Model):
     __entity__ = "hazard"
 
     __tablename__ = "hazards"
+    # Server-side copies that devices are not sent (see sync/records.py ``serialize``).
+    __not_synced__ = frozenset({"industry"})
     __table_args__ = (
-        sa.Index("ix_hazards_agency_status", "agency_id", "status"),
+        # Closed, and when: the rectified-by-a-day count subtracts the few closed after it.
+        sa.Index("ix_hazards_agency_status_closed", "agency_id", "status", "closed_at", "found_at"),
         sa.Index("ix_hazards_enterprise", "enterprise_id"),
         # The manager's lists and counts (scripts/bench_hazards.py): open and overdue by
         # status and deadline, a period's statistics, closures per month, one enterprise's
@@ -100,29 +107,41 @@ class Hazard(SyncedRecord, db.Model):
             "agency_id",
             "status",
             "deadline",
-            "enterprise_id",
+            "industry",
+            "level",
             "found_at",
             "id",
         ),
+        # (found_at, id) first: the lists' and the export's default order read it in order,
+        # newest first; the rest serves the counts of the days at a period's edges.
         sa.Index(
             "ix_hazards_agency_found",
             "agency_id",
             "found_at",
+            "id",
             "status",
             "level",
-            "enterprise_id",
+            "industry",
+            "supervised",
             "inspection_id",
-            "id",
         ),
-        sa.Index("ix_hazards_agency_closed", "agency_id", "closed_at"),
+        sa.Index("ix_hazards_agency_closed", "agency_id", "closed_at", "found_at"),
         sa.Index("ix_hazards_enterprise_found", "enterprise_id", "found_at"),
     )
 
+    # What the monthly counts (models/hazard_counts.py) key on: the old value of each is loaded
+    # before a change, so the counts can move the hazard from its old key to its new one.
     inspection_id: so.Mapped[uuid.UUID] = so.mapped_column(
-        sa.Uuid, sa.ForeignKey("inspections.id"), index=True
+        sa.Uuid, sa.ForeignKey("inspections.id"), index=True, active_history=True
     )
     enterprise_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("enterprises.id"))
-    level: so.Mapped[str] = so.mapped_column(sa.String(10))
+    # A copy of the enterprise's industry, kept in step when the enterprise's changes
+    # (services/hazard_counts.py): statistics follow an enterprise's current industry, and
+    # counts by industry read the hazards (or their index) alone.
+    industry: so.Mapped[str] = so.mapped_column(
+        sa.Enum(*INDUSTRIES, name="industry", native_enum=False), active_history=True
+    )
+    level: so.Mapped[str] = so.mapped_column(sa.String(10), active_history=True)
     description: so.Mapped[str] = so.mapped_column(sa.Text)
     location: so.Mapped[str] = so.mapped_column(sa.String(300), default="")
     legal_basis: so.Mapped[str] = so.mapped_column(sa.Text, default="")
@@ -130,13 +149,13 @@ class Hazard(SyncedRecord, db.Model):
     fixed_on_spot: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
     # The deadline the inspector proposed on site; the order document sets the real one.
     proposed_deadline: so.Mapped[date | None] = so.mapped_column(sa.Date)
-    found_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    found_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, active_history=True)
     # Server-owned, moved only by server/domain/hazards.py: the whole HazardState, and the
     # parts of it that lists filter on.
     lifecycle: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
-    status: so.Mapped[str] = so.mapped_column(sa.String(30))
+    status: so.Mapped[str] = so.mapped_column(sa.String(30), active_history=True)
     deadline: so.Mapped[date | None] = so.mapped_column(sa.Date)
-    supervised: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False)
+    supervised: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=False, active_history=True)
     closed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
     inspection: so.Mapped[Inspection] = so.relationship(lazy="raise")

@@ -6,13 +6,14 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from server import database
 from server.domain import hazards as lifecycle
 from server.domain import numbering, permissions
 from server.domain.enterprises import INDUSTRIES
@@ -33,7 +34,7 @@ from server.models import (
     User,
 )
 from server.models.types import utcnow
-from server.services import attachments, hazard_state
+from server.services import attachments, hazard_counts, hazard_state
 from server.services.calendar import working_calendar
 from server.services.enterprises import Page
 
@@ -194,7 +195,7 @@ def _apply_filters(
     if f.enterprise_id is not None:
         stmt = stmt.where(Hazard.enterprise_id == f.enterprise_id)
     if f.industry is not None:
-        stmt = stmt.where(Enterprise.industry == f.industry)
+        stmt = stmt.where(Hazard.industry == f.industry)
     if f.inspector_id is not None:
         stmt = stmt.where(
             sa.exists().where(
@@ -229,9 +230,11 @@ def _order(sort: str) -> list[Any]:
     if name not in SORTS:
         raise ValidationFailed(f"cannot sort by {sort}", fields={"sort": ["unknown field"]})
     column = getattr(Hazard, name)
+    # NULLS LAST only where there can be nulls: an order an index gives must not name it.
+    nulls = Hazard.__table__.c[name].nullable
     if sort.startswith("-"):
-        return [column.desc().nulls_last(), Hazard.id.desc()]
-    return [column.asc().nulls_last(), Hazard.id]
+        return [column.desc().nulls_last() if nulls else column.desc(), Hazard.id.desc()]
+    return [column.asc().nulls_last() if nulls else column.asc(), Hazard.id]
 
 
 # --- lists and export -----------------------------------------------------------------------
@@ -253,10 +256,7 @@ def list_hazards(
     today = local_today(agency, now)
     policy = policy_of(agency)
     count = _apply_filters(
-        sa.select(sa.func.count(Hazard.id))
-        .select_from(Hazard)
-        .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-        .where(Hazard.agency_id == agency.id),
+        sa.select(sa.func.count(Hazard.id)).where(Hazard.agency_id == agency.id),
         agency,
         filters,
         today,
@@ -266,9 +266,7 @@ def list_hazards(
     # (hazard rows are wide: the lifecycle JSON, descriptions).
     ids = (
         _apply_filters(
-            sa.select(Hazard.id)
-            .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-            .where(Hazard.agency_id == agency.id),
+            sa.select(Hazard.id).where(Hazard.agency_id == agency.id),
             agency,
             filters,
             today,
@@ -325,12 +323,14 @@ def export_csv(
     today = local_today(agency, now)
     policy = policy_of(agency)
     zone = ZoneInfo(agency.timezone)
+    # Rows come 500 at a time, as they are written out; the default order is the index's.
     stmt = (
         _filtered(agency, filters, today)
         .add_columns(Enterprise.uscc)
         .order_by(*_order(sort))
-        .execution_options(yield_per=2000)
+        .execution_options(yield_per=500)
     )
+    database.without_jit(db.session)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -417,6 +417,10 @@ def aggregates(
     counts as rectified when it was closed by the end of ``as_of``, which defaults to the
     period's last day (today for a period not over yet, or no period): a past year's figure
     stays what it was at the year's end, and ``as_of`` asks for it on another day.
+
+    The whole months of the period are read from the monthly counts (services/hazard_counts.py),
+    the days at its edges and what depends on today (overdue, ages, the blocking hazards)
+    from the hazards.
     """
     permissions.require_role(principal, OVERSEE_HAZARDS, "hazard statistics")
     agency = agency_of(principal)
@@ -425,51 +429,57 @@ def aggregates(
     filters = HazardFilters(industry=industry, level=level, found_from=start, found_to=end)
     _check_period(filters)
     as_of = as_of or (min(end, today) if end else today)
-    closed_by = sa.and_(
-        Hazard.status == lifecycle.CLOSED,
-        Hazard.closed_at < local_midnight(agency, as_of + timedelta(1)),
-    )
+    as_of_end = local_midnight(agency, as_of + timedelta(1))
+    closed_by = sa.and_(Hazard.status == lifecycle.CLOSED, Hazard.closed_at < as_of_end)
 
-    def scoped(*columns: Any) -> sa.Select[Any]:
-        stmt = (
-            sa.select(*columns)
-            .select_from(Hazard)
-            .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
-            .where(Hazard.agency_id == agency.id)
-        )
-        return _apply_filters(stmt, agency, filters, today)
+    def scoped_by(f: HazardFilters) -> hazard_counts.Scoped:
+        def scoped(*columns: Any) -> sa.Select[Any]:
+            stmt = sa.select(*columns).select_from(Hazard).where(Hazard.agency_id == agency.id)
+            return _apply_filters(stmt, agency, f, today)
 
-    # One pass gives status, level and industry together.
-    overdue = sa.and_(Hazard.status == OVERDUE_STATUS, Hazard.deadline < today)
-    grouped = db.session.execute(
-        scoped(
-            Hazard.status,
-            Hazard.level,
-            Enterprise.industry,
-            sa.func.count(),
-            sa.func.sum(sa.case((overdue, 1), else_=0)),
-            sa.func.sum(sa.case((Hazard.supervised.is_(True), 1), else_=0)),
-            sa.func.sum(sa.case((closed_by, 1), else_=0)),
-        ).group_by(Hazard.status, Hazard.level, Enterprise.industry)
-    ).all()
+        return scoped
+
+    scoped = scoped_by(filters)
+    cover = hazard_counts.coverage(start, end)
+    edges = [replace(filters, found_from=a, found_to=b) for a, b in cover.edges]
+
+    states = hazard_counts.monthly_counts(agency.id, cover, industry=industry, level=level)
+    for edge in edges:
+        states += hazard_counts.live_counts(scoped_by(edge))
     by_status = {s: 0 for s in lifecycle.STATUSES}
     by_level = {lvl: 0 for lvl in lifecycle.LEVELS}
     industries: dict[str, dict[str, int]] = {}
-    total = major = closed = overdue_n = supervised_open = 0
-    for status, lvl, ind, n, n_overdue, n_supervised, n_closed_by in grouped:
+    total = major = closed_now = supervised_open = 0
+    for status, lvl, ind, supervised, n in states:
         by_status[status] = by_status.get(status, 0) + n
         by_level[lvl] = by_level.get(lvl, 0) + n
         entry = industries.setdefault(ind, {"total": 0, "open": 0, "overdue": 0})
         entry["total"] += n
-        entry["overdue"] += n_overdue or 0
         total += n
-        overdue_n += n_overdue or 0
         if lvl == lifecycle.MAJOR:
             major += n
-        closed += n_closed_by or 0
-        if status != lifecycle.CLOSED:
+        if status == lifecycle.CLOSED:
+            closed_now += n
+        else:
             entry["open"] += n
-            supervised_open += n_supervised or 0
+            supervised_open += n if supervised else 0
+
+    # What depends on today, or on as_of, from the few hazards it concerns (index ranges).
+    overdue_n = 0
+    for ind, n in db.session.execute(
+        scoped(Hazard.industry, sa.func.count())
+        .where(Hazard.status == OVERDUE_STATUS, Hazard.deadline < today)
+        .group_by(Hazard.industry)
+    ):
+        industries.setdefault(ind, {"total": 0, "open": 0, "overdue": 0})["overdue"] += n
+        overdue_n += n
+    # Closed now but not by the end of as_of: none when as_of is today.
+    closed_later = sum(
+        db.session.scalar(scoped(sa.func.count()).where(Hazard.status == lifecycle.CLOSED, when))
+        or 0
+        for when in (Hazard.closed_at >= as_of_end, Hazard.closed_at.is_(None))
+    )
+    closed = closed_now - closed_later
 
     # Age of what is still open, bucketed on local dates as the domain does.
     cuts = [(7, "0-7"), (30, "8-30"), (90, "31-90"), (365, "91-365")]
@@ -486,22 +496,22 @@ def aggregates(
         ).all()
     )
 
-    # Per inspection first (one index-only pass), then over each inspection's team.
-    per_inspection = (
-        scoped(
-            Hazard.inspection_id.label("inspection_id"),
-            sa.func.count().label("n"),
-            sa.func.sum(sa.case((Hazard.status.in_(OPEN_LIST), 1), else_=0)).label("n_open"),
-        )
-        .group_by(Hazard.inspection_id)
-        .subquery()
-    )
-    by_inspector, by_team = _by_people(per_inspection)
+    users, units = hazard_counts.monthly_finders(agency.id, cover, industry=industry, level=level)
+    for edge in edges:
+        more_users, more_units = hazard_counts.live_finders(scoped_by(edge))
+        users, units = users + more_users, units + more_units
+    by_inspector, by_team = _by_people(users, units)
 
-    blocking_stmt = _filtered(agency, filters, today).where(sa.not_(closed_by))
-    blocking_rows = db.session.execute(
-        blocking_stmt.order_by(Hazard.found_at, Hazard.id).limit(blocking_limit)
-    ).all()
+    blocking_rows = (
+        db.session.execute(
+            _filtered(agency, filters, today)
+            .where(sa.not_(closed_by))
+            .order_by(Hazard.found_at, Hazard.id)
+            .limit(blocking_limit)
+        ).all()
+        if blocking_limit > 0
+        else []
+    )
     policy = policy_of(agency)
     rate = rectification_rate(closed, total)
     label = f"{start.year}年" if year is not None and start else "统计期内"
@@ -520,7 +530,7 @@ def aggregates(
         "by_level": by_level,
         "by_industry": [
             {"industry": k, "label": INDUSTRIES.get(k, k), **v}
-            for k, v in sorted(industries.items(), key=lambda kv: -kv[1]["total"])
+            for k, v in sorted(industries.items(), key=lambda kv: (-kv[1]["total"], kv[0]))
         ],
         "by_inspector": by_inspector,
         "by_team": by_team,
@@ -542,82 +552,46 @@ def aggregates(
     }
 
 
-def _by_people(per_inspection: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _by_people(
+    users: list[hazard_counts.FinderCount], units: list[hazard_counts.FinderCount]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Hazards per member of the finding team, and per unit (科室/大队) of its members.
 
-    One pass over the teams serves both: a member counts each hazard their inspection found;
-    a unit counts it once however many of its members were on the team, and a joint team of
-    two units counts for both, so the units' totals may add up to more than the hazards found.
+    A member counts each hazard their inspection found; a unit counts it once however many of
+    its members were on the team, and a joint team of two units counts for both, so the units'
+    totals may add up to more than the hazards found.
     """
-    members = (
-        sa.select(
-            per_inspection.c.n,
-            per_inspection.c.n_open,
-            User.id.label("user_id"),
-            User.unit.label("unit"),
-            sa.func.row_number()
-            .over(partition_by=(per_inspection.c.inspection_id, User.unit), order_by=User.id)
-            .label("nth_of_unit"),
-        )
-        .select_from(per_inspection)
-        .join(
-            RecordMember,
-            sa.and_(
-                RecordMember.entity == "inspection",
-                RecordMember.record_id == per_inspection.c.inspection_id,
-            ),
-        )
-        .join(User, User.id == RecordMember.user_id)
-        .cte("members")
-    )
-    per_user = sa.select(
-        sa.literal("user").label("kind"),
-        members.c.user_id,
-        sa.cast(sa.null(), sa.String).label("unit"),
-        sa.func.sum(members.c.n).label("n"),
-        sa.func.sum(members.c.n_open).label("n_open"),
-    ).group_by(members.c.user_id)
-    per_unit = (
-        sa.select(
-            sa.literal("unit"),
-            sa.cast(sa.null(), sa.Uuid),
-            members.c.unit,
-            sa.func.sum(members.c.n),
-            sa.func.sum(members.c.n_open),
-        )
-        .where(members.c.nth_of_unit == 1)
-        .group_by(members.c.unit)
-    )
-    rows = db.session.execute(sa.union_all(per_user, per_unit)).all()
-    user_ids = [r.user_id for r in rows if r.kind == "user"]
-    users = (
-        {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)))}
-        if user_ids
+
+    def summed(rows: list[hazard_counts.FinderCount]) -> dict[Any, list[int]]:
+        out: dict[Any, list[int]] = {}
+        for r in rows:
+            entry = out.setdefault(r.key, [0, 0])
+            entry[0] += int(r.n or 0)
+            entry[1] += int(r.n_open or 0)
+        return {k: v for k, v in out.items() if v[0] > 0}
+
+    per_user, per_unit = summed(users), summed(units)
+    people = (
+        {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(list(per_user))))}
+        if per_user
         else {}
     )
-    people = sorted(
-        (r for r in rows if r.kind == "user" and r.user_id in users),
-        key=lambda r: (-(r.n or 0), users[r.user_id].username),
+    ranked = sorted(
+        (u for u in per_user if u in people), key=lambda u: (-per_user[u][0], people[u].username)
     )
     by_inspector = [
         {
-            "user_id": r.user_id,
-            "name": users[r.user_id].full_name or users[r.user_id].username,
-            "total": r.n or 0,
-            "open": r.n_open or 0,
+            "user_id": u,
+            "name": people[u].full_name or people[u].username,
+            "total": per_user[u][0],
+            "open": per_user[u][1],
         }
-        for r in people
+        for u in ranked
     ]
     by_team = sorted(
         (
-            {
-                "unit": r.unit or "",
-                "label": r.unit or NO_UNIT_LABEL,
-                "total": r.n or 0,
-                "open": r.n_open or 0,
-            }
-            for r in rows
-            if r.kind == "unit"
+            {"unit": unit or "", "label": unit or NO_UNIT_LABEL, "total": n, "open": n_open}
+            for unit, (n, n_open) in per_unit.items()
         ),
         key=lambda e: (-e["total"], e["unit"]),
     )
@@ -636,33 +610,36 @@ def open_vs_closed(
     edges = [local_midnight(agency, m) for m in starts] + [
         local_midnight(agency, lifecycle.add_months(starts[-1], 1))
     ]
-
     since = edges[0]
 
-    def per_month(column: Any) -> list[int]:
-        # Only the months shown: a range scan of the (agency, found_at | closed_at) index.
-        month = sa.case(*[(column < edge, i) for i, edge in enumerate(edges[1:])])
-        counts = dict(
-            db.session.execute(
-                sa.select(month, sa.func.count())
-                .where(Hazard.agency_id == agency.id, column >= since, column < edges[-1])
-                .group_by(month)
-            ).all()
+    found_in = hazard_counts.monthly_found(agency.id, starts[0], starts[-1])
+    found = [found_in.get(m, 0) for m in starts]
+    # Closures since the first month, per month, and how many of them were found before it:
+    # one range of the (agency, closed_at, found_at) index.
+    month = sa.case(*[(Hazard.closed_at < edge, i) for i, edge in enumerate(edges[1:])])
+    closed_in: dict[int | None, int] = {}
+    closed_since = 0
+    for i, n, found_before in db.session.execute(
+        sa.select(
+            month, sa.func.count(), sa.func.sum(sa.case((Hazard.found_at < since, 1), else_=0))
         )
-        return [counts.get(i, 0) for i in range(len(starts))]
-
-    found = per_month(Hazard.found_at)
-    closed = per_month(Hazard.closed_at)
-    # Open when the first month began: found before it and not closed before it. Both sets
-    # are small (still open; closed since), so neither needs a scan of the whole history.
-    still_open, closed_since = (
+        .where(Hazard.agency_id == agency.id, Hazard.closed_at >= since)
+        .group_by(month)
+    ):
+        closed_in[i] = n
+        closed_since += found_before or 0
+    closed = [closed_in.get(i, 0) for i in range(len(starts))]
+    # Open when the first month began: found before it and not closed before it (still open,
+    # or closed since).
+    still_open = (
         db.session.scalar(
             sa.select(sa.func.count()).where(
-                Hazard.agency_id == agency.id, Hazard.found_at < since, condition
+                Hazard.agency_id == agency.id,
+                Hazard.found_at < since,
+                Hazard.status.in_(OPEN_LIST),
             )
         )
         or 0
-        for condition in (Hazard.status.in_(OPEN_LIST), Hazard.closed_at >= since)
     )
     series = []
     standing = still_open + closed_since

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 
@@ -70,6 +71,26 @@ def test_the_csv_export_opens_in_excel_with_chinese_headers(site) -> None:
     assert rows[1][4] == "一般隐患" and rows[1][8] == "待处理"
     # A description that looks like a formula stays text.
     assert rows[1][5].startswith("'=")
+
+
+def test_the_list_and_export_keep_their_orders_with_hazards_without_a_deadline(site) -> None:
+    first = site.hazard()
+    second = site.hazard()
+    later = site.hazard(at=datetime(2024, 6, 1, 2, tzinfo=UTC))
+    site.order(second, deadline="2024-05-20")
+    site.order(first, deadline="2024-05-30")
+
+    def ids(**query) -> list[str]:
+        return [h["id"] for h in site.get("/api/v1/hazards", **query).get_json()["items"]]
+
+    same_day = sorted([first["id"], second["id"]], reverse=True)
+    assert ids() == [later["id"], *same_day]
+    assert ids(sort="found_at") == [*reversed(same_day), later["id"]]
+    # No deadline yet: last, whichever way the deadlines run.
+    assert ids(sort="deadline") == [second["id"], first["id"], later["id"]]
+    assert ids(sort="-deadline") == [first["id"], second["id"], later["id"]]
+    rows = list(csv.reader(io.StringIO(site.get("/api/v1/hazards", format="csv").data.decode())))
+    assert [r[0] for r in rows[1:]] == ids()
 
 
 def test_an_inspector_may_list_but_not_export_or_count(site) -> None:

@@ -35,8 +35,9 @@ def to_json(value: Any, zone: ZoneInfo | None = None) -> Any:
 def serialize(record: Any, zone: ZoneInfo | None = None) -> dict[str, Any]:
     """A record as devices see it in pulls and in ``current`` of a conflict."""
     out: dict[str, Any] = {}
+    hidden = HIDDEN | getattr(type(record), "__not_synced__", frozenset())
     for column in sa.inspect(type(record)).columns:
-        if column.key in HIDDEN:
+        if column.key in hidden:
             continue
         out[column.key] = to_json(getattr(record, column.key), zone)
     return out
