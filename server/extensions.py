@@ -40,7 +40,5 @@ class Session(_FlaskSession):
 
 
 # Responses are serialized after the commit; expiring would reload every row for nothing.
-db = SQLAlchemy(
-    model_class=Base, session_options={"expire_on_commit": False, "class_": Session}
-)
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": Session})
 migrate = Migrate()

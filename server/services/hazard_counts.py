@@ -326,13 +326,22 @@ class _Deltas:
                     rows.append(row)
             if not rows:
                 continue
-            table = model.__table__
-            stmt = insert(table)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(names),
-                set_={c: table.c[c] + stmt.excluded[c] for c in rows[0] if c.startswith("n")},
-            )
-            connection.execute(stmt, rows)
+            connection.execute(_upsert(insert, model, names, connection.dialect.name), rows)
+
+
+_UPSERTS: dict[tuple[type, str], Any] = {}
+
+
+def _upsert(insert: Any, model: type, names: tuple[str, ...], dialect: str) -> Any:
+    """Add the rows' counts to those stored (built once per table and dialect)."""
+    if (model, dialect) not in _UPSERTS:
+        table = model.__table__
+        stmt = insert(table)
+        _UPSERTS[(model, dialect)] = stmt.on_conflict_do_update(
+            index_elements=list(names),
+            set_={c: table.c[c] + stmt.excluded[c] for c in ("n", "n_open") if c in table.c},
+        )
+    return _UPSERTS[(model, dialect)]
 
 
 def _old(obj: Any, key: str) -> Any:

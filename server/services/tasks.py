@@ -140,6 +140,9 @@ def card_tasks(enterprise_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, A
         .where(Task.enterprise_id == enterprise_id, Task.status == OPEN)
         .order_by(Task.due_date, Task.id)
     )
+    # A task completed earlier in the same push may not be flushed yet: its row still reads
+    # open, the object in the session does not.
+    rows = [t for t in rows if t.status == OPEN]
     return [
         {
             "id": str(t.id),

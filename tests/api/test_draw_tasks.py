@@ -156,3 +156,16 @@ def _gate_code(app, enterprise_id: str) -> str:
         key = entry_codes.derive_key(app.config["SECRET_KEY"])
         token = entry_codes.issue_token(key, enterprise.id, enterprise.entry_code_version)
         return entry_codes.entry_url(app.config["PUBLIC_BASE_URL"], token)
+
+
+def test_a_task_done_earlier_in_the_batch_is_not_on_the_card(app, drawn) -> None:
+    f, _, draw, devices = drawn
+    assignment = draw["assignments"][0]
+    team = _team(f, assignment)
+    inspection = inspection_op(
+        assignment["enterprise_id"], f.ids(*team), task_id=assignment["task_id"]
+    )
+    scan = scan_op(_gate_code(app, assignment["enterprise_id"]), f.ids(*team))
+    results = devices[team[0]].push([inspection, scan])
+    assert [r["status"] for r in results] == ["applied", "applied"], results
+    assert results[1]["card"]["tasks"] == []

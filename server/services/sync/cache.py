@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -15,13 +15,16 @@ from server.models import DocumentCounter, User
 from server.services import attachments
 
 _MISSING = object()
+_T = TypeVar("_T")
 
 
 class BatchCache:
     """Records, officers, attachments and document counters of one agency for one batch.
 
     Records created during the batch are registered too, so later ops of the same batch find
-    them without a query (and without an autoflush).
+    them without a query. The batch runs without autoflush (one flush at its end instead of
+    one per query): a query that must see the batch's own changes asks ``read`` for the rows
+    the batch has not touched and adds ``touched`` records, whose state in memory is current.
     """
 
     def __init__(self, agency_id: uuid.UUID) -> None:
@@ -34,6 +37,13 @@ class BatchCache:
         # Rows only ever inserted (audit, members, new ledger entries): one executemany each.
         self.rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
         self._counters_loaded: dict[tuple[str, int], int] = {}
+        self._memo: dict[Any, Any] = {}
+
+    def memo(self, key: Any, compute: Callable[[], _T]) -> _T:
+        """A value computed once per batch (settings, policies: nothing the batch changes)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     # records ---------------------------------------------------------------------------------
 
@@ -57,6 +67,20 @@ class BatchCache:
 
     def add(self, record: Any) -> None:
         self._records[(type(record), record.id)] = record
+
+    def touched(self, model: type) -> list[Any]:
+        """The records of ``model`` this batch has read or written, as they stand in memory."""
+        return [r for (m, _), r in self._records.items() if m is model and r is not _MISSING]
+
+    def read(self, model: type, stmt: sa.Select[Any]) -> sa.Result[Any]:
+        """Run ``stmt`` (a select of ``model``) on what is stored, leaving out the records this
+        batch touched: the caller takes those from ``touched``, so each row counts once and
+        in its current state, whether or not it was flushed yet."""
+        ids = [r.id for r in self.touched(model)]
+        if ids:
+            stmt = stmt.where(model.id.not_in(ids))
+        with db.session.no_autoflush:
+            return db.session.execute(stmt)
 
     def snapshot(self) -> tuple[Any, ...]:
         """What ``restore`` needs to forget an op rolled back to a savepoint."""

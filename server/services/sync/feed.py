@@ -81,6 +81,28 @@ def _insert(session: so.Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(session: so.Session) -> Any:
+    """One feed row per record and audience: a later change moves it to its new position.
+
+    Built once per dialect and run as an executemany: building a statement of many VALUES
+    for every commit cost more than writing the rows."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _UPSERTS:
+        stmt = _insert(session)(Change)
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=["agency_id", "entity", "record_id", "audience"],
+            set_={
+                "seq": stmt.excluded.seq,
+                "version": stmt.excluded.version,
+                "deleted": stmt.excluded.deleted,
+            },
+        )
+    return _UPSERTS[dialect]
+
+
 def _advance_clock(session: so.Session, agency_id: uuid.UUID, n: int) -> int:
     """Reserve ``n`` feed positions for an agency; returns the last one."""
     stmt = (
@@ -123,7 +145,6 @@ def _before_commit(session: so.Session) -> None:
     rows.extend(extras.values())
     if not rows:
         return
-    insert = _insert(session)
     by_agency: dict[uuid.UUID, list[dict[str, Any]]] = {}
     for row in rows:
         by_agency.setdefault(row["agency_id"], []).append(row)
@@ -132,16 +153,7 @@ def _before_commit(session: so.Session) -> None:
         last = _advance_clock(session, agency_id, len(group))
         for offset, row in enumerate(group):
             row["seq"] = last - len(group) + 1 + offset
-        stmt = insert(Change).values(group)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["agency_id", "entity", "record_id", "audience"],
-            set_={
-                "seq": stmt.excluded.seq,
-                "version": stmt.excluded.version,
-                "deleted": stmt.excluded.deleted,
-            },
-        )
-        session.execute(stmt)
+        session.execute(_upsert(session), group)
 
 
 def _after_rollback(session: so.Session) -> None:

@@ -144,23 +144,55 @@ def _submitter_in_team(ctx: OpContext, team: Iterable[uuid.UUID]) -> None:
 # --- scan -----------------------------------------------------------------------------------
 
 
+# How many open hazards and past inspections the card lists.
+CARD_HAZARDS = 50
+CARD_INSPECTIONS = 5
+
+
 def enterprise_card(
     ctx: OpContext, enterprise: Enterprise, warnings: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """What the phone shows on arrival: who this is, what is open, who came before."""
     zone = _zone(ctx)
-    open_hazards = db.session.scalars(
-        sa.select(Hazard)
-        .where(Hazard.enterprise_id == enterprise.id, Hazard.status != "closed")
-        .order_by(Hazard.found_at.desc())
-        .limit(50)
-    ).all()
-    last = db.session.scalars(
-        sa.select(Inspection)
-        .where(Inspection.enterprise_id == enterprise.id)
-        .order_by(Inspection.started_at.desc())
-        .limit(5)
-    ).all()
+    cache = ctx.cache
+    hazard_columns = (
+        Hazard.id,
+        Hazard.level,
+        Hazard.status,
+        Hazard.description,
+        Hazard.deadline,
+        Hazard.found_at,
+    )
+    open_hazards = list(
+        cache.read(
+            Hazard,
+            sa.select(*hazard_columns)
+            .where(Hazard.enterprise_id == enterprise.id, Hazard.status != "closed")
+            .order_by(Hazard.found_at.desc())
+            .limit(CARD_HAZARDS),
+        )
+    ) + [
+        h
+        for h in cache.touched(Hazard)
+        if h.enterprise_id == enterprise.id and h.status != "closed"
+    ]
+    open_hazards = sorted(open_hazards, key=lambda h: h.found_at, reverse=True)[:CARD_HAZARDS]
+    inspection_columns = (
+        Inspection.id,
+        Inspection.kind,
+        Inspection.started_at,
+        Inspection.inspector_ids,
+    )
+    last = list(
+        cache.read(
+            Inspection,
+            sa.select(*inspection_columns)
+            .where(Inspection.enterprise_id == enterprise.id)
+            .order_by(Inspection.started_at.desc())
+            .limit(CARD_INSPECTIONS),
+        )
+    ) + [i for i in cache.touched(Inspection) if i.enterprise_id == enterprise.id]
+    last = sorted(last, key=lambda i: i.started_at, reverse=True)[:CARD_INSPECTIONS]
     today = ctx.now.astimezone(zone).date()
     return {
         "enterprise_id": str(enterprise.id),
@@ -251,38 +283,65 @@ def _visit_warnings(
     ctx: OpContext, enterprise: Enterprise, at: datetime, team: list[str]
 ) -> list[dict[str, Any]]:
     local = at.astimezone(_zone(ctx))
-    policy = visit_policy_for(db.session.get(Agency, ctx.agency_id), local.year)
+    policy = ctx.cache.memo(
+        ("visit_policy", local.year),
+        lambda: visit_policy_for(db.session.get(Agency, ctx.agency_id), local.year),
+    )
     since = at - timedelta(days=policy.repeat_within_days)
-    scans = db.session.execute(
-        sa.select(Scan.scanned_at, Scan.inspector_ids).where(
-            Scan.enterprise_id == enterprise.id, Scan.scanned_at >= since, Scan.scanned_at <= at
+    cache = ctx.cache
+    past = [
+        PastVisit(s.scanned_at, None, tuple(s.inspector_ids))
+        for s in cache.read(
+            Scan,
+            sa.select(Scan.scanned_at, Scan.inspector_ids).where(
+                Scan.enterprise_id == enterprise.id,
+                Scan.scanned_at >= since,
+                Scan.scanned_at <= at,
+            ),
         )
-    ).all()
+    ] + [
+        PastVisit(s.scanned_at, None, tuple(s.inspector_ids))
+        for s in cache.touched(Scan)
+        if s.enterprise_id == enterprise.id and since <= s.scanned_at <= at
+    ]
     # An inspection recorded without a scan (an emergency, a device without a camera) is a
     # visit too.
-    visits = db.session.execute(
-        sa.select(Inspection.started_at, Inspection.inspector_ids, Inspection.id).where(
-            Inspection.enterprise_id == enterprise.id,
-            Inspection.started_at >= since,
-            Inspection.started_at <= at,
+    past += [
+        PastVisit(v.started_at, str(v.id), tuple(v.inspector_ids))
+        for v in cache.read(
+            Inspection,
+            sa.select(Inspection.started_at, Inspection.inspector_ids, Inspection.id).where(
+                Inspection.enterprise_id == enterprise.id,
+                Inspection.started_at >= since,
+                Inspection.started_at <= at,
+            ),
         )
-    ).all()
+    ] + [
+        PastVisit(v.started_at, str(v.id), tuple(v.inspector_ids))
+        for v in cache.touched(Inspection)
+        if v.enterprise_id == enterprise.id and since <= v.started_at <= at
+    ]
     year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    year_end = year_start.replace(year=year_start.year + 1)
     this_year = (
-        db.session.scalar(
+        cache.read(
+            Inspection,
             sa.select(sa.func.count(Inspection.id)).where(
                 Inspection.enterprise_id == enterprise.id,
                 Inspection.started_at >= year_start,
-                Inspection.started_at < year_start.replace(year=year_start.year + 1),
-            )
-        )
+                Inspection.started_at < year_end,
+            ),
+        ).scalar()
         or 0
+    ) + sum(
+        1
+        for v in cache.touched(Inspection)
+        if v.enterprise_id == enterprise.id and year_start <= v.started_at < year_end
     )
     return visit_warnings(
         arriving_at=at,
         arriving_team=team,
-        past_visits=[PastVisit(s.scanned_at, None, tuple(s.inspector_ids)) for s in scans]
-        + [PastVisit(v.started_at, str(v.id), tuple(v.inspector_ids)) for v in visits],
+        past_visits=past,
         inspections_this_year=this_year,
         cap=policy.cap_for(
             is_key=enterprise.is_key,
@@ -628,13 +687,19 @@ def apply_document(
         return _idempotent_create(ctx, "document", existing, values)
     body = _document_rules(ctx, data, hazards)
     if data["type"] == "reinspection_opinion":
-        orders = db.session.scalars(
+        orders = ctx.cache.read(
+            Document,
             sa.select(Document.hazard_ids).where(
                 Document.type == "rectification_order",
                 Document.enterprise_id == inspection.enterprise_id,
-            )
-        )
-        covered = {h for ids in orders for h in ids}
+            ),
+        ).scalars()
+        covered = {h for ids in orders for h in ids} | {
+            h
+            for d in ctx.cache.touched(Document)
+            if d.type == "rectification_order" and d.enterprise_id == inspection.enterprise_id
+            for h in d.hazard_ids
+        }
         numbering.check_document_prerequisites(
             "reinspection_opinion", [str(h.id) for h in hazards], covered
         )

@@ -330,6 +330,26 @@ def push(
         [(p.op["entity"], p.op["id"], p.op["base_version"], p.data) for p in batch]
         + [_held_item(row) for row in releasable],
     )
+    # No autoflush: the batch's records are flushed once, at its end (see BatchCache).
+    with db.session.no_autoflush:
+        results = _apply_ops(ctx, prepared_ops, previous, foreign, waited_for)
+    ctx.cache.write_rows()
+    ctx.cache.write_counters()
+    db.session.commit()
+    # Not the feed's head: adopting that would skip other devices' changes made since this
+    # device last pulled, and this push's own changes, whose server-side fields (numbers,
+    # statuses, times) the device only learns by pulling them.
+    return {"results": results, "cursor": encode_cursor(pulled_to)}
+
+
+def _apply_ops(
+    ctx: OpContext,
+    prepared_ops: list[Prepared],
+    previous: dict[uuid.UUID, SyncOp],
+    foreign: set[uuid.UUID],
+    waited_for: set[tuple[str, uuid.UUID]],
+) -> list[dict[str, Any]]:
+    """Each op of the batch in order: its result, its ledger entry, the held ops it releases."""
     results: list[dict[str, Any]] = []
     rejected_records: dict[str, str] = {}
     seen_in_batch: dict[uuid.UUID, tuple[str, dict[str, Any]]] = {}
@@ -396,13 +416,7 @@ def push(
         if status == APPLIED and (op["entity"], op["id"]) in waited_for:
             _release_held(op_ctx, op["entity"], op["id"], waited_for)
         results.append(outcome["result"])
-    ctx.cache.write_rows()
-    ctx.cache.write_counters()
-    db.session.commit()
-    # Not the feed's head: adopting that would skip other devices' changes made since this
-    # device last pulled, and this push's own changes, whose server-side fields (numbers,
-    # statuses, times) the device only learns by pulling them.
-    return {"results": results, "cursor": encode_cursor(pulled_to)}
+    return results
 
 
 def _reused(op_id: uuid.UUID, message: str) -> dict[str, Any]:

@@ -18,9 +18,13 @@ from server.models.sync import AuditEntry
 from server.services.sync.outcomes import Applied, ConflictFound, OpContext
 
 HIDDEN = {"agency_id", "field_versions"}
+# Values JSON takes as they are (the common case, checked first).
+_PLAIN = frozenset({str, int, float, bool})
 
 
 def to_json(value: Any, zone: ZoneInfo | None = None) -> Any:
+    if value is None or type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.astimezone(zone).isoformat() if zone else value.isoformat()
     if isinstance(value, date | uuid.UUID):

@@ -1,0 +1,74 @@
+"""What an op reads sees the earlier ops of its own batch, flushed or not."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.api.test_scan_entry import decode_png
+from tests.sync_support import T0, Device, document_op, hazard_op, inspection_op, scan_op
+
+
+@pytest.fixture
+def gate(world, client):
+    world.agency()
+    wang = world.user("wang", role="inspector", cert_no="12010420001")
+    li = world.user("li", role="inspector", cert_no="12010420002")
+    lead = world.headers("lead")
+    enterprise = world.enterprise(lead, credit_rating="A", is_key=False)
+    png = client.get(f"/api/v1/enterprises/{enterprise['id']}/entry-code?format=png", headers=lead)
+    device = Device(client, world.login("wang", device_id="phone-wang"), "phone-wang")
+    return {
+        "enterprise": enterprise,
+        "code": decode_png(png.data),
+        "device": device,
+        "team": [str(wang.id), str(li.id)],
+    }
+
+
+def test_a_second_scan_in_the_same_batch_warns_of_the_first(gate) -> None:
+    first = scan_op(gate["code"], gate["team"], at=T0)
+    second = scan_op(gate["code"], gate["team"], at=T0 + timedelta(days=2))
+    results = gate["device"].push([first, second])
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    assert results[0]["warnings"] == []
+    assert [w["code"] for w in results[1]["warnings"]] == ["repeat_visit"]
+
+
+def test_the_card_shows_what_the_batch_recorded_before_the_scan(gate) -> None:
+    ent = gate["enterprise"]
+    inspection = inspection_op(ent["id"], gate["team"], at=T0 - timedelta(days=30))
+    hazard = hazard_op(inspection["id"], ent["id"])
+    scan = scan_op(gate["code"], gate["team"], at=T0)
+    results = gate["device"].push([inspection, hazard, scan])
+    assert [r["status"] for r in results] == ["applied"] * 3, results
+    card = results[2]["card"]
+    assert [h["id"] for h in card["open_hazards"]] == [hazard["id"]]
+    assert [i["id"] for i in card["last_inspections"]] == [inspection["id"]]
+    # Credit A is capped at one inspection a year: the batch's own inspection reaches it.
+    assert [w["code"] for w in results[2]["warnings"]] == ["yearly_cap_reached"]
+
+
+def test_a_hazard_fixed_on_the_spot_in_the_batch_is_not_open_on_the_card(gate) -> None:
+    ent, device = gate["enterprise"], gate["device"]
+    photo = device.upload(b"\x89PNG fixed on the spot")
+    inspection = inspection_op(ent["id"], gate["team"], at=T0 - timedelta(days=30))
+    fixed = hazard_op(inspection["id"], ent["id"], fixed_on_spot=True, photos=[photo])
+    still_open = hazard_op(inspection["id"], ent["id"])
+    scan = scan_op(gate["code"], gate["team"], at=T0)
+    results = device.push([inspection, fixed, still_open, scan])
+    assert [r["status"] for r in results] == ["applied"] * 4, results
+    assert [h["id"] for h in results[3]["card"]["open_hazards"]] == [still_open["id"]]
+
+
+def test_an_order_and_its_reinspection_in_one_batch(gate) -> None:
+    ent = gate["enterprise"]
+    inspection = inspection_op(ent["id"], gate["team"])
+    hazard = hazard_op(inspection["id"], ent["id"])
+    order = document_op(
+        "rectification_order", inspection["id"], [hazard["id"]], deadline="2024-05-20"
+    )
+    opinion = document_op("reinspection_opinion", inspection["id"], [hazard["id"]], outcome="pass")
+    results = gate["device"].push([inspection, hazard, order, opinion])
+    assert [r["status"] for r in results] == ["applied"] * 4, results
