@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,22 +28,105 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: sa.Connection) -> None:
-    # A deferred transaction that reads and then writes cannot wait for another writer in
-    # WAL mode (SQLITE_BUSY at once). Requests that may write, and jobs and commands, take
-    # the write lock up front so concurrent writers queue on busy_timeout instead.
-    reading = has_request_context() and (
+class WriterQueue:
+    """The writers of one SQLite file, queued on an ``flock`` of a file beside it.
+
+    SQLite has one writer at a time; a writer that finds the lock taken polls for it
+    (``busy_timeout``), sleeping up to 100 ms between tries, so under load the lock sits
+    free while the next writer sleeps. Writers of this service (every process: gunicorn
+    workers, the scheduler, commands) take the flock before ``BEGIN IMMEDIATE`` and drop it
+    after ``COMMIT`` or ``ROLLBACK``: the kernel wakes the next one at once. Each pooled
+    connection has its own descriptor, so threads of one process queue too. Another program
+    writing the file still meets ``busy_timeout``.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path + "-writers.lock"
+
+    def acquire(self, info: dict[str, Any]) -> None:
+        fd = info.get(_LOCK_FD)
+        if fd is None:
+            fd = info[_LOCK_FD] = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        info[_LOCK_HELD] = True
+
+    @staticmethod
+    def release(info: dict[str, Any]) -> None:
+        if info.pop(_LOCK_HELD, False):
+            fcntl.flock(info[_LOCK_FD], fcntl.LOCK_UN)
+
+    @staticmethod
+    def close(info: dict[str, Any]) -> None:
+        fd = info.pop(_LOCK_FD, None)
+        info.pop(_LOCK_HELD, None)
+        if fd is not None:
+            os.close(fd)  # also drops a flock still held
+
+
+_LOCK_FD = "writer_lock_fd"
+_LOCK_HELD = "writer_lock_held"
+
+
+def _reading() -> bool:
+    return has_request_context() and (
         request.method in READ_METHODS or g.get("reading_only", False)
     )
-    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def _install_sqlite(engine: sa.Engine) -> None:
+    path = engine.url.database
+    queue = WriterQueue(path) if path and path != ":memory:" and "mode=memory" not in path else None
+
+    def begin(conn: sa.Connection) -> None:
+        # A deferred transaction that reads and then writes cannot wait for another writer
+        # in WAL mode (SQLITE_BUSY at once). Requests that may write, and jobs and commands,
+        # take the write lock up front, queued on the writer lock.
+        if _reading():
+            conn.exec_driver_sql("BEGIN")
+            return
+        if queue is not None:
+            queue.acquire(conn.connection.info)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            WriterQueue.release(conn.connection.info)
+            raise
+
+    def end(conn: sa.Connection, finish: str) -> None:
+        # These events come just before SQLAlchemy ends the transaction: end it here, so the
+        # next writer is woken once the file is free (SQLAlchemy's own call then finds no
+        # transaction open, which sqlite3 takes as nothing to do).
+        info = conn.connection.info
+        if not info.get(_LOCK_HELD):
+            return
+        try:
+            getattr(conn.connection.dbapi_connection, finish)()
+        finally:
+            WriterQueue.release(info)
+
+    def reset(dbapi_connection: Any, record: Any, reset_state: Any) -> None:
+        # A connection going back to the pool is rolled back by the pool itself.
+        if record.info.get(_LOCK_HELD):
+            dbapi_connection.rollback()
+            WriterQueue.release(record.info)
+
+    def closed(dbapi_connection: Any, record: Any) -> None:
+        WriterQueue.close(record.info)
+
+    sa.event.listen(engine, "connect", _sqlite_connect)
+    sa.event.listen(engine, "begin", begin)
+    sa.event.listen(engine, "commit", lambda conn: end(conn, "commit"))
+    sa.event.listen(engine, "rollback", lambda conn: end(conn, "rollback"))
+    sa.event.listen(engine.pool, "reset", reset)
+    sa.event.listen(engine.pool, "close", closed)
+    sa.event.listen(engine.pool, "invalidate", lambda c, r, e: WriterQueue.close(r.info))
 
 
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_connect)
-            sa.event.listen(engine, "begin", _sqlite_begin)
+            _install_sqlite(engine)
 
 
 def without_jit(session: Any) -> None:

@@ -1,0 +1,95 @@
+"""SQLite writers queue on a lock file beside the database, released at commit or rollback."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from server.database import _install_sqlite
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    _install_sqlite(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER)")
+        conn.exec_driver_sql("INSERT INTO n VALUES (1, 0)")
+    yield engine
+    engine.dispose()
+
+
+def _free(engine: sa.Engine) -> bool:
+    """Whether another writer could take the lock now."""
+    fd = os.open(engine.url.database + "-writers.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def test_the_lock_is_held_from_begin_to_commit(engine) -> None:
+    with engine.connect() as conn:
+        conn.begin()
+        conn.exec_driver_sql("UPDATE n SET v = v + 1")
+        assert not _free(engine)
+        conn.commit()
+        assert _free(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM n").scalar() == 1
+
+
+def test_the_lock_is_released_at_rollback(engine) -> None:
+    with engine.connect() as conn:
+        conn.begin()
+        conn.exec_driver_sql("UPDATE n SET v = 99")
+        assert not _free(engine)
+        conn.rollback()
+        assert _free(engine)
+        assert conn.exec_driver_sql("SELECT v FROM n").scalar() == 0
+
+
+def test_a_connection_given_back_mid_transaction_releases_the_lock(engine) -> None:
+    conn = engine.connect()
+    conn.begin()
+    conn.exec_driver_sql("UPDATE n SET v = 99")
+    assert not _free(engine)
+    conn.close()  # the pool rolls it back
+    assert _free(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM n").scalar() == 0
+
+
+def test_a_second_writer_waits_for_the_first_then_writes(engine) -> None:
+    first_in = threading.Event()
+    order: list[str] = []
+
+    def first() -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE n SET v = v + 1")
+            first_in.set()
+            time.sleep(0.3)
+            order.append("first commits")
+
+    def second() -> None:
+        first_in.wait()
+        with engine.begin() as conn:
+            order.append("second begins")
+            conn.exec_driver_sql("UPDATE n SET v = v * 10")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert order == ["first commits", "second begins"]
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM n").scalar() == 10
