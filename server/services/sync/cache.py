@@ -112,10 +112,12 @@ class BatchCache:
 
     def officers(self) -> dict[uuid.UUID, Officer]:
         if self._officers is None:
-            users = db.session.scalars(sa.select(User).where(User.agency_id == self.agency_id))
-            self._officers = {
-                u.id: Officer(u.id, u.role, u.cert_no, u.cert_valid_until, u.active) for u in users
-            }
+            users = db.session.execute(
+                sa.select(
+                    User.id, User.role, User.cert_no, User.cert_valid_until, User.active
+                ).where(User.agency_id == self.agency_id)
+            )
+            self._officers = {u.id: Officer(*u) for u in users}
         return self._officers
 
     # attachments -----------------------------------------------------------------------------

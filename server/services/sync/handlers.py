@@ -305,39 +305,25 @@ def _visit_warnings(
         if s.enterprise_id == enterprise.id and since <= s.scanned_at <= at
     ]
     # An inspection recorded without a scan (an emergency, a device without a camera) is a
-    # visit too.
-    past += [
-        PastVisit(v.started_at, str(v.id), tuple(v.inspector_ids))
-        for v in cache.read(
+    # visit too; the same read counts this year's inspections for the cap.
+    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    year_end = year_start.replace(year=year_start.year + 1)
+    inspections = list(
+        cache.read(
             Inspection,
             sa.select(Inspection.started_at, Inspection.inspector_ids, Inspection.id).where(
                 Inspection.enterprise_id == enterprise.id,
-                Inspection.started_at >= since,
-                Inspection.started_at <= at,
-            ),
-        )
-    ] + [
-        PastVisit(v.started_at, str(v.id), tuple(v.inspector_ids))
-        for v in cache.touched(Inspection)
-        if v.enterprise_id == enterprise.id and since <= v.started_at <= at
-    ]
-    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    year_end = year_start.replace(year=year_start.year + 1)
-    this_year = (
-        cache.read(
-            Inspection,
-            sa.select(sa.func.count(Inspection.id)).where(
-                Inspection.enterprise_id == enterprise.id,
-                Inspection.started_at >= year_start,
+                Inspection.started_at >= min(since, year_start),
                 Inspection.started_at < year_end,
             ),
-        ).scalar()
-        or 0
-    ) + sum(
-        1
-        for v in cache.touched(Inspection)
-        if v.enterprise_id == enterprise.id and year_start <= v.started_at < year_end
-    )
+        )
+    ) + [v for v in cache.touched(Inspection) if v.enterprise_id == enterprise.id]
+    past += [
+        PastVisit(v.started_at, str(v.id), tuple(v.inspector_ids))
+        for v in inspections
+        if since <= v.started_at <= at
+    ]
+    this_year = sum(1 for v in inspections if year_start <= v.started_at < year_end)
     return visit_warnings(
         arriving_at=at,
         arriving_team=team,
