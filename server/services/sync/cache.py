@@ -47,11 +47,19 @@ class BatchCache:
 
     # records ---------------------------------------------------------------------------------
 
-    def preload(self, model: type, ids: Iterable[uuid.UUID]) -> None:
+    def preload(self, model: type, ids: Iterable[uuid.UUID], *, lock: bool = False) -> None:
+        """Read these records; with ``lock``, ``FOR UPDATE`` in id order (PostgreSQL; SQLite
+        runs one writer at a time anyway), so that a concurrent batch changing one of them
+        waits for this one and then reads what it wrote."""
         wanted = {i for i in ids if (model, i) not in self._records}
         if not wanted:
             return
-        found = db.session.scalars(sa.select(model).where(model.id.in_(wanted)))
+        stmt = sa.select(model).where(model.id.in_(wanted))
+        if lock:
+            stmt = (
+                stmt.order_by(model.id).with_for_update().execution_options(populate_existing=True)
+            )
+        found = db.session.scalars(stmt)
         for record in found:
             self._records[(model, record.id)] = record
         for missing in wanted:

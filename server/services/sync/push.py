@@ -45,6 +45,7 @@ from server.models import (
     Inspection,
     Rectification,
     Scan,
+    Task,
     User,
 )
 from server.models.sync import SyncOp
@@ -496,17 +497,30 @@ _REFERENCES = {
 def _preload(
     ctx: OpContext, items: list[tuple[str, uuid.UUID, int | None, dict[str, Any]]]
 ) -> None:
-    """Read what the batch refers to in a handful of queries, and lock the document
-    counters it will number from (its own documents' and those of held documents it may
-    release), in a fixed order so that concurrent batches never deadlock on them.
+    """Read what the batch refers to in a handful of queries, and lock the records it may
+    change and the document counters it will number from (its own documents' and those of
+    held documents it may release), in a fixed order so that concurrent batches never
+    deadlock on them.
 
     ``items`` are ops whose data passed validation: every value has its declared type."""
     wanted: dict[type, set[uuid.UUID]] = {}
+    changing: dict[type, set[uuid.UUID]] = {}
     shas: set[str] = set()
     counters: set[tuple[str, int]] = set()
     zone = ZoneInfo(ctx.agency_timezone)
     for entity, record_id, base_version, data in items:
         wanted.setdefault(_MODELS[entity], set()).add(record_id)
+        # What the batch may change: edited records, the hazards documents and reports step
+        # forward, the tasks inspections complete.
+        if base_version is not None:
+            changing.setdefault(_MODELS[entity], set()).add(record_id)
+        if entity in ("document", "rectification"):
+            hazards = set(data.get("hazard_ids") or ())
+            if isinstance(data.get("hazard_id"), uuid.UUID):
+                hazards.add(data["hazard_id"])
+            changing.setdefault(Hazard, set()).update(hazards)
+        if entity == "inspection" and isinstance(data.get("task_id"), uuid.UUID):
+            changing.setdefault(Task, set()).add(data["task_id"])
         for key, model in _REFERENCES.items():
             if isinstance(data.get(key), uuid.UUID):
                 wanted.setdefault(model, set()).add(data[key])
@@ -515,6 +529,9 @@ def _preload(
             shas.update(data.get(key) or ())
         if entity == "document" and base_version is None and "issued_at" in data:
             counters.add((data["type"], data["issued_at"].astimezone(zone).year))
+    # Locked first, in one order of tables and ids, so concurrent batches never deadlock.
+    for model in sorted(changing, key=lambda m: m.__tablename__):
+        ctx.cache.preload(model, changing[model], lock=True)
     for model, ids in wanted.items():
         ctx.cache.preload(model, ids)
     ctx.cache.preload_attachments(shas)
