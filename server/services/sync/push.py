@@ -318,13 +318,9 @@ def push(
     else:
         foreign = set()
 
-    waited_for = {
-        (entity, record_id)
-        for entity, record_id in db.session.execute(
-            sa.select(SyncOp.waiting_for_entity, SyncOp.waiting_for_id).where(SyncOp.status == HELD)
-        )
-    }
     batch = [p for p in prepared_ops if p.op is not None and p.data is not None]
+    # The batch's records that held ops wait for, and the held ops they may release.
+    waited_for: set[tuple[str, uuid.UUID]] = set()
     releasable = _releasable({(p.op["entity"], p.op["id"]) for p in batch}, waited_for)
     _preload(
         ctx,
@@ -451,24 +447,30 @@ def _releasable(
     batch: set[tuple[str, uuid.UUID]], waited_for: set[tuple[str, uuid.UUID]]
 ) -> list[SyncOp]:
     """Held ops this batch may release: those waiting for its records, for theirs, and so on
-    (more than will be released when a check fails, never fewer)."""
+    (more than will be released when a check fails, never fewer). Every record found waited
+    for is added to ``waited_for``. Reads only the held ops of these records (by index),
+    however long the ledger."""
     found: dict[uuid.UUID, SyncOp] = {}
     seen: set[tuple[str, uuid.UUID]] = set()
-    frontier = batch & waited_for
+    frontier = set(batch)
     while frontier:
         seen |= frontier
         rows = db.session.scalars(
             sa.select(SyncOp).where(
-                SyncOp.status == HELD, SyncOp.waiting_for_id.in_({i for _, i in frontier})
+                SyncOp.status == HELD,
+                SyncOp.waiting_for_entity.in_({e for e, _ in frontier}),
+                SyncOp.waiting_for_id.in_({i for _, i in frontier}),
             )
         )
         unblocked: set[tuple[str, uuid.UUID]] = set()
         for row in rows:
-            if (row.waiting_for_entity, row.waiting_for_id) in frontier:
+            key = (row.waiting_for_entity, row.waiting_for_id)
+            if key in frontier:
+                waited_for.add(key)
                 found.setdefault(row.op_id, row)
                 if row.record_id is not None:
                     unblocked.add((row.entity, row.record_id))
-        frontier = (unblocked & waited_for) - seen
+        frontier = unblocked - seen
     return list(found.values())
 
 
