@@ -126,11 +126,70 @@ def _install_sqlite(engine: sa.Engine) -> None:
     sa.event.listen(engine.pool, "invalidate", lambda c, r, e: WriterQueue.close(r.info))
 
 
+# What SQLite's planner is told an agency's table holds (see planner_hints).
+NOMINAL_ROWS = 1_000_000
+
+
+def _hint(columns: int, unique: bool) -> str:
+    """sqlite_stat1's ``stat`` of an index led by ``agency_id``: the rows of the index, then
+    the rows matching each prefix of its columns; the agency alone matches them all."""
+    counts = [NOMINAL_ROWS, NOMINAL_ROWS]
+    counts += [max(1, NOMINAL_ROWS // 10 ** (k + 1)) for k in range(columns - 1)]
+    if unique:
+        counts[-1] = 1
+    return " ".join(map(str, counts))
+
+
+def planner_hints(conn: sa.Connection) -> int:
+    """Tell SQLite's planner that ``agency_id`` does not narrow a query; returns the rows
+    written to ``sqlite_stat1``.
+
+    Without statistics SQLite guesses ten rows for any equality, so ``id IN (...20 ids...)
+    AND agency_id = ?`` (every fenced look-up; scoping.py adds the agency) was read through
+    the agency's index: all of the agency's rows, a cost growing with the history. An index
+    led by ``agency_id`` gets a row saying the agency matches every row, unless it has one
+    already (from ANALYZE, which measures the same on a one-agency database), so the planner
+    takes the primary key or the enterprise's index. Written after migrations and when the
+    app starts; idempotent."""
+    names = conn.exec_driver_sql(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ).scalars()
+    tables = [t for t in names if t != "alembic_version"]
+    if "agencies" not in tables:
+        return 0
+    has_stats = conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'"
+    ).first()
+    if not has_stats:
+        conn.exec_driver_sql("ANALYZE agencies")  # creates sqlite_stat1 (a handful of rows)
+    known = {(t, i) for t, i in conn.exec_driver_sql("SELECT tbl, idx FROM sqlite_stat1").all()}
+    written = 0
+    for table in tables:
+        for index in conn.exec_driver_sql(f'PRAGMA index_list("{table}")').mappings():
+            name = index["name"]
+            columns = [
+                row["name"]
+                for row in conn.exec_driver_sql(f'PRAGMA index_info("{name}")').mappings()
+            ]
+            if not columns or columns[0] != "agency_id" or (table, name) in known:
+                continue
+            conn.exec_driver_sql(
+                "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)",
+                (table, name, _hint(len(columns), bool(index["unique"]))),
+            )
+            written += 1
+    if written:
+        conn.exec_driver_sql("ANALYZE sqlite_schema")  # this connection reloads them
+    return written
+
+
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _install_sqlite(engine)
+            with engine.begin() as conn:
+                planner_hints(conn)
 
 
 def without_jit(session: Any) -> None:

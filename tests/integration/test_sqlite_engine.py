@@ -1,4 +1,5 @@
-"""SQLite writers queue on a lock file beside the database, released at commit or rollback."""
+"""SQLite as the service sets it up: writers queue on a lock file beside the database,
+released at commit or rollback; the planner is told the agency does not narrow a query."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ import fcntl
 import os
 import threading
 import time
+import uuid
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask_migrate import upgrade
 
-from server.database import _install_sqlite
+from server import create_app
+from server.database import NOMINAL_ROWS, _install_sqlite
+from server.extensions import db
 
 
 @pytest.fixture
@@ -93,3 +99,34 @@ def test_a_second_writer_waits_for_the_first_then_writes(engine) -> None:
     assert order == ["first commits", "second begins"]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT v FROM n").scalar() == 10
+
+
+def test_a_fenced_look_up_by_id_takes_the_primary_key_on_a_fresh_database(tmp_path) -> None:
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "SECRET_KEY": "k",
+        "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
+        "SCHEDULER_ENABLED": False,
+    }
+    first = create_app(settings)
+    with first.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parents[2] / "server" / "migrations"))
+        db.engine.dispose()
+    app = create_app(settings)  # as a worker starting on the migrated database
+    with app.app_context():
+        stats = dict(
+            db.session.execute(
+                sa.text("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'hazards'")
+            ).all()
+        )
+        assert stats["ix_hazards_agency_id"] == f"{NOMINAL_ROWS} {NOMINAL_ROWS}"
+        # What a fenced look-up of a batch's hazards runs (scoping.py adds the agency).
+        plan = db.session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT * FROM hazards WHERE id IN ("
+            + ",".join("?" * 20)
+            + ") AND agency_id = ?",
+            tuple(uuid.uuid4().hex for _ in range(21)),
+        ).all()
+        assert "sqlite_autoindex_hazards" in plan[0][3], plan
+        db.session.remove()
+        db.engine.dispose()
