@@ -1014,8 +1014,11 @@ def _set_clock(conn: sa.Connection, agency_id: uuid.UUID, seq: int) -> None:
 
 
 def analyze(engine: sa.Engine) -> None:
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+    """What autovacuum would have done on PostgreSQL after the bulk load. SQLite is left as
+    the service leaves it (no ANALYZE: the planner hints of server/database.py)."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def pull_all(

@@ -132,12 +132,14 @@ NOMINAL_ROWS = 1_000_000
 
 def _hint(columns: int, unique: bool) -> str:
     """sqlite_stat1's ``stat`` of an index led by ``agency_id``: the rows of the index, then
-    the rows matching each prefix of its columns; the agency alone matches them all."""
-    counts = [NOMINAL_ROWS, NOMINAL_ROWS]
-    counts += [max(1, NOMINAL_ROWS // 10 ** (k + 1)) for k in range(columns - 1)]
+    the rows matching each prefix of its columns. The agency alone matches them all; the
+    columns after it narrow as SQLite assumes of an index it knows nothing about (10, 9,
+    8... rows; 1 for a unique one). The agency being always given, there is nothing to skip
+    over: no skip-scan."""
+    counts = [NOMINAL_ROWS, NOMINAL_ROWS] + [max(1, 10 - k) for k in range(columns - 1)]
     if unique:
         counts[-1] = 1
-    return " ".join(map(str, counts))
+    return " ".join(map(str, counts)) + " noskipscan"
 
 
 def planner_hints(conn: sa.Connection) -> int:
