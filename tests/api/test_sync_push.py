@@ -507,3 +507,40 @@ def test_a_held_op_that_fails_when_released_stays_held_and_the_batch_goes_throug
     assert ("hazard", hazard["id"]) not in other.state
     trail = client.get(f"/api/v1/audit?record_id={hazard['id']}", headers=field["lead"])
     assert trail.get_json()["items"] == []
+
+
+def test_documents_are_numbered_in_op_order_and_a_repeat_in_the_batch_shows_the_number(
+    field,
+) -> None:
+    device, team, ent = field["device"], field["team"], field["enterprise"]
+    inspection = inspection_op(ent["id"], team)
+    hazard = hazard_op(inspection["id"], ent["id"])
+    first = document_op("inspection_record", inspection["id"], [])
+    refused = document_op("penalty_decision", inspection["id"], [])
+    order = document_op(
+        "rectification_order", inspection["id"], [hazard["id"]], deadline="2024-05-20"
+    )
+    second = document_op("inspection_record", inspection["id"], [])
+    results = device.push([inspection, hazard, first, refused, order, second, first])
+    assert [r["status"] for r in results] == [
+        "applied",
+        "applied",
+        "applied",
+        "rejected",
+        "applied",
+        "applied",
+        "duplicate",
+    ]
+    assert results[2]["number"] == "（南开）应急检记〔2024〕1号"
+    assert results[4]["number"] == "（南开）应急责改〔2024〕1号"
+    assert results[5]["number"] == "（南开）应急检记〔2024〕2号"
+    assert results[6]["number"] == results[2]["number"]
+    device.pull_all()
+    stored = {
+        data["id"]: data["number"] for (e, _), data in device.state.items() if e == "document"
+    }
+    assert stored == {
+        first["id"]: results[2]["number"],
+        order["id"]: results[4]["number"],
+        second["id"]: results[5]["number"],
+    }

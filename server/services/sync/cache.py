@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from server.domain import numbering
 from server.domain.inspections import Officer
 from server.extensions import db
 from server.models import DocumentCounter, User
@@ -38,6 +39,12 @@ class BatchCache:
         self.rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
         self._counters_loaded: dict[tuple[str, int], int] = {}
         self._memo: dict[Any, Any] = {}
+        # Counters the batch may number from, locked when it first numbers.
+        self._expected_counters: set[tuple[str, int]] = set()
+        # Documents created but not numbered yet, in the order of their ops, and the op
+        # results that carry their numbers.
+        self._unnumbered: dict[uuid.UUID, tuple[Any, str]] = {}
+        self._number_results: dict[uuid.UUID, dict[str, Any]] = {}
 
     def memo(self, key: Any, compute: Callable[[], _T]) -> _T:
         """A value computed once per batch (settings, policies: nothing the batch changes)."""
@@ -97,17 +104,23 @@ class BatchCache:
             {model: list(rows) for model, rows in self.rows.items()},
             dict(self.counters),
             dict(self._counters_loaded),
+            dict(self._unnumbered),
+            dict(self._number_results),
         )
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        records, rows, counters, loaded = state
+        records, rows, counters, loaded, unnumbered, results = state
         self._records = dict(records)
         self.rows = defaultdict(list, {model: list(r) for model, r in rows.items()})
         self.counters = dict(counters)
         self._counters_loaded = dict(loaded)
+        self._unnumbered = dict(unnumbered)
+        self._number_results = dict(results)
 
     def write_rows(self) -> None:
-        """Insert the collected rows (records they refer to are flushed first)."""
+        """Number the documents created so far, then insert the collected rows (records they
+        refer to are flushed first). The batch's one way to the database before commit."""
+        self.number_documents()
         if not any(self.rows.values()):
             return
         db.session.flush()
@@ -171,6 +184,44 @@ class BatchCache:
                 row = db.session.execute(select).first()
             self.counters[(doc_type, year)] = int(row[0])
             self._counters_loaded[(doc_type, year)] = int(row[0])
+
+    def expect_counters(self, keys: Iterable[tuple[str, int]]) -> None:
+        """Counters the batch may number from: all locked together, in order, when it first
+        numbers (see ``number_later``)."""
+        self._expected_counters |= set(keys)
+
+    def number_later(self, document: Any, abbr: str) -> None:
+        """Give ``document`` its serial and number when the batch is written, not now.
+
+        A counter row stays locked from its first use to the commit, and every batch that
+        issues a document of that type and year waits for it; numbered at the end, batches
+        run side by side until they write. Documents are numbered in the order they were
+        created, so serials follow the ops; one rolled back (a held op that failed) takes
+        none."""
+        self._unnumbered[document.id] = (document, abbr)
+
+    def carry_number(self, record_id: uuid.UUID, result: dict[str, Any]) -> None:
+        """``result`` (an op's answer) shows the number of document ``record_id`` once given."""
+        if record_id in self._unnumbered:
+            self._number_results[record_id] = result
+
+    def number_documents(self) -> None:
+        """Number the documents created so far. Called before each write of the batch: the
+        counters it expects are locked then, before the first write, because every writer
+        locks in the same order: counters, then hazard counts (at flush), then the feed
+        clock (at commit)."""
+        pending = list(self._unnumbered.values())
+        with db.session.no_autoflush:  # the documents cannot be written before their serials
+            self.lock_counters(self._expected_counters | {(d.type, d.year) for d, _ in pending})
+            for document, abbr in pending:
+                document.serial = self.next_serial(document.type, document.year)
+                document.number = numbering.format_number(
+                    abbr, document.type, document.year, document.serial
+                )
+                result = self._number_results.pop(document.id, None)
+                if result is not None:
+                    result["number"] = document.number
+        self._unnumbered.clear()
 
     def next_serial(self, doc_type: str, year: int) -> int:
         if (doc_type, year) not in self.counters:

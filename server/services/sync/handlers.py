@@ -665,6 +665,7 @@ def apply_document(
             )
     existing = _existing(ctx, Document, record_id)
     if existing is not None:
+        ctx.cache.number_documents()  # one created earlier in this batch shows its number
         values = {
             "type": data["type"],
             "inspection_id": data["inspection_id"],
@@ -698,9 +699,6 @@ def apply_document(
             steps.append((hazard, step[0], planned))
     year = _local_date(ctx, data["issued_at"]).year
     numbering.format_number(ctx.agency_abbr, data["type"], year, 1)  # refuses a bad abbreviation
-    # Everything is checked: only now take the serial, so a refused op never leaves a gap.
-    serial = ctx.cache.next_serial(data["type"], year)
-    number = numbering.format_number(ctx.agency_abbr, data["type"], year, serial)
     for hazard, action, planned in steps:
         commit_step(ctx, hazard, action, planned)
     values = {
@@ -712,9 +710,12 @@ def apply_document(
         "provisional_number": data["provisional_number"],
         "body": body,
     }
-    document = Document(id=record_id, year=year, serial=serial, number=number, **values)
+    document = Document(id=record_id, year=year, **values)
     applied = create(ctx, "document", document, values)
-    applied.extra = {"number": number}
+    # Everything is checked: the serial is taken when the batch is written, so a refused op
+    # never leaves a gap.
+    ctx.cache.number_later(document, ctx.agency_abbr)
+    applied.extra = {"number": None}
     return applied
 
 

@@ -152,7 +152,9 @@ def _run_handler(ctx: OpContext, prepared: Prepared) -> dict[str, Any]:
         }
     except DomainError as exc:
         return {"result": _result(op["op_id"], REJECTED, errors=_error(exc))}
-    return {"result": _result(op["op_id"], APPLIED, version=applied.version, **applied.extra)}
+    result = _result(op["op_id"], APPLIED, version=applied.version, **applied.extra)
+    ctx.cache.carry_number(op["id"], result)
+    return {"result": result}
 
 
 def _ledger(
@@ -432,6 +434,7 @@ def _again_in_batch(
     if digest != first_digest:
         return _reused(op_id, "this op_id was used for another op earlier in this batch")
     status = first.get("original_status") or first["status"]
+    ctx.cache.number_documents()  # the first may be a document still without its number
     if status not in TAKEN:
         # Nothing was taken: the same content meets the same answer.
         return dict(first)
@@ -499,10 +502,10 @@ _REFERENCES = {
 def _preload(
     ctx: OpContext, items: list[tuple[str, uuid.UUID, int | None, dict[str, Any]]]
 ) -> None:
-    """Read what the batch refers to in a handful of queries, and lock the records it may
-    change and the document counters it will number from (its own documents' and those of
-    held documents it may release), in a fixed order so that concurrent batches never
-    deadlock on them.
+    """Read what the batch refers to in a handful of queries, lock the records it may
+    change, and name the document counters it will number from (its own documents' and
+    those of held documents it may release; locked together when it first numbers). Locks
+    are taken in a fixed order so that concurrent batches never deadlock on them.
 
     ``items`` are ops whose data passed validation: every value has its declared type."""
     wanted: dict[type, set[uuid.UUID]] = {}
@@ -537,7 +540,7 @@ def _preload(
     for model, ids in wanted.items():
         ctx.cache.preload(model, ids)
     ctx.cache.preload_attachments(shas)
-    ctx.cache.lock_counters(counters)
+    ctx.cache.expect_counters(counters)
 
 
 def _invalid_envelope(raw: Any) -> dict[str, Any]:
