@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -221,6 +222,7 @@ def build(rows: Rows, agency_id: uuid.UUID, people: dict[str, Any], scale: float
                 found,
                 inspection_id=inspection["id"],
                 enterprise_id=inspection["enterprise_id"],
+                industry="machinery",  # the enterprise's, kept on the hazard
                 level="major" if rng.random() < 0.01 else "general",
                 description="消防通道堆放杂物",
                 fixed_on_spot=not ordered,
@@ -538,8 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.keep:
                 print(f"kept {path}")
             else:
-                path.unlink(missing_ok=True)
-                scratch.rmdir()
+                shutil.rmtree(scratch, ignore_errors=True)
     if args.database in ("postgresql", "both"):
         _pg_database("drop", args.pg_name)
         _pg_database("create", args.pg_name)
