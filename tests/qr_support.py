@@ -15,3 +15,10 @@ def qr_texts(image: Image.Image | bytes) -> list[str]:
     if isinstance(image, bytes):
         image = Image.open(io.BytesIO(image))
     return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
+def decode_png(png: bytes) -> str:
+    """The one QR code of a PNG gate code."""
+    texts = qr_texts(png)
+    assert len(texts) == 1
+    return texts[0]

@@ -7,34 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.qr_support import qr_texts
-from tests.sync_support import T0, Device, inspection_op, scan_op
-
-
-def decode_png(png: bytes) -> str:
-    texts = qr_texts(png)
-    assert len(texts) == 1
-    return texts[0]
-
-
-@pytest.fixture
-def gate(world, client):
-    world.agency()
-    wang = world.user("wang", role="inspector", cert_no="12010420001")
-    li = world.user("li", role="inspector", cert_no="12010420002")
-    lead = world.headers("lead")
-    enterprise = world.enterprise(lead, credit_rating="A", is_key=False)
-    png = client.get(f"/api/v1/enterprises/{enterprise['id']}/entry-code?format=png", headers=lead)
-    assert png.status_code == 200 and png.mimetype == "image/png"
-    device = Device(client, world.login("wang", device_id="phone-wang"), "phone-wang")
-    return {
-        "enterprise": enterprise,
-        "code": decode_png(png.data),
-        "device": device,
-        "team": [str(wang.id), str(li.id)],
-        "lead": lead,
-        "world": world,
-    }
+from tests.qr_support import decode_png
+from tests.sync_support import T0, inspection_op, scan_op
 
 
 def test_the_printed_code_decodes_to_the_public_url(gate) -> None:

@@ -4,27 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from tests.api.test_scan_entry import decode_png
-from tests.sync_support import T0, Device, document_op, hazard_op, inspection_op, scan_op
-
-
-@pytest.fixture
-def gate(world, client):
-    world.agency()
-    wang = world.user("wang", role="inspector", cert_no="12010420001")
-    li = world.user("li", role="inspector", cert_no="12010420002")
-    lead = world.headers("lead")
-    enterprise = world.enterprise(lead, credit_rating="A", is_key=False)
-    png = client.get(f"/api/v1/enterprises/{enterprise['id']}/entry-code?format=png", headers=lead)
-    device = Device(client, world.login("wang", device_id="phone-wang"), "phone-wang")
-    return {
-        "enterprise": enterprise,
-        "code": decode_png(png.data),
-        "device": device,
-        "team": [str(wang.id), str(li.id)],
-    }
+from tests.sync_support import T0, document_op, hazard_op, inspection_op, scan_op
 
 
 def test_a_second_scan_in_the_same_batch_warns_of_the_first(gate) -> None:

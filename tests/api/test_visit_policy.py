@@ -4,31 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from server.extensions import db
 from server.models import Agency
-from tests.api.test_scan_entry import decode_png
 from tests.draw_support import make_field
 from tests.sync_support import T0, Device, inspection_op, scan_op
-
-
-@pytest.fixture
-def gate(world, client):
-    world.agency()
-    wang = world.user("wang", role="inspector", cert_no="12010420001")
-    li = world.user("li", role="inspector", cert_no="12010420002")
-    lead = world.headers("lead")
-    enterprise = world.enterprise(lead, credit_rating="A", risk_grade="good", is_key=False)
-    png = client.get(f"/api/v1/enterprises/{enterprise['id']}/entry-code?format=png", headers=lead)
-    device = Device(client, world.login("wang", device_id="phone-wang"), "phone-wang")
-    return {
-        "enterprise": enterprise,
-        "code": decode_png(png.data),
-        "device": device,
-        "team": [str(wang.id), str(li.id)],
-        "lead": lead,
-    }
 
 
 def plan(client, lead, year: int, caps: dict[str, int]) -> None:
