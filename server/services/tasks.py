@@ -125,36 +125,17 @@ def complete(task: Task, inspection_id: uuid.UUID, at: datetime) -> None:
     task.version += 1
 
 
-def card_tasks(enterprise_id: uuid.UUID, user_id: uuid.UUID) -> list[dict[str, Any]]:
-    """Open tasks at this enterprise on which this user is a team member."""
-    rows = db.session.scalars(
-        sa.select(Task)
-        .join(
-            RecordMember,
-            sa.and_(
-                RecordMember.entity == "task",
-                RecordMember.record_id == Task.id,
-                RecordMember.user_id == user_id,
-            ),
-        )
-        .where(Task.enterprise_id == enterprise_id, Task.status == OPEN)
-        .order_by(Task.due_date, Task.id)
-    )
-    # A task completed earlier in the same push may not be flushed yet: its row still reads
-    # open, the object in the session does not.
-    rows = [t for t in rows if t.status == OPEN]
-    return [
-        {
-            "id": str(t.id),
-            "title": t.title,
-            "kind": t.kind,
-            "draw_id": str(t.draw_id),
-            "due_date": t.due_date.isoformat(),
-            "inspector_ids": list(t.inspector_ids),
-            "outside_inspectors": list(t.outside_inspectors),
-        }
-        for t in rows
-    ]
+def card_task(task: Task) -> dict[str, Any]:
+    """A task as the enterprise card lists it (see services/sync/arrival.py)."""
+    return {
+        "id": str(task.id),
+        "title": task.title,
+        "kind": task.kind,
+        "draw_id": str(task.draw_id),
+        "due_date": task.due_date.isoformat(),
+        "inspector_ids": list(task.inspector_ids),
+        "outside_inspectors": list(task.outside_inspectors),
+    }
 
 
 def hazards_found(inspection_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:

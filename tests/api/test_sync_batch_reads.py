@@ -52,3 +52,20 @@ def test_an_order_and_its_reinspection_in_one_batch(gate) -> None:
     opinion = document_op("reinspection_opinion", inspection["id"], [hazard["id"]], outcome="pass")
     results = gate["device"].push([inspection, hazard, order, opinion])
     assert [r["status"] for r in results] == ["applied"] * 4, results
+
+
+def test_a_full_card_closing_one_of_its_hazards_shows_the_next_stored_one(gate) -> None:
+    ent, device = gate["enterprise"], gate["device"]
+    inspection = inspection_op(ent["id"], gate["team"], at=T0 - timedelta(days=30))
+    hazards = [hazard_op(inspection["id"], ent["id"]) for _ in range(51)]
+    assert {r["status"] for r in device.push([inspection, *hazards])} == {"applied"}
+    # All found at once: the card lists them by id, highest first, and the highest closes.
+    newest_first = sorted((h["id"] for h in hazards), reverse=True)
+    closing = newest_first[0]
+    order = document_op("rectification_order", inspection["id"], [closing], deadline="2024-05-20")
+    opinion = document_op("reinspection_opinion", inspection["id"], [closing], outcome="pass")
+    scan = scan_op(gate["code"], gate["team"], at=T0)
+    results = device.push([order, opinion, scan])
+    assert [r["status"] for r in results] == ["applied"] * 3, results
+    card = results[2]["card"]
+    assert [h["id"] for h in card["open_hazards"]] == newest_first[1:]

@@ -30,7 +30,8 @@ class BatchCache:
 
     def __init__(self, agency_id: uuid.UUID) -> None:
         self.agency_id = agency_id
-        self._records: dict[tuple[type, uuid.UUID], Any] = {}
+        # model -> id -> record (or _MISSING: looked for, not stored)
+        self._records: dict[type, dict[uuid.UUID, Any]] = defaultdict(dict)
         self._officers: dict[uuid.UUID, Officer] | None = None
         self._stored_shas: set[str] = set()
         self._checked_shas: set[str] = set()
@@ -58,7 +59,8 @@ class BatchCache:
         """Read these records; with ``lock``, ``FOR UPDATE`` in id order (PostgreSQL; SQLite
         runs one writer at a time anyway), so that a concurrent batch changing one of them
         waits for this one and then reads what it wrote."""
-        wanted = {i for i in ids if (model, i) not in self._records}
+        known = self._records[model]
+        wanted = {i for i in ids if i not in known}
         if not wanted:
             return
         stmt = sa.select(model).where(model.id.in_(wanted))
@@ -68,30 +70,33 @@ class BatchCache:
             )
         found = db.session.scalars(stmt)
         for record in found:
-            self._records[(model, record.id)] = record
+            known[record.id] = record
         for missing in wanted:
-            self._records.setdefault((model, missing), _MISSING)
+            known.setdefault(missing, _MISSING)
 
     def get(self, model: type, record_id: uuid.UUID) -> Any:
-        key = (model, record_id)
-        if key not in self._records:
+        known = self._records[model]
+        if record_id not in known:
             with db.session.no_autoflush:
-                self._records[key] = db.session.get(model, record_id) or _MISSING
-        record = self._records[key]
+                known[record_id] = db.session.get(model, record_id) or _MISSING
+        record = known[record_id]
         return None if record is _MISSING else record
 
     def add(self, record: Any) -> None:
-        self._records[(type(record), record.id)] = record
+        self._records[type(record)][record.id] = record
 
     def touched(self, model: type) -> list[Any]:
         """The records of ``model`` this batch has read or written, as they stand in memory."""
-        return [r for (m, _), r in self._records.items() if m is model and r is not _MISSING]
+        return [r for r in self._records[model].values() if r is not _MISSING]
+
+    def touched_ids(self, model: type) -> set[uuid.UUID]:
+        return {i for i, r in self._records[model].items() if r is not _MISSING}
 
     def read(self, model: type, stmt: sa.Select[Any]) -> sa.Result[Any]:
         """Run ``stmt`` (a select of ``model``) on what is stored, leaving out the records this
         batch touched: the caller takes those from ``touched``, so each row counts once and
         in its current state, whether or not it was flushed yet."""
-        ids = [r.id for r in self.touched(model)]
+        ids = self.touched_ids(model)
         if ids:
             stmt = stmt.where(model.id.not_in(ids))
         with db.session.no_autoflush:
@@ -100,7 +105,7 @@ class BatchCache:
     def snapshot(self) -> tuple[Any, ...]:
         """What ``restore`` needs to forget an op rolled back to a savepoint."""
         return (
-            dict(self._records),
+            {model: dict(known) for model, known in self._records.items()},
             {model: list(rows) for model, rows in self.rows.items()},
             dict(self.counters),
             dict(self._counters_loaded),
@@ -110,7 +115,7 @@ class BatchCache:
 
     def restore(self, state: tuple[Any, ...]) -> None:
         records, rows, counters, loaded, unnumbered, results = state
-        self._records = dict(records)
+        self._records = defaultdict(dict, {model: dict(k) for model, k in records.items()})
         self.rows = defaultdict(list, {model: list(r) for model, r in rows.items()})
         self.counters = dict(counters)
         self._counters_loaded = dict(loaded)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,6 @@ from server.domain import hazards as lifecycle
 from server.domain.errors import ValidationFailed
 from server.domain.inspections import check_arrivals, check_team, check_times
 from server.domain.permissions import INSPECTOR
-from server.domain.visits import PastVisit, visit_warnings
 from server.domain.workdays import WorkCalendar
 from server.extensions import db
 from server.models import Agency, Enterprise, Task
@@ -36,7 +35,7 @@ from server.schemas.sync import (
 from server.services import hazard_state
 from server.services import tasks as draw_tasks
 from server.services.calendar import working_calendar
-from server.services.sync import feed
+from server.services.sync import arrival, feed
 from server.services.sync.outcomes import Applied, Held, OpContext
 from server.services.sync.records import (
     audit,
@@ -48,7 +47,6 @@ from server.services.sync.records import (
     same_as_stored,
     serialize,
 )
-from server.services.visit_policy import visit_policy_for
 
 
 def _zone(ctx: OpContext) -> ZoneInfo:
@@ -144,91 +142,6 @@ def _submitter_in_team(ctx: OpContext, team: Iterable[uuid.UUID]) -> None:
 # --- scan -----------------------------------------------------------------------------------
 
 
-# How many open hazards and past inspections the card lists.
-CARD_HAZARDS = 50
-CARD_INSPECTIONS = 5
-
-
-def enterprise_card(
-    ctx: OpContext, enterprise: Enterprise, warnings: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """What the phone shows on arrival: who this is, what is open, who came before."""
-    zone = _zone(ctx)
-    cache = ctx.cache
-    hazard_columns = (
-        Hazard.id,
-        Hazard.level,
-        Hazard.status,
-        Hazard.description,
-        Hazard.deadline,
-        Hazard.found_at,
-    )
-    open_hazards = list(
-        cache.read(
-            Hazard,
-            sa.select(*hazard_columns)
-            .where(Hazard.enterprise_id == enterprise.id, Hazard.status != "closed")
-            .order_by(Hazard.found_at.desc())
-            .limit(CARD_HAZARDS),
-        )
-    ) + [
-        h
-        for h in cache.touched(Hazard)
-        if h.enterprise_id == enterprise.id and h.status != "closed"
-    ]
-    open_hazards = sorted(open_hazards, key=lambda h: h.found_at, reverse=True)[:CARD_HAZARDS]
-    inspection_columns = (
-        Inspection.id,
-        Inspection.kind,
-        Inspection.started_at,
-        Inspection.inspector_ids,
-    )
-    last = list(
-        cache.read(
-            Inspection,
-            sa.select(*inspection_columns)
-            .where(Inspection.enterprise_id == enterprise.id)
-            .order_by(Inspection.started_at.desc())
-            .limit(CARD_INSPECTIONS),
-        )
-    ) + [i for i in cache.touched(Inspection) if i.enterprise_id == enterprise.id]
-    last = sorted(last, key=lambda i: i.started_at, reverse=True)[:CARD_INSPECTIONS]
-    today = ctx.now.astimezone(zone).date()
-    return {
-        "enterprise_id": str(enterprise.id),
-        "name": enterprise.name,
-        "uscc": enterprise.uscc,
-        "address": enterprise.address,
-        "industry": enterprise.industry,
-        "is_key": enterprise.is_key,
-        "risk_grade": enterprise.risk_grade,
-        "credit_rating": enterprise.credit_rating,
-        "seriously_dishonest": enterprise.seriously_dishonest,
-        "open_hazards": [
-            {
-                "id": str(h.id),
-                "level": h.level,
-                "status": h.status,
-                "description": h.description,
-                "deadline": h.deadline.isoformat() if h.deadline else None,
-                "overdue": bool(h.deadline and h.deadline < today),
-            }
-            for h in open_hazards
-        ],
-        "last_inspections": [
-            {
-                "id": str(i.id),
-                "kind": i.kind,
-                "started_at": i.started_at.astimezone(zone).isoformat(),
-                "inspector_ids": i.inspector_ids,
-            }
-            for i in last
-        ],
-        "tasks": draw_tasks.card_tasks(enterprise.id, ctx.principal.user_id),
-        "warnings": warnings,
-    }
-
-
 def apply_scan(
     ctx: OpContext, record_id: uuid.UUID, base_version: int | None, data: dict[str, Any]
 ) -> Applied:
@@ -270,71 +183,13 @@ def apply_scan(
     existing = _existing(ctx, Scan, record_id)
     if existing is not None:
         return _idempotent_create(ctx, "scan", existing, values)
-    warnings = _visit_warnings(ctx, enterprise, data["scanned_at"], team)
+    warnings = arrival.warnings_for(ctx, enterprise, data["scanned_at"], team)
     scan = Scan(id=record_id, received_at=ctx.now, warnings=warnings, **values)
     applied = create(ctx, "scan", scan, values)
     _add_members(ctx, "scan", scan, {*team, str(ctx.principal.user_id)})
-    card = enterprise_card(ctx, enterprise, warnings)
+    card = arrival.enterprise_card(ctx, enterprise, data["scanned_at"], warnings)
     applied.extra = {"card": card, "warnings": warnings}
     return applied
-
-
-def _visit_warnings(
-    ctx: OpContext, enterprise: Enterprise, at: datetime, team: list[str]
-) -> list[dict[str, Any]]:
-    local = at.astimezone(_zone(ctx))
-    policy = ctx.cache.memo(
-        ("visit_policy", local.year),
-        lambda: visit_policy_for(db.session.get(Agency, ctx.agency_id), local.year),
-    )
-    since = at - timedelta(days=policy.repeat_within_days)
-    cache = ctx.cache
-    past = [
-        PastVisit(s.scanned_at, None, tuple(s.inspector_ids))
-        for s in cache.read(
-            Scan,
-            sa.select(Scan.scanned_at, Scan.inspector_ids).where(
-                Scan.enterprise_id == enterprise.id,
-                Scan.scanned_at >= since,
-                Scan.scanned_at <= at,
-            ),
-        )
-    ] + [
-        PastVisit(s.scanned_at, None, tuple(s.inspector_ids))
-        for s in cache.touched(Scan)
-        if s.enterprise_id == enterprise.id and since <= s.scanned_at <= at
-    ]
-    # An inspection recorded without a scan (an emergency, a device without a camera) is a
-    # visit too; the same read counts this year's inspections for the cap.
-    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    year_end = year_start.replace(year=year_start.year + 1)
-    inspections = list(
-        cache.read(
-            Inspection,
-            sa.select(Inspection.started_at, Inspection.inspector_ids, Inspection.id).where(
-                Inspection.enterprise_id == enterprise.id,
-                Inspection.started_at >= min(since, year_start),
-                Inspection.started_at < year_end,
-            ),
-        )
-    ) + [v for v in cache.touched(Inspection) if v.enterprise_id == enterprise.id]
-    past += [
-        PastVisit(v.started_at, str(v.id), tuple(v.inspector_ids))
-        for v in inspections
-        if since <= v.started_at <= at
-    ]
-    this_year = sum(1 for v in inspections if year_start <= v.started_at < year_end)
-    return visit_warnings(
-        arriving_at=at,
-        arriving_team=team,
-        past_visits=past,
-        inspections_this_year=this_year,
-        cap=policy.cap_for(
-            is_key=enterprise.is_key,
-            credit_rating=enterprise.credit_rating,
-            risk_grade=enterprise.risk_grade,
-        ),
-    )
 
 
 # --- inspection -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 import sqlalchemy as sa
 
+from server.domain import entry_codes
 from server.domain.errors import (
     BadRequest,
     DomainError,
@@ -55,7 +56,7 @@ from server.schemas.sync import (
     OpSchema,
     unsupported_schema_version_message,
 )
-from server.services.sync import feed
+from server.services.sync import arrival, feed
 from server.services.sync.cache import BatchCache
 from server.services.sync.handlers import HANDLERS, load_payload, references
 from server.services.sync.outcomes import Applied, ConflictFound, Held, OpContext
@@ -512,8 +513,16 @@ def _preload(
     changing: dict[type, set[uuid.UUID]] = {}
     shas: set[str] = set()
     counters: set[tuple[str, int]] = set()
+    visits: list[tuple[uuid.UUID, datetime]] = []
     zone = ZoneInfo(ctx.agency_timezone)
     for entity, record_id, base_version, data in items:
+        if entity == "scan" and base_version is None and "code" in data and "scanned_at" in data:
+            try:
+                code = entry_codes.parse_scanned_text(ctx.entry_key, data["code"])
+            except DomainError:
+                pass  # refused by its handler
+            else:
+                visits.append((code.enterprise_id, data["scanned_at"]))
         wanted.setdefault(_MODELS[entity], set()).add(record_id)
         # What the batch may change: edited records, the hazards documents and reports step
         # forward, the tasks inspections complete.
@@ -541,6 +550,7 @@ def _preload(
         ctx.cache.preload(model, ids)
     ctx.cache.preload_attachments(shas)
     ctx.cache.expect_counters(counters)
+    arrival.preload(ctx.cache, ctx.agency_id, zone, visits, ctx.principal.user_id)
 
 
 def _invalid_envelope(raw: Any) -> dict[str, Any]:
