@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +18,7 @@ from flask import Flask, g, has_request_context, request
 from server.extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = logging.getLogger(__name__)
 
 
 def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -29,6 +36,9 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     # and memory-mapped reads keep their cost from growing with the file.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA mmap_size=268435456")
+    # SQLite would copy the WAL back into the database inside the commit that crosses 1,000
+    # pages, with the writer lock held; a Checkpointer does it beside the writers instead.
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
@@ -69,6 +79,72 @@ class WriterQueue:
 
 _LOCK_FD = "writer_lock_fd"
 _LOCK_HELD = "writer_lock_held"
+# Seconds between a process's WAL checkpoints (taken after a commit, outside the lock).
+CHECKPOINT_INTERVAL = 0.5
+# Seconds without a write after which the checkpoint thread ends.
+CHECKPOINT_IDLE_EXIT = 60.0
+
+
+class Checkpointer:
+    """Copies committed WAL frames back into the database file from a thread of its own.
+
+    Left to SQLite, the commit that takes the WAL past 1,000 pages copies them, with the
+    writer lock held and the request waiting. Here a write commit only wakes this thread
+    (after its writer lock is released), which checkpoints at most once an ``interval``
+    on its own connection: the copying overlaps the next writer and delays no answer.
+    ``PASSIVE`` waits for nobody; frames a reader still needs are copied next time. The
+    thread starts with the first commit of each process (gunicorn forks workers)."""
+
+    def __init__(self, path: str, interval: float = CHECKPOINT_INTERVAL) -> None:
+        self.path = path
+        self.interval = interval
+        self._due = threading.Event()
+        self._pid: int | None = None
+        self._start = threading.Lock()
+
+    def after_commit(self) -> None:
+        with self._start:
+            if self._pid != os.getpid():
+                self._due = threading.Event()
+                threading.Thread(target=self._run, name="wal-checkpoint", daemon=True).start()
+                self._pid = os.getpid()
+            self._due.set()
+
+    def _run(self) -> None:
+        due = self._due
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            while True:
+                if not due.wait(CHECKPOINT_IDLE_EXIT):
+                    with self._start:  # idle: end; the next commit starts another
+                        if not due.is_set():
+                            self._pid = None
+                            return
+                due.clear()
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    log.warning("WAL checkpoint failed; the next commit tries again", exc_info=True)
+                time.sleep(self.interval)
+        finally:
+            connection.close()
+
+
+@contextmanager
+def read_phase() -> Iterator[None]:
+    """Reads of a request that writes later, in a transaction of their own, ended here.
+
+    On SQLite a request that may write takes the writer lock at its first query; reads done
+    in here take a shared snapshot instead and let other writers run meanwhile. What is read
+    is not locked: use it for what may be a moment old (as a concurrent batch on PostgreSQL
+    sees it), never for what the request goes on to change."""
+    before = g.get("reading_only", False)
+    g.reading_only = True
+    try:
+        yield
+        db.session.commit()
+    finally:
+        g.reading_only = before
 
 
 def _reading() -> bool:
@@ -77,9 +153,11 @@ def _reading() -> bool:
     )
 
 
-def _install_sqlite(engine: sa.Engine) -> None:
+def _install_sqlite(engine: sa.Engine, checkpoint_interval: float = CHECKPOINT_INTERVAL) -> None:
     path = engine.url.database
-    queue = WriterQueue(path) if path and path != ":memory:" and "mode=memory" not in path else None
+    on_disk = bool(path) and path != ":memory:" and "mode=memory" not in path
+    queue = WriterQueue(path) if on_disk else None
+    checkpointer = Checkpointer(path, checkpoint_interval) if on_disk else None
 
     def begin(conn: sa.Connection) -> None:
         # A deferred transaction that reads and then writes cannot wait for another writer
@@ -107,6 +185,8 @@ def _install_sqlite(engine: sa.Engine) -> None:
             getattr(conn.connection.dbapi_connection, finish)()
         finally:
             WriterQueue.release(info)
+        if finish == "commit" and checkpointer is not None:
+            checkpointer.after_commit()
 
     def reset(dbapi_connection: Any, record: Any, reset_state: Any) -> None:
         # A connection going back to the pool is rolled back by the pool itself.

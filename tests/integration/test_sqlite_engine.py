@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 import uuid
@@ -130,3 +131,30 @@ def test_a_fenced_look_up_by_id_takes_the_primary_key_on_a_fresh_database(tmp_pa
         assert "sqlite_autoindex_hazards" in plan[0][3], plan
         db.session.remove()
         db.engine.dispose()
+
+
+def test_commits_reach_the_database_file_through_the_checkpoint_thread(tmp_path) -> None:
+    path = tmp_path / "c.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    _install_sqlite(engine, checkpoint_interval=0.01)
+    with engine.begin() as conn:
+        # Writers never checkpoint inside their commit (SQLite would, with the lock held).
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        conn.exec_driver_sql("CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER)")
+        conn.exec_driver_sql("INSERT INTO n VALUES (1, 7)")
+
+    def in_file() -> list[tuple[int, int]]:
+        # immutable=1 reads the database file alone, without the WAL.
+        reader = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            return reader.execute("SELECT id, v FROM n").fetchall()
+        except sqlite3.OperationalError:  # the table is not in the file yet
+            return []
+        finally:
+            reader.close()
+
+    deadline = time.monotonic() + 10
+    while in_file() != [(1, 7)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert in_file() == [(1, 7)]
+    engine.dispose()
