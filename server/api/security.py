@@ -7,9 +7,9 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 
+from server.database import read_phase
 from server.domain.errors import Unauthorized
 from server.domain.permissions import Principal
-from server.extensions import db
 from server.services import accounts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,12 +47,8 @@ def _authenticate() -> None:
         )
     # Authentication only reads: end its transaction at once so that, on SQLite, a write
     # request does not hold the write lock while its body is parsed and validated.
-    g.reading_only = True
-    try:
+    with read_phase():
         principal = accounts.authenticate(token.strip())
-        db.session.commit()
-    finally:
-        g.reading_only = False
     g.principal = principal
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
+
+import sqlalchemy as sa
 
 from tests.sync_support import T0, document_op, hazard_op, inspection_op, scan_op
 
@@ -69,3 +72,29 @@ def test_a_full_card_closing_one_of_its_hazards_shows_the_next_stored_one(gate) 
     assert [r["status"] for r in results] == ["applied"] * 3, results
     card = results[2]["card"]
     assert [h["id"] for h in card["open_hazards"]] == newest_first[1:]
+
+
+def test_a_batch_reads_its_scans_history_while_other_writers_go_on(gate, app, monkeypatch) -> None:
+    """The history scans answer with is read before the batch waits for the writer lock
+    (SQLite has one writer): another writer commits while it is being read."""
+    from server.extensions import db
+    from server.services.sync import arrival
+
+    wrote: list[bool] = []
+    real = arrival.preload
+
+    def preload_beside_a_writer(*args, **kwargs):
+        def write() -> None:
+            with app.app_context(), db.engine.begin() as conn:
+                conn.execute(sa.text("UPDATE agencies SET name = name"))
+            wrote.append(True)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writer.join(timeout=10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(arrival, "preload", preload_beside_a_writer)
+    results = gate["device"].push([scan_op(gate["code"], gate["team"], at=T0)])
+    assert [r["status"] for r in results] == ["applied"]
+    assert wrote == [True]

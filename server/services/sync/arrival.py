@@ -44,6 +44,17 @@ _INSPECTION_COLUMNS = (
     Inspection.inspector_ids,
 )
 _SCAN_COLUMNS = (Scan.id, Scan.enterprise_id, Scan.scanned_at, Scan.inspector_ids)
+_TASK_COLUMNS = (
+    Task.id,
+    Task.enterprise_id,
+    Task.title,
+    Task.kind,
+    Task.draw_id,
+    Task.due_date,
+    Task.inspector_ids,
+    Task.outside_inspectors,
+    Task.status,
+)
 
 
 @dataclass
@@ -57,9 +68,9 @@ class _History:
     # The newest CARD_HAZARDS open hazards and CARD_INSPECTIONS inspections.
     open_hazards: list[Any] = field(default_factory=list)
     last_inspections: list[Any] = field(default_factory=list)
-    # Open tasks of ``tasks_for`` at the enterprise (ORM objects: their state is current).
+    # Open tasks of ``tasks_for`` at the enterprise.
     tasks_for: uuid.UUID | None = None
-    tasks: list[Task] = field(default_factory=list)
+    tasks: list[Any] = field(default_factory=list)
 
 
 def _policy(cache: Any, agency_id: uuid.UUID, year: int) -> VisitPolicy:
@@ -168,11 +179,11 @@ def _newest(
     )
 
 
-def _open_tasks(ids: list[uuid.UUID], user_id: uuid.UUID) -> list[Task]:
+def _open_tasks(ids: list[uuid.UUID], user_id: uuid.UUID) -> list[Any]:
     """Open tasks at these enterprises on which this user is a team member."""
     return list(
-        db.session.scalars(
-            sa.select(Task)
+        db.session.execute(
+            sa.select(*_TASK_COLUMNS)
             .join(
                 RecordMember,
                 sa.and_(
@@ -231,6 +242,13 @@ def _newest_current(
         stored = list(cache.read(model, reread))
     rows = [r for r in _current(cache, model, stored, enterprise_id) if keep is None or keep(r)]
     return sorted(rows, key=lambda r: (getattr(r, key), r.id), reverse=True)[:limit]
+
+
+def _open(cache: Any, stored: list[Any]) -> list[Any]:
+    """The stored open tasks still open: the batch may have completed one (in memory)."""
+    touched = {t.id: t for t in cache.touched(Task)}
+    current = (touched.get(t.id, t) for t in stored)
+    return [t for t in current if t.status == draw_tasks.OPEN]
 
 
 def warnings_for(
@@ -338,7 +356,6 @@ def enterprise_card(
             }
             for i in last
         ],
-        # A task completed earlier in the batch is not open any more.
-        "tasks": [draw_tasks.card_task(t) for t in history.tasks if t.status == draw_tasks.OPEN],
+        "tasks": [draw_tasks.card_task(t) for t in _open(cache, history.tasks)],
         "warnings": warnings,
     }

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 import sqlalchemy as sa
 
+from server.database import read_phase
 from server.domain import entry_codes
 from server.domain.errors import (
     BadRequest,
@@ -56,6 +57,7 @@ from server.schemas.sync import (
     OpSchema,
     unsupported_schema_version_message,
 )
+from server.services.calendar import working_calendar
 from server.services.sync import arrival, feed
 from server.services.sync.cache import BatchCache
 from server.services.sync.handlers import HANDLERS, load_payload, references
@@ -288,15 +290,17 @@ def push(
     # Validation is most of the CPU work: done before the first query, it runs outside the
     # database's write lock, in parallel across workers.
     prepared_ops = [_prepare(raw) for raw in ops]
-    agency = db.session.get(Agency, principal.agency_id)
-    ctx = OpContext.for_agency(
-        principal,
-        agency,
-        op_id=uuid.uuid4(),
-        now=now,
-        entry_key=entry_key,
-        cache=BatchCache(agency.id),
-    )
+    with read_phase():
+        agency = db.session.get(Agency, principal.agency_id)
+        ctx = OpContext.for_agency(
+            principal,
+            agency,
+            op_id=uuid.uuid4(),
+            now=now,
+            entry_key=entry_key,
+            cache=BatchCache(agency.id),
+        )
+        _read_ahead(ctx, [p for p in prepared_ops if p.op is not None and p.data is not None])
     parsed = [p.op for p in prepared_ops]
     ids = [op["op_id"] for op in parsed if op is not None]
     previous = (
@@ -492,6 +496,8 @@ _MODELS = {
     "rectification": Rectification,
     "document": Document,
 }
+# Ops whose deadlines count working days.
+_DEADLINES = frozenset({"hazard", "document", "rectification"})
 _REFERENCES = {
     "enterprise_id": Enterprise,
     "scan_id": Scan,
@@ -513,16 +519,8 @@ def _preload(
     changing: dict[type, set[uuid.UUID]] = {}
     shas: set[str] = set()
     counters: set[tuple[str, int]] = set()
-    visits: list[tuple[uuid.UUID, datetime]] = []
     zone = ZoneInfo(ctx.agency_timezone)
     for entity, record_id, base_version, data in items:
-        if entity == "scan" and base_version is None and "code" in data and "scanned_at" in data:
-            try:
-                code = entry_codes.parse_scanned_text(ctx.entry_key, data["code"])
-            except DomainError:
-                pass  # refused by its handler
-            else:
-                visits.append((code.enterprise_id, data["scanned_at"]))
         wanted.setdefault(_MODELS[entity], set()).add(record_id)
         # What the batch may change: edited records, the hazards documents and reports step
         # forward, the tasks inspections complete.
@@ -550,7 +548,28 @@ def _preload(
         ctx.cache.preload(model, ids)
     ctx.cache.preload_attachments(shas)
     ctx.cache.expect_counters(counters)
+
+
+def _read_ahead(ctx: OpContext, batch: list[Prepared]) -> None:
+    """What the batch reads but never changes, read before it waits for SQLite's writer
+    lock (see ``read_phase``): the history its scans answer with, the officers, the working
+    calendar. Visit warnings and cards may so miss a batch committed a moment before, as
+    two concurrent batches on PostgreSQL miss each other."""
+    visits: list[tuple[uuid.UUID, datetime]] = []
+    for prepared in batch:
+        op, data = prepared.op, prepared.data
+        if op["entity"] != "scan" or op["base_version"] is not None:
+            continue
+        try:
+            code = entry_codes.parse_scanned_text(ctx.entry_key, data["code"])
+        except DomainError:
+            continue  # its handler refuses it
+        visits.append((code.enterprise_id, data["scanned_at"]))
+    zone = ZoneInfo(ctx.agency_timezone)
     arrival.preload(ctx.cache, ctx.agency_id, zone, visits, ctx.principal.user_id)
+    ctx.cache.officers()
+    if any(p.op["entity"] in _DEADLINES for p in batch):
+        working_calendar()
 
 
 def _invalid_envelope(raw: Any) -> dict[str, Any]:
