@@ -112,90 +112,70 @@ def preload(
     _read(cache, spans, user_id)
 
 
+def _newest(columns: tuple[Any, ...], order: Any, limit: int, *where: Any) -> sa.Select[Any]:
+    """The ``limit`` newest rows of each enterprise in ``:ids`` (ROW_NUMBER per enterprise)."""
+    enterprise = columns[1]
+    rank = sa.func.row_number().over(
+        partition_by=enterprise, order_by=(order.desc(), columns[0].desc())
+    )
+    inner = sa.select(*columns, rank.label("rank")).where(enterprise.in_(_IDS), *where).subquery()
+    return (
+        sa.select(*(inner.c[c.key] for c in columns))
+        .where(inner.c.rank <= limit)
+        .order_by(inner.c[order.key].desc())
+    )
+
+
+# Built once: a batch runs each of them once with its enterprises (:ids) and span (:lo, :hi).
+_IDS = sa.bindparam("ids", expanding=True)
+_LO, _HI = sa.bindparam("lo"), sa.bindparam("hi")
+_SCANS = sa.select(*_SCAN_COLUMNS).where(
+    Scan.enterprise_id.in_(_IDS), Scan.scanned_at >= _LO, Scan.scanned_at < _HI
+)
+_INSPECTIONS = sa.select(*_INSPECTION_COLUMNS).where(
+    Inspection.enterprise_id.in_(_IDS), Inspection.started_at >= _LO, Inspection.started_at < _HI
+)
+_OPEN_HAZARDS = _newest(_HAZARD_COLUMNS, Hazard.found_at, CARD_HAZARDS, Hazard.status != "closed")
+_LAST_INSPECTIONS = _newest(_INSPECTION_COLUMNS, Inspection.started_at, CARD_INSPECTIONS)
+# Open tasks at these enterprises on which :user is a team member.
+_OPEN_TASKS = (
+    sa.select(*_TASK_COLUMNS)
+    .join(
+        RecordMember,
+        sa.and_(
+            RecordMember.entity == "task",
+            RecordMember.record_id == Task.id,
+            RecordMember.user_id == sa.bindparam("user", type_=sa.Uuid),
+        ),
+    )
+    .where(Task.enterprise_id.in_(_IDS), Task.status == draw_tasks.OPEN)
+    .order_by(Task.due_date, Task.id)
+)
+
+
 def _read(
     cache: Any, spans: dict[uuid.UUID, tuple[datetime, datetime]], user_id: uuid.UUID
 ) -> None:
     histories: dict[uuid.UUID, _History] = cache.memo("arrival", dict)
-    ids = list(spans)
-    lo = min(s for s, _ in spans.values())
-    hi = max(u for _, u in spans.values())
     for enterprise_id, (since, until) in spans.items():
         histories[enterprise_id] = _History(since, until, tasks_for=user_id)
+    ids = list(spans)
+    span = {
+        "ids": ids,
+        "lo": min(s for s, _ in spans.values()),
+        "hi": max(u for _, u in spans.values()),
+    }
     with db.session.no_autoflush:
-        for row in db.session.execute(
-            sa.select(*_SCAN_COLUMNS).where(
-                Scan.enterprise_id.in_(ids), Scan.scanned_at >= lo, Scan.scanned_at < hi
-            )
-        ):
+        for row in db.session.execute(_SCANS, span):
             histories[row.enterprise_id].scans.append(row)
-        for row in db.session.execute(
-            sa.select(*_INSPECTION_COLUMNS).where(
-                Inspection.enterprise_id.in_(ids),
-                Inspection.started_at >= lo,
-                Inspection.started_at < hi,
-            )
-        ):
+        for row in db.session.execute(_INSPECTIONS, span):
             histories[row.enterprise_id].inspections.append(row)
-        for row in _newest(
-            _HAZARD_COLUMNS,
-            Hazard.enterprise_id,
-            Hazard.found_at,
-            CARD_HAZARDS,
-            ids,
-            Hazard.status != "closed",
-        ):
+        for row in db.session.execute(_OPEN_HAZARDS, {"ids": ids}):
             histories[row.enterprise_id].open_hazards.append(row)
-        for row in _newest(
-            _INSPECTION_COLUMNS,
-            Inspection.enterprise_id,
-            Inspection.started_at,
-            CARD_INSPECTIONS,
-            ids,
-        ):
+        for row in db.session.execute(_LAST_INSPECTIONS, {"ids": ids}):
             histories[row.enterprise_id].last_inspections.append(row)
-        for task in _open_tasks(ids, user_id):
-            histories[task.enterprise_id].tasks.append(task)
-
-
-def _newest(
-    columns: tuple[Any, ...],
-    enterprise: Any,
-    order: Any,
-    limit: int,
-    ids: list[uuid.UUID],
-    *where: Any,
-) -> list[Any]:
-    """The ``limit`` newest rows of each enterprise, newest first (one query for all)."""
-    rank = sa.func.row_number().over(
-        partition_by=enterprise, order_by=(order.desc(), columns[0].desc())
-    )
-    inner = sa.select(*columns, rank.label("rank")).where(enterprise.in_(ids), *where).subquery()
-    return list(
-        db.session.execute(
-            sa.select(*(inner.c[c.key] for c in columns))
-            .where(inner.c.rank <= limit)
-            .order_by(inner.c[order.key].desc())
-        )
-    )
-
-
-def _open_tasks(ids: list[uuid.UUID], user_id: uuid.UUID) -> list[Any]:
-    """Open tasks at these enterprises on which this user is a team member."""
-    return list(
-        db.session.execute(
-            sa.select(*_TASK_COLUMNS)
-            .join(
-                RecordMember,
-                sa.and_(
-                    RecordMember.entity == "task",
-                    RecordMember.record_id == Task.id,
-                    RecordMember.user_id == user_id,
-                ),
-            )
-            .where(Task.enterprise_id.in_(ids), Task.status == draw_tasks.OPEN)
-            .order_by(Task.due_date, Task.id)
-        )
-    )
+        for row in db.session.execute(_OPEN_TASKS, {"ids": ids, "user": user_id}):
+            histories[row.enterprise_id].tasks.append(row)
 
 
 def _history(

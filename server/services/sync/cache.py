@@ -19,6 +19,33 @@ _MISSING = object()
 _T = TypeVar("_T")
 
 
+_BY_IDS: dict[tuple[type, bool], sa.Select[Any]] = {}
+
+
+def _by_ids(model: type, lock: bool) -> sa.Select[Any]:
+    """``model``'s records with ids in ``:ids``; built once per model (building a statement
+    costs more than running it on a handful of ids)."""
+    stmt = _BY_IDS.get((model, lock))
+    if stmt is None:
+        stmt = sa.select(model).where(model.id.in_(sa.bindparam("ids", expanding=True)))
+        if lock:
+            stmt = (
+                stmt.order_by(model.id).with_for_update().execution_options(populate_existing=True)
+            )
+        _BY_IDS[(model, lock)] = stmt
+    return stmt
+
+
+_COUNTERS = DocumentCounter.__table__
+_COUNTER_KEY = (
+    (_COUNTERS.c.agency_id == sa.bindparam("counter_agency"))
+    & (_COUNTERS.c.type == sa.bindparam("counter_type"))
+    & (_COUNTERS.c.year == sa.bindparam("counter_year"))
+)
+_COUNTER = sa.select(_COUNTERS.c.last_serial).where(_COUNTER_KEY).with_for_update()
+_SET_COUNTER = sa.update(_COUNTERS).where(_COUNTER_KEY).values(last_serial=sa.bindparam("serial"))
+
+
 class BatchCache:
     """Records, officers, attachments and document counters of one agency for one batch.
 
@@ -63,12 +90,7 @@ class BatchCache:
         wanted = {i for i in ids if i not in known}
         if not wanted:
             return
-        stmt = sa.select(model).where(model.id.in_(wanted))
-        if lock:
-            stmt = (
-                stmt.order_by(model.id).with_for_update().execution_options(populate_existing=True)
-            )
-        found = db.session.scalars(stmt)
+        found = db.session.scalars(_by_ids(model, lock), {"ids": list(wanted)})
         for record in found:
             known[record.id] = record
         for missing in wanted:
@@ -173,20 +195,15 @@ class BatchCache:
 
         table = DocumentCounter.__table__
         for doc_type, year in sorted(set(keys) - set(self.counters)):
-            key = (
-                (table.c.agency_id == self.agency_id)
-                & (table.c.type == doc_type)
-                & (table.c.year == year)
-            )
-            select = sa.select(table.c.last_serial).where(key).with_for_update()
-            row = db.session.execute(select).first()
+            key = {"counter_agency": self.agency_id, "counter_type": doc_type, "counter_year": year}
+            row = db.session.execute(_COUNTER, key).first()
             if row is None:
                 db.session.execute(
                     _insert(db.session)(table)
                     .values(agency_id=self.agency_id, type=doc_type, year=year, last_serial=0)
                     .on_conflict_do_nothing()
                 )
-                row = db.session.execute(select).first()
+                row = db.session.execute(_COUNTER, key).first()
             self.counters[(doc_type, year)] = int(row[0])
             self._counters_loaded[(doc_type, year)] = int(row[0])
 
@@ -238,17 +255,17 @@ class BatchCache:
 
     def write_counters(self) -> None:
         """Store the serials taken; the rows stay locked until the batch commits."""
-        table = DocumentCounter.__table__
-        for (doc_type, year), serial in self.counters.items():
-            if serial == self._counters_loaded[(doc_type, year)]:
-                continue
-            db.session.execute(
-                sa.update(table)
-                .where(
-                    (table.c.agency_id == self.agency_id)
-                    & (table.c.type == doc_type)
-                    & (table.c.year == year)
-                )
-                .values(last_serial=serial)
-            )
-            self._counters_loaded[(doc_type, year)] = serial
+        changed = [
+            {
+                "counter_agency": self.agency_id,
+                "counter_type": doc_type,
+                "counter_year": year,
+                "serial": serial,
+            }
+            for (doc_type, year), serial in self.counters.items()
+            if serial != self._counters_loaded[(doc_type, year)]
+        ]
+        if changed:
+            db.session.connection().execute(_SET_COUNTER, changed)
+        for row in changed:
+            self._counters_loaded[(row["counter_type"], row["counter_year"])] = row["serial"]

@@ -302,28 +302,7 @@ def push(
         )
         _read_ahead(ctx, [p for p in prepared_ops if p.op is not None and p.data is not None])
     parsed = [p.op for p in prepared_ops]
-    ids = [op["op_id"] for op in parsed if op is not None]
-    previous = (
-        {
-            row.op_id: row
-            for row in db.session.scalars(sa.select(SyncOp).where(SyncOp.op_id.in_(ids)))
-        }
-        if ids
-        else {}
-    )
-    if ids:
-        # Op ids are global; one taken by another agency must not be re-used either.
-        fenced = set(previous)
-        foreign = (
-            set(
-                db.session.execute(
-                    sa.select(SyncOp.__table__.c.op_id).where(SyncOp.__table__.c.op_id.in_(ids))
-                ).scalars()
-            )
-            - fenced
-        )
-    else:
-        foreign = set()
+    previous, foreign = _ledger_entries(ctx.agency_id, [op["op_id"] for op in parsed if op])
 
     batch = [p for p in prepared_ops if p.op is not None and p.data is not None]
     # The batch's records that held ops wait for, and the held ops they may release.
@@ -344,6 +323,29 @@ def push(
     # device last pulled, and this push's own changes, whose server-side fields (numbers,
     # statuses, times) the device only learns by pulling them.
     return {"results": results, "cursor": encode_cursor(pulled_to)}
+
+
+_LEDGER = SyncOp.__table__
+# Unscoped (table columns): op ids are global, one taken by another agency is not re-used.
+_TAKEN = sa.select(_LEDGER.c.op_id, _LEDGER.c.agency_id).where(
+    _LEDGER.c.op_id.in_(sa.bindparam("ids", expanding=True))
+)
+_OURS = sa.select(SyncOp).where(SyncOp.op_id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def _ledger_entries(
+    agency_id: uuid.UUID, op_ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, SyncOp], set[uuid.UUID]]:
+    """The batch's ops already in the ledger: this agency's entries, and the op ids another
+    agency took. A batch of new ops costs one query."""
+    if not op_ids:
+        return {}, set()
+    taken = db.session.execute(_TAKEN, {"ids": op_ids}).all()
+    ours = [op_id for op_id, owner in taken if owner == agency_id]
+    foreign = {op_id for op_id, owner in taken if owner != agency_id}
+    if not ours:
+        return {}, foreign
+    return {row.op_id: row for row in db.session.scalars(_OURS, {"ids": ours})}, foreign
 
 
 def _apply_ops(
@@ -451,6 +453,13 @@ def _again_in_batch(
     return _duplicate(op_id, {k: v for k, v in first.items() if k != "original_status"}, status)
 
 
+_WAITING = sa.select(SyncOp).where(
+    SyncOp.status == HELD,
+    SyncOp.waiting_for_entity.in_(sa.bindparam("entities", expanding=True)),
+    SyncOp.waiting_for_id.in_(sa.bindparam("ids", expanding=True)),
+)
+
+
 def _releasable(
     batch: set[tuple[str, uuid.UUID]], waited_for: set[tuple[str, uuid.UUID]]
 ) -> list[SyncOp]:
@@ -464,11 +473,8 @@ def _releasable(
     while frontier:
         seen |= frontier
         rows = db.session.scalars(
-            sa.select(SyncOp).where(
-                SyncOp.status == HELD,
-                SyncOp.waiting_for_entity.in_({e for e, _ in frontier}),
-                SyncOp.waiting_for_id.in_({i for _, i in frontier}),
-            )
+            _WAITING,
+            {"entities": list({e for e, _ in frontier}), "ids": list({i for _, i in frontier})},
         )
         unblocked: set[tuple[str, uuid.UUID]] = set()
         for row in rows:
