@@ -29,10 +29,13 @@ def to_json(value: Any, zone: ZoneInfo | None = None) -> Any:
         return value.astimezone(zone).isoformat() if zone else value.isoformat()
     if isinstance(value, date | uuid.UUID):
         return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    # Plain items are taken as they are without a call each (most of an audit entry's).
     if isinstance(value, list | tuple):
-        return [to_json(v, zone) for v in value]
+        return [v if v is None or type(v) in _PLAIN else to_json(v, zone) for v in value]
     if isinstance(value, dict):
-        return {k: to_json(v, zone) for k, v in value.items()}
+        return {
+            k: v if v is None or type(v) in _PLAIN else to_json(v, zone) for k, v in value.items()
+        }
     return value
 
 
