@@ -18,6 +18,8 @@ from flask import Flask, g, has_request_context, request
 from server.extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# WAL pages past which a committing writer checkpoints itself (see _sqlite_connect).
+WAL_PAGES_IN_COMMIT = 4000
 log = logging.getLogger(__name__)
 
 
@@ -36,9 +38,14 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     # and memory-mapped reads keep their cost from growing with the file.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.execute("PRAGMA mmap_size=268435456")
-    # SQLite would copy the WAL back into the database inside the commit that crosses 1,000
-    # pages, with the writer lock held; a Checkpointer does it beside the writers instead.
-    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    # SQLite copies the WAL back into the database inside the commit that takes it past
+    # wal_autocheckpoint pages, with the writer lock held. A Checkpointer does most of it
+    # beside the writers; the commit that takes the WAL past 4,000 pages (16 MiB) copies what
+    # is left, so the WAL is wholly copied at some moment and the next writer starts it
+    # again from the beginning (under constant writing a checkpoint beside the writers never
+    # catches up: alone, the WAL would grow without end). The file is cut back to 64 MiB.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES_IN_COMMIT}")
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
 
 
@@ -89,9 +96,11 @@ class Checkpointer:
     """Copies committed WAL frames back into the database file from a thread of its own.
 
     Left to SQLite, the commit that takes the WAL past 1,000 pages copies them, with the
-    writer lock held and the request waiting. Here a write commit only wakes this thread
-    (after its writer lock is released), which checkpoints at most once an ``interval``
-    on its own connection: the copying overlaps the next writer and delays no answer.
+    writer lock held and the request waiting. Here a write commit wakes this thread (after
+    its writer lock is released), which checkpoints at most once an ``interval`` on its own
+    connection: the copying overlaps the next writer and delays no answer. A commit past
+    ``WAL_PAGES_IN_COMMIT`` pages still copies the few frames left, which lets the WAL start
+    again from the beginning.
     ``PASSIVE`` waits for nobody; frames a reader still needs are copied next time. The
     thread starts with the first commit of each process (gunicorn forks workers)."""
 

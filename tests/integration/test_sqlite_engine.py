@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from server import create_app
-from server.database import NOMINAL_ROWS, _install_sqlite
+from server.database import NOMINAL_ROWS, WAL_PAGES_IN_COMMIT, _install_sqlite
 from server.extensions import db
 
 
@@ -138,8 +138,8 @@ def test_commits_reach_the_database_file_through_the_checkpoint_thread(tmp_path)
     engine = sa.create_engine(f"sqlite:///{path}")
     _install_sqlite(engine, checkpoint_interval=0.01)
     with engine.begin() as conn:
-        # Writers never checkpoint inside their commit (SQLite would, with the lock held).
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+        # Writers checkpoint inside their commit (with the lock held) only past a large WAL.
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_PAGES_IN_COMMIT
         conn.exec_driver_sql("CREATE TABLE n (id INTEGER PRIMARY KEY, v INTEGER)")
         conn.exec_driver_sql("INSERT INTO n VALUES (1, 7)")
 
@@ -158,3 +158,20 @@ def test_commits_reach_the_database_file_through_the_checkpoint_thread(tmp_path)
         time.sleep(0.05)
     assert in_file() == [(1, 7)]
     engine.dispose()
+
+
+def test_the_wal_starts_over_under_constant_writing(tmp_path) -> None:
+    """40 MiB written commit after commit: the WAL is wholly copied back from time to time
+    and starts again, rather than growing by all that was written."""
+    path = tmp_path / "g.db"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    _install_sqlite(engine, checkpoint_interval=0.01)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE b (id INTEGER PRIMARY KEY, v BLOB)")
+    largest = 0
+    for _ in range(400):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO b (v) VALUES (randomblob(100000))")
+        largest = max(largest, os.path.getsize(f"{path}-wal"))
+    engine.dispose()
+    assert largest < 30_000_000, largest
