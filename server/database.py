@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import sqlite3
@@ -18,12 +19,14 @@ from flask import Flask, g, has_request_context, request
 from server.extensions import db
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# WAL pages past which a committing writer checkpoints itself (see _sqlite_connect).
-WAL_PAGES_IN_COMMIT = 4000
+# WAL pages (of 4 KiB) past which a committing writer checkpoints itself (_sqlite_connect).
+WAL_PAGES_IN_COMMIT = 16000
 log = logging.getLogger(__name__)
 
 
-def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+def _sqlite_connect(
+    dbapi_connection: Any, connection_record: Any, wal_pages_in_commit: int = WAL_PAGES_IN_COMMIT
+) -> None:
     # Take transaction control from the sqlite3 module (it would otherwise defer BEGIN and
     # break SAVEPOINTs); _sqlite_begin emits BEGIN itself.
     dbapi_connection.isolation_level = None
@@ -40,11 +43,11 @@ def _sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA mmap_size=268435456")
     # SQLite copies the WAL back into the database inside the commit that takes it past
     # wal_autocheckpoint pages, with the writer lock held. A Checkpointer does most of it
-    # beside the writers; the commit that takes the WAL past 4,000 pages (16 MiB) copies what
+    # beside the writers; the commit that takes the WAL past 16,000 pages (64 MiB) copies what
     # is left, so the WAL is wholly copied at some moment and the next writer starts it
     # again from the beginning (under constant writing a checkpoint beside the writers never
     # catches up: alone, the WAL would grow without end). The file is cut back to 64 MiB.
-    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES_IN_COMMIT}")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={int(wal_pages_in_commit)}")
     cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
 
@@ -162,7 +165,11 @@ def _reading() -> bool:
     )
 
 
-def _install_sqlite(engine: sa.Engine, checkpoint_interval: float = CHECKPOINT_INTERVAL) -> None:
+def _install_sqlite(
+    engine: sa.Engine,
+    checkpoint_interval: float = CHECKPOINT_INTERVAL,
+    wal_pages_in_commit: int = WAL_PAGES_IN_COMMIT,
+) -> None:
     path = engine.url.database
     on_disk = bool(path) and path != ":memory:" and "mode=memory" not in path
     queue = WriterQueue(path) if on_disk else None
@@ -206,7 +213,8 @@ def _install_sqlite(engine: sa.Engine, checkpoint_interval: float = CHECKPOINT_I
     def closed(dbapi_connection: Any, record: Any) -> None:
         WriterQueue.close(record.info)
 
-    sa.event.listen(engine, "connect", _sqlite_connect)
+    connect = functools.partial(_sqlite_connect, wal_pages_in_commit=wal_pages_in_commit)
+    sa.event.listen(engine, "connect", connect)
     sa.event.listen(engine, "begin", begin)
     sa.event.listen(engine, "commit", lambda conn: end(conn, "commit"))
     sa.event.listen(engine, "rollback", lambda conn: end(conn, "rollback"))
