@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
 from server.domain.enterprises import CREDIT_RATINGS, RISK_GRADES
@@ -33,6 +33,21 @@ def yearly_cap_errors(caps: Mapping[str, Any]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class VisitWindow:
+    """What a visit is judged against: the visits since ``since`` (a repeat) and the
+    inspections of its calendar year in the agency's zone (the yearly cap)."""
+
+    since: datetime
+    year_start: datetime
+    year_end: datetime
+
+    @property
+    def history_from(self) -> datetime:
+        """The earliest visit either rule looks at."""
+        return min(self.since, self.year_start)
+
+
+@dataclass(frozen=True)
 class VisitPolicy:
     """Per agency: how soon a repeat visit warns, and yearly caps keyed ``credit:X``/``risk:Y``."""
 
@@ -53,6 +68,16 @@ class VisitPolicy:
                 if isinstance(caps, Mapping)
                 else dict(DEFAULT_YEARLY_CAPS)
             ),
+        )
+
+    def window(self, at: datetime, zone: tzinfo) -> VisitWindow:
+        """The window of a visit at ``at``, whose calendar year is taken in ``zone``."""
+        local = at.astimezone(zone)
+        year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        return VisitWindow(
+            since=at - timedelta(days=self.repeat_within_days),
+            year_start=year_start,
+            year_end=year_start.replace(year=year_start.year + 1),
         )
 
     def cap_for(

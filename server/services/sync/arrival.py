@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from server.domain.visits import PastVisit, VisitPolicy, visit_warnings
+from server.domain.visits import PastVisit, VisitPolicy, VisitWindow, visit_warnings
 from server.extensions import db
 from server.models import Agency, Enterprise, Task
 from server.models.records import Hazard, Inspection, RecordMember, Scan
@@ -79,16 +79,9 @@ def _policy(cache: Any, agency_id: uuid.UUID, year: int) -> VisitPolicy:
     )
 
 
-def _window(cache: Any, agency_id: uuid.UUID, zone: ZoneInfo, at: datetime) -> tuple[datetime, ...]:
-    """For a visit at ``at``: (repeat window start, year start, year end)."""
-    local = at.astimezone(zone)
-    policy = _policy(cache, agency_id, local.year)
-    year_start = local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-    return (
-        at - timedelta(days=policy.repeat_within_days),
-        year_start,
-        year_start.replace(year=year_start.year + 1),
-    )
+def _window(cache: Any, agency_id: uuid.UUID, zone: ZoneInfo, at: datetime) -> VisitWindow:
+    """The window of a visit at ``at``, by the policy of its year."""
+    return _policy(cache, agency_id, at.astimezone(zone).year).window(at, zone)
 
 
 def preload(
@@ -103,8 +96,8 @@ def preload(
         return
     spans: dict[uuid.UUID, tuple[datetime, datetime]] = {}
     for enterprise_id, at in visits:
-        since, year_start, year_end = _window(cache, agency_id, zone, at)
-        lo, hi = min(since, year_start), year_end
+        window = _window(cache, agency_id, zone, at)
+        lo, hi = window.history_from, window.year_end
         if enterprise_id in spans:
             old_lo, old_hi = spans[enterprise_id]
             lo, hi = min(lo, old_lo), max(hi, old_hi)
@@ -179,10 +172,11 @@ def _read(
 
 
 def _history(
-    cache: Any, enterprise_id: uuid.UUID, since: datetime, until: datetime, user_id: uuid.UUID
+    cache: Any, enterprise_id: uuid.UUID, window: VisitWindow, user_id: uuid.UUID
 ) -> _History:
     """The stored history of ``enterprise_id``, read again alone when the batch's preload did
     not cover this visit (an op the preload did not foresee)."""
+    since, until = window.history_from, window.year_end
     histories: dict[uuid.UUID, _History] = cache.memo("arrival", dict)
     history = histories.get(enterprise_id)
     if (
@@ -237,10 +231,9 @@ def warnings_for(
     """What the arriving team is warned of: a repeat visit, the yearly cap passed."""
     cache = ctx.cache
     zone = ZoneInfo(ctx.agency_timezone)
-    since, year_start, year_end = _window(cache, ctx.agency_id, zone, at)
-    history = _history(
-        cache, enterprise.id, min(since, year_start), year_end, ctx.principal.user_id
-    )
+    window = _window(cache, ctx.agency_id, zone, at)
+    since, year_start, year_end = window.since, window.year_start, window.year_end
+    history = _history(cache, enterprise.id, window, ctx.principal.user_id)
     scans = _current(cache, Scan, history.scans, enterprise.id)
     past = [
         PastVisit(s.scanned_at, None, tuple(s.inspector_ids))
@@ -276,9 +269,8 @@ def enterprise_card(
     """What the phone shows on arrival: who this is, what is open, who came before."""
     cache = ctx.cache
     zone = ZoneInfo(ctx.agency_timezone)
-    since, year_start, year_end = _window(cache, ctx.agency_id, zone, at)
     history = _history(
-        cache, enterprise.id, min(since, year_start), year_end, ctx.principal.user_id
+        cache, enterprise.id, _window(cache, ctx.agency_id, zone, at), ctx.principal.user_id
     )
     open_hazards = _newest_current(
         cache,
