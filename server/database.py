@@ -89,6 +89,24 @@ class WriterQueue:
 
 _LOCK_FD = "writer_lock_fd"
 _LOCK_HELD = "writer_lock_held"
+# The connection's writer queue (None for an in-memory database), and whether its open
+# transaction is a read-only snapshot (see ``snapshot``).
+_QUEUE = "writer_queue"
+_QUERY_ONLY = "query_only"
+
+
+def _take_writer_lock(
+    info: dict[str, Any], dbapi_connection: Any, queue: WriterQueue | None
+) -> None:
+    if queue is not None:
+        queue.acquire(info)
+    try:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        WriterQueue.release(info)
+        raise
+
+
 # Seconds between a process's WAL checkpoints (taken after a commit, outside the lock).
 CHECKPOINT_INTERVAL = 0.5
 # Seconds without a write after which the checkpoint thread ends.
@@ -143,6 +161,20 @@ class Checkpointer:
 
 
 @contextmanager
+def snapshot() -> Iterator[None]:
+    """Queries in here that start a transaction start a read-only one (SQLite: a deferred
+    ``BEGIN`` under ``query_only``), which takes no writer lock; the caller ends it, with
+    ``commit`` or with ``become_writer``. A write attempted in it fails instead of taking
+    SQLite's lock behind the writer queue."""
+    before = g.get("reading_only", False)
+    g.reading_only = True
+    try:
+        yield
+    finally:
+        g.reading_only = before
+
+
+@contextmanager
 def read_phase() -> Iterator[None]:
     """Reads of a request that writes later, in a transaction of their own, ended here.
 
@@ -150,13 +182,30 @@ def read_phase() -> Iterator[None]:
     in here take a shared snapshot instead and let other writers run meanwhile. What is read
     is not locked: use it for what may be a moment old (as a concurrent batch on PostgreSQL
     sees it), never for what the request goes on to change."""
-    before = g.get("reading_only", False)
-    g.reading_only = True
-    try:
+    with snapshot():
         yield
         db.session.commit()
-    finally:
-        g.reading_only = before
+
+
+def become_writer(session: Any) -> None:
+    """Turn the session's read-only snapshot into a write transaction, keeping the session's
+    objects (loaded and pending) as they are; SQLite only, a no-op elsewhere or when the
+    session already writes.
+
+    The snapshot ends and the writer lock is queued for; what was read may have changed
+    meanwhile, so the caller checks what it relies on before writing (see
+    ``services/sync/push.py``)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    info = conn.connection.info
+    if info.get(_LOCK_HELD) or not info.get(_QUERY_ONLY):
+        return
+    dbapi_connection = conn.connection.dbapi_connection
+    dbapi_connection.execute("COMMIT")  # the snapshot wrote nothing
+    dbapi_connection.execute("PRAGMA query_only=0")
+    info.pop(_QUERY_ONLY)
+    _take_writer_lock(info, dbapi_connection, info.get(_QUEUE))
 
 
 def _reading() -> bool:
@@ -179,16 +228,17 @@ def _install_sqlite(
         # A deferred transaction that reads and then writes cannot wait for another writer
         # in WAL mode (SQLITE_BUSY at once). Requests that may write, and jobs and commands,
         # take the write lock up front, queued on the writer lock.
+        info = conn.connection.info
+        info[_QUEUE] = queue
         if _reading():
             conn.exec_driver_sql("BEGIN")
+            if g.get("reading_only", False):
+                conn.exec_driver_sql("PRAGMA query_only=1")
+                info[_QUERY_ONLY] = True
             return
-        if queue is not None:
-            queue.acquire(conn.connection.info)
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            WriterQueue.release(conn.connection.info)
-            raise
+        if info.pop(_QUERY_ONLY, False):
+            conn.exec_driver_sql("PRAGMA query_only=0")
+        _take_writer_lock(info, conn.connection.dbapi_connection, queue)
 
     def end(conn: sa.Connection, finish: str) -> None:
         # These events come just before SQLAlchemy ends the transaction: end it here, so the

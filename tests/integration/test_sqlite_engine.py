@@ -13,10 +13,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import Flask
 from flask_migrate import upgrade
 
 from server import create_app
-from server.database import NOMINAL_ROWS, WAL_PAGES_IN_COMMIT, _install_sqlite
+from server.database import (
+    NOMINAL_ROWS,
+    WAL_PAGES_IN_COMMIT,
+    _install_sqlite,
+    become_writer,
+    snapshot,
+)
 from server.extensions import db
 
 
@@ -100,6 +108,38 @@ def test_a_second_writer_waits_for_the_first_then_writes(engine) -> None:
     assert order == ["first commits", "second begins"]
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT v FROM n").scalar() == 10
+
+
+def test_a_snapshot_refuses_writes_and_takes_no_lock(engine) -> None:
+    with Flask(__name__).test_request_context(method="POST"), snapshot():
+        session = so.Session(engine)
+        assert session.execute(sa.text("SELECT v FROM n")).scalar() == 0
+        assert _free(engine)
+        with pytest.raises(sa.exc.OperationalError, match="readonly"):
+            session.execute(sa.text("UPDATE n SET v = 5"))
+        session.rollback()
+    with engine.begin() as conn:  # a writer afterwards on the same pooled connection
+        conn.exec_driver_sql("UPDATE n SET v = 7")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM n").scalar() == 7
+
+
+def test_a_snapshot_becomes_the_writer_and_sees_what_was_committed_meanwhile(engine) -> None:
+    with Flask(__name__).test_request_context(method="POST"):
+        with snapshot():
+            session = so.Session(engine)
+            assert session.execute(sa.text("SELECT v FROM n")).scalar() == 0
+        with engine.begin() as other:  # another writer commits beside the open snapshot
+            other.exec_driver_sql("UPDATE n SET v = 3")
+        assert session.execute(sa.text("SELECT v FROM n")).scalar() == 0
+        become_writer(session)
+        assert not _free(engine)
+        assert session.execute(sa.text("SELECT v FROM n")).scalar() == 3
+        session.execute(sa.text("UPDATE n SET v = v * 10"))
+        session.commit()
+        assert _free(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT v FROM n").scalar() == 30
 
 
 def test_a_fenced_look_up_by_id_takes_the_primary_key_on_a_fresh_database(tmp_path) -> None:

@@ -14,6 +14,7 @@ from server.domain.inspections import Officer
 from server.extensions import db
 from server.models import DocumentCounter, User
 from server.services import attachments
+from server.services.sync.outcomes import NeedsWriter
 
 _MISSING = object()
 _T = TypeVar("_T")
@@ -34,6 +35,24 @@ def _by_ids(model: type, lock: bool) -> sa.Select[Any]:
             )
         _BY_IDS[(model, lock)] = stmt
     return stmt
+
+
+_STAMPS: dict[type, sa.Select[Any]] = {}
+
+
+def _stamps(model: type) -> sa.Select[Any]:
+    """What tells whether ``model``'s records with ids in ``:ids`` changed: every writer
+    bumps ``version`` of what devices see, and the ORM sets ``updated_at`` on any update."""
+    stmt = _STAMPS.get(model)
+    if stmt is None:
+        stmt = _STAMPS[model] = sa.select(model.id, model.version, model.updated_at).where(
+            model.id.in_(sa.bindparam("ids", expanding=True))
+        )
+    return stmt
+
+
+def _stamp(record: Any) -> tuple[Any, ...]:
+    return (record.version, record.updated_at)
 
 
 _COUNTERS = DocumentCounter.__table__
@@ -73,6 +92,33 @@ class BatchCache:
         # results that carry their numbers.
         self._unnumbered: dict[uuid.UUID, tuple[Any, str]] = {}
         self._number_results: dict[uuid.UUID, dict[str, Any]] = {}
+        # On a snapshot (see push.py): steps that must write raise NeedsWriter, and what
+        # was read of each record (its stamp, None when missing) is kept for ``unchanged``.
+        self.optimistic = False
+        self._read: dict[type, dict[uuid.UUID, tuple[Any, ...] | None]] = defaultdict(dict)
+
+    def writer_only(self) -> None:
+        """Raise NeedsWriter on a snapshot: what follows must see or change current rows."""
+        if self.optimistic:
+            raise NeedsWriter()
+
+    def unchanged(self) -> bool:
+        """Whether every record and attachment the batch read is still as it read them.
+
+        Run as the writer, after applying the batch on a snapshot: when so, the batch
+        would have come to the same results applied as the writer."""
+        for model, stamps in self._read.items():
+            now: dict[uuid.UUID, tuple[Any, ...] | None] = dict.fromkeys(stamps)
+            with db.session.no_autoflush:
+                for row in db.session.execute(_stamps(model), {"ids": list(stamps)}):
+                    now[row[0]] = (row[1], row[2])
+            if now != stamps:
+                return False
+        missing = self._checked_shas - self._stored_shas
+        if missing:
+            if set(attachments.missing_attachments(self.agency_id, sorted(missing))) != missing:
+                return False
+        return True
 
     def memo(self, key: Any, compute: Callable[[], _T]) -> _T:
         """A value computed once per batch (settings, policies: nothing the batch changes)."""
@@ -91,16 +137,21 @@ class BatchCache:
         if not wanted:
             return
         found = db.session.scalars(_by_ids(model, lock), {"ids": list(wanted)})
+        read = self._read[model]
         for record in found:
             known[record.id] = record
+            read[record.id] = _stamp(record)
         for missing in wanted:
-            known.setdefault(missing, _MISSING)
+            if known.setdefault(missing, _MISSING) is _MISSING:
+                read[missing] = None
 
     def get(self, model: type, record_id: uuid.UUID) -> Any:
         known = self._records[model]
         if record_id not in known:
             with db.session.no_autoflush:
-                known[record_id] = db.session.get(model, record_id) or _MISSING
+                record = db.session.get(model, record_id)
+            known[record_id] = _MISSING if record is None else record
+            self._read[model][record_id] = None if record is None else _stamp(record)
         record = known[record_id]
         return None if record is _MISSING else record
 
@@ -147,6 +198,7 @@ class BatchCache:
     def write_rows(self) -> None:
         """Number the documents created so far, then insert the collected rows (records they
         refer to are flushed first). The batch's one way to the database before commit."""
+        self.writer_only()
         self.number_documents()
         if not any(self.rows.values()):
             return
@@ -232,6 +284,7 @@ class BatchCache:
         counters it expects are locked then, before the first write, because every writer
         locks in the same order: counters, then hazard counts (at flush), then the feed
         clock (at commit)."""
+        self.writer_only()
         pending = list(self._unnumbered.values())
         with db.session.no_autoflush:  # the documents cannot be written before their serials
             self.lock_counters(self._expected_counters | {(d.type, d.year) for d, _ in pending})

@@ -17,7 +17,7 @@ from server.domain.inspections import check_arrivals, check_team, check_times
 from server.domain.permissions import INSPECTOR
 from server.domain.workdays import WorkCalendar
 from server.extensions import db
-from server.models import Agency, Enterprise, Task
+from server.models import Enterprise, Task
 from server.models.records import (
     Document,
     Hazard,
@@ -385,10 +385,9 @@ def plan_step(
 
 
 def _calendar(ctx: OpContext) -> WorkCalendar:
-    """The agency's working days, for deadlines set in working days."""
+    """The working days, for deadlines set in working days (national: every agency's)."""
     with db.session.no_autoflush:  # the batch writes in one flush at its end
-        agency = db.session.get(Agency, ctx.agency_id)
-    return working_calendar(agency)
+        return working_calendar()
 
 
 def commit_step(
@@ -529,6 +528,7 @@ def apply_document(
         return _idempotent_create(ctx, "document", existing, values)
     body = _document_rules(ctx, data, hazards)
     if data["type"] == "reinspection_opinion":
+        ctx.cache.writer_only()  # the orders issued so far, committed a moment ago included
         orders = ctx.cache.read(
             Document,
             sa.select(Document.hazard_ids).where(

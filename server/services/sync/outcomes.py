@@ -28,6 +28,11 @@ class ConflictFound(Exception):
         self.fields = fields
 
 
+class NeedsWriter(Exception):
+    """A batch applied on a read-only snapshot (see ``push.py``) came to a step that must
+    write or read under the writer lock: it is applied again as the writer."""
+
+
 @dataclass
 class Applied:
     version: int

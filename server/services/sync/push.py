@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 import sqlalchemy as sa
 
-from server.database import read_phase
+from server.database import become_writer, read_phase, snapshot
 from server.domain import entry_codes
 from server.domain.errors import (
     BadRequest,
@@ -61,7 +61,7 @@ from server.services.calendar import working_calendar
 from server.services.sync import arrival, feed
 from server.services.sync.cache import BatchCache
 from server.services.sync.handlers import HANDLERS, load_payload, references
-from server.services.sync.outcomes import Applied, ConflictFound, Held, OpContext
+from server.services.sync.outcomes import Applied, ConflictFound, Held, NeedsWriter, OpContext
 
 log = logging.getLogger(__name__)
 _op_schema = OpSchema()
@@ -286,28 +286,109 @@ def push(
             "device_id differs from the device this token was issued to", code="device_mismatch"
         )
     pulled_to = decode_cursor(body.get("cursor"))
-    ops: list[Any] = body["ops"]
     # Validation is most of the CPU work: done before the first query, it runs outside the
     # database's write lock, in parallel across workers.
-    prepared_ops = [_prepare(raw) for raw in ops]
-    with read_phase():
-        agency = db.session.get(Agency, principal.agency_id)
-        ctx = OpContext.for_agency(
-            principal,
-            agency,
-            op_id=uuid.uuid4(),
-            now=now,
-            entry_key=entry_key,
-            cache=BatchCache(agency.id),
-        )
-        _read_ahead(ctx, [p for p in prepared_ops if p.op is not None and p.data is not None])
-    parsed = [p.op for p in prepared_ops]
-    previous, foreign = _ledger_entries(ctx.agency_id, [op["op_id"] for op in parsed if op])
+    prepared_ops = [_prepare(raw) for raw in body["ops"]]
+    results = None
+    if _fits_snapshot(prepared_ops):
+        results = _push_on_snapshot(principal, prepared_ops, entry_key, now)
+    if results is None:
+        results = _push_as_writer(principal, prepared_ops, entry_key, now)
+    # Not the feed's head: adopting that would skip other devices' changes made since this
+    # device last pulled, and this push's own changes, whose server-side fields (numbers,
+    # statuses, times) the device only learns by pulling them.
+    return {"results": results, "cursor": encode_cursor(pulled_to)}
 
-    batch = [p for p in prepared_ops if p.op is not None and p.data is not None]
+
+def _fits_snapshot(prepared_ops: list[Prepared]) -> bool:
+    """Whether to apply the batch on a snapshot first: on SQLite (one writer at a time),
+    when it only creates. An edit may merge with, conflict with or take members from what
+    is current, and goes to the writer at once."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return False
+    return all(p.op is None or p.op["base_version"] is None for p in prepared_ops)
+
+
+def _push_on_snapshot(
+    principal: Principal, prepared_ops: list[Prepared], entry_key: bytes, now: datetime
+) -> list[dict[str, Any]] | None:
+    """Apply the batch on a read-only snapshot, then write it as the writer if nothing it
+    read changed meanwhile; ``None`` (nothing written) when it must run as the writer.
+
+    SQLite has one writer at a time, and a batch used to hold the writer lock while its
+    handlers ran. Here they run beside the writer; the lock is held for the check (a few
+    indexed look-ups), the inserts and the commit. The check: the ledger entries of the
+    batch's op ids, the held ops waiting for its records (none, or it would release them),
+    and every record and attachment it read (see ``BatchCache.unchanged``). Concurrent
+    batches creating their own records pass it; one that met a record changed or created
+    meanwhile runs again as the writer, so every batch gets the results it would have got
+    as the writer alone."""
+    try:
+        with snapshot():
+            ctx = _context(principal, entry_key, now)
+            _read_ahead(ctx, _valid(prepared_ops))
+            ctx.cache.optimistic = True
+            results, taken = _apply_batch(ctx, prepared_ops)
+    except NeedsWriter:
+        db.session.rollback()
+        return None
+    become_writer(db.session)
+    ctx.cache.optimistic = False
+    op_ids = [p.op["op_id"] for p in prepared_ops if p.op is not None]
+    keys = {(p.op["entity"], p.op["id"]) for p in _valid(prepared_ops)}
+    with db.session.no_autoflush:  # nothing is written before the check passes
+        current = (
+            _ledger_entries(ctx.agency_id, op_ids, rows=False)[2] == taken
+            and not _releasable(keys, set())
+            and ctx.cache.unchanged()
+        )
+    if not current:
+        db.session.rollback()
+        return None
+    _write(ctx)
+    return results
+
+
+def _push_as_writer(
+    principal: Principal, prepared_ops: list[Prepared], entry_key: bytes, now: datetime
+) -> list[dict[str, Any]]:
+    with read_phase():
+        ctx = _context(principal, entry_key, now)
+        _read_ahead(ctx, _valid(prepared_ops))
+    results, _ = _apply_batch(ctx, prepared_ops)
+    _write(ctx)
+    return results
+
+
+def _context(principal: Principal, entry_key: bytes, now: datetime) -> OpContext:
+    agency = db.session.get(Agency, principal.agency_id)
+    return OpContext.for_agency(
+        principal,
+        agency,
+        op_id=uuid.uuid4(),
+        now=now,
+        entry_key=entry_key,
+        cache=BatchCache(agency.id),
+    )
+
+
+def _valid(prepared_ops: list[Prepared]) -> list[Prepared]:
+    """The ops whose envelope and data passed validation."""
+    return [p for p in prepared_ops if p.op is not None and p.data is not None]
+
+
+def _apply_batch(
+    ctx: OpContext, prepared_ops: list[Prepared]
+) -> tuple[list[dict[str, Any]], frozenset[tuple[Any, ...]]]:
+    """Every op's result, and what the ledger held of the batch's op ids beforehand."""
+    op_ids = [p.op["op_id"] for p in prepared_ops if p.op is not None]
+    previous, foreign, taken = _ledger_entries(ctx.agency_id, op_ids)
+    batch = _valid(prepared_ops)
     # The batch's records that held ops wait for, and the held ops they may release.
     waited_for: set[tuple[str, uuid.UUID]] = set()
     releasable = _releasable({(p.op["entity"], p.op["id"]) for p in batch}, waited_for)
+    if releasable:
+        ctx.cache.writer_only()  # releasing an op writes (and reads) the ledger as it is
     _preload(
         ctx,
         [(p.op["entity"], p.op["id"], p.op["base_version"], p.data) for p in batch]
@@ -316,36 +397,39 @@ def push(
     # No autoflush: the batch's records are flushed once, at its end (see BatchCache).
     with db.session.no_autoflush:
         results = _apply_ops(ctx, prepared_ops, previous, foreign, waited_for)
+    return results, taken
+
+
+def _write(ctx: OpContext) -> None:
     ctx.cache.write_rows()
     ctx.cache.write_counters()
     db.session.commit()
-    # Not the feed's head: adopting that would skip other devices' changes made since this
-    # device last pulled, and this push's own changes, whose server-side fields (numbers,
-    # statuses, times) the device only learns by pulling them.
-    return {"results": results, "cursor": encode_cursor(pulled_to)}
 
 
 _LEDGER = SyncOp.__table__
 # Unscoped (table columns): op ids are global, one taken by another agency is not re-used.
-_TAKEN = sa.select(_LEDGER.c.op_id, _LEDGER.c.agency_id).where(
+_TAKEN = sa.select(_LEDGER.c.op_id, _LEDGER.c.agency_id, _LEDGER.c.status).where(
     _LEDGER.c.op_id.in_(sa.bindparam("ids", expanding=True))
 )
 _OURS = sa.select(SyncOp).where(SyncOp.op_id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def _ledger_entries(
-    agency_id: uuid.UUID, op_ids: list[uuid.UUID]
-) -> tuple[dict[uuid.UUID, SyncOp], set[uuid.UUID]]:
-    """The batch's ops already in the ledger: this agency's entries, and the op ids another
-    agency took. A batch of new ops costs one query."""
+    agency_id: uuid.UUID, op_ids: list[uuid.UUID], *, rows: bool = True
+) -> tuple[dict[uuid.UUID, SyncOp], set[uuid.UUID], frozenset[tuple[Any, ...]]]:
+    """The batch's ops already in the ledger: this agency's entries (unless not ``rows``),
+    the op ids another agency took, and (op id, agency, status) of each. A batch of new ops
+    costs one query."""
     if not op_ids:
-        return {}, set()
+        return {}, set(), frozenset()
     taken = db.session.execute(_TAKEN, {"ids": op_ids}).all()
-    ours = [op_id for op_id, owner in taken if owner == agency_id]
-    foreign = {op_id for op_id, owner in taken if owner != agency_id}
-    if not ours:
-        return {}, foreign
-    return {row.op_id: row for row in db.session.scalars(_OURS, {"ids": ours})}, foreign
+    stamp = frozenset(tuple(row) for row in taken)
+    ours = [op_id for op_id, owner, _ in taken if owner == agency_id]
+    foreign = {op_id for op_id, owner, _ in taken if owner != agency_id}
+    if not ours or not rows:
+        return {}, foreign, stamp
+    entries = {row.op_id: row for row in db.session.scalars(_OURS, {"ids": ours})}
+    return entries, foreign, stamp
 
 
 def _apply_ops(

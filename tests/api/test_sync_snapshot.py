@@ -1,0 +1,99 @@
+"""On SQLite a batch of new records is applied on a read-only snapshot and written once it
+holds the writer lock, if nothing it read changed meanwhile; otherwise it runs again as the
+writer. Here another device commits between the two, at the worst moment."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+
+from tests.sync_support import Device, hazard_op, inspection_op, scan_op
+
+
+@pytest.fixture
+def between_snapshot_and_write(app, monkeypatch, database_url):
+    """Run a callable in another thread (another request) just before the next batch, done
+    on its snapshot, becomes the writer."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL batches run side by side and lock what they change")
+    from server.services.sync import push
+
+    real = push.become_writer
+    pending: list[Callable[[], None]] = []
+    ran: list[bool] = []
+
+    def meanwhile(session):
+        def run(job: Callable[[], None]) -> None:
+            job()
+            ran.append(True)
+
+        while pending:
+            worker = threading.Thread(target=run, args=(pending.pop(),), daemon=True)
+            worker.start()
+            worker.join(timeout=20)
+        return real(session)
+
+    monkeypatch.setattr(push, "become_writer", meanwhile)
+    return pending, ran
+
+
+def test_a_parent_that_arrives_meanwhile_releases_the_op_instead_of_leaving_it_held(
+    gate, app, between_snapshot_and_write
+) -> None:
+    pending, ran = between_snapshot_and_write
+    world, ent = gate["world"], gate["enterprise"]
+    li = Device(app.test_client(), world.login("li", device_id="phone-li"), "phone-li")
+    inspection = inspection_op(ent["id"], gate["team"])
+    hazard = hazard_op(inspection["id"], ent["id"])
+    # On wang's snapshot the inspection is not there yet: his hazard would be held. li's
+    # inspection commits before wang's batch is written, and nothing would release it.
+    pending.append(lambda: li.push([inspection]))
+    results = gate["device"].push([hazard])
+    assert ran == [True]
+    assert [r["status"] for r in results] == ["applied"], results
+    again = li.push([inspection])
+    assert again[0]["status"] == "duplicate"
+
+
+def test_the_same_batch_committed_meanwhile_answers_as_duplicates(
+    gate, app, between_snapshot_and_write
+) -> None:
+    """A device re-sent a batch while the first send was still being applied."""
+    from server.extensions import db
+    from server.models import Scan
+
+    pending, ran = between_snapshot_and_write
+    device = gate["device"]
+    other = Device(app.test_client(), device.headers, device.device_id)
+    ops = [scan_op(gate["code"], gate["team"])]
+    first: list[dict] = []
+    pending.append(lambda: first.extend(other.push(ops)))
+    results = device.push(ops)
+    assert ran == [True]
+    assert [r["status"] for r in first] == ["applied"]
+    assert [r["status"] for r in results] == ["duplicate"], results
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Scan)) == 1
+
+
+def test_an_op_held_meanwhile_for_the_batchs_record_is_released_by_it(
+    gate, app, between_snapshot_and_write
+) -> None:
+    pending, ran = between_snapshot_and_write
+    world, ent = gate["world"], gate["enterprise"]
+    li = Device(app.test_client(), world.login("li", device_id="phone-li"), "phone-li")
+    inspection = inspection_op(ent["id"], gate["team"])
+    hazard = hazard_op(inspection["id"], ent["id"])
+    held: list[dict] = []
+    # li's hazard arrives before wang's inspection is written, and is held for it.
+    pending.append(lambda: held.extend(li.push([hazard])))
+    results = gate["device"].push([inspection])
+    assert ran == [True]
+    assert [r["status"] for r in held] == ["held"]
+    assert [r["status"] for r in results] == ["applied"], results
+    settled = li.client.get(f"/api/v1/sync/ops/{hazard['op_id']}", headers=li.headers)
+    assert settled.status_code == 200
+    assert settled.get_json()["status"] == "applied"
