@@ -18,7 +18,7 @@ def between_snapshot_and_write(app, monkeypatch, database_url):
     """Run a callable in another thread (another request) just before the next batch, done
     on its snapshot, becomes the writer."""
     if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL batches run side by side and lock what they change")
+        pytest.skip("needs SQLite: PostgreSQL batches run side by side and lock rows")
     from server.services.sync import push
 
     real = push.become_writer
