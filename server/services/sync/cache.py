@@ -37,16 +37,39 @@ def _by_ids(model: type, lock: bool) -> sa.Select[Any]:
     return stmt
 
 
-_STAMPS: dict[type, sa.Select[Any]] = {}
+_INSERTS: dict[type, sa.Insert] = {}
 
 
-def _stamps(model: type) -> sa.Select[Any]:
-    """What tells whether ``model``'s records with ids in ``:ids`` changed: every writer
-    bumps ``version`` of what devices see, and the ORM sets ``updated_at`` on any update."""
-    stmt = _STAMPS.get(model)
+def _insert_into(model: type) -> sa.Insert:
+    stmt = _INSERTS.get(model)
     if stmt is None:
-        stmt = _STAMPS[model] = sa.select(model.id, model.version, model.updated_at).where(
-            model.id.in_(sa.bindparam("ids", expanding=True))
+        stmt = _INSERTS[model] = sa.insert(model.__table__)
+    return stmt
+
+
+_STAMPS: dict[tuple[type, ...], sa.CompoundSelect[Any]] = {}
+
+
+def _stamps(models: tuple[type, ...]) -> sa.CompoundSelect[Any]:
+    """What tells whether records changed, for every model in one statement: each model's
+    rows of the agency ``:agency`` with ids in ``:ids<n>`` (n its place in ``models``), as
+    (n, id, version, updated_at). Every writer bumps ``version`` of what devices see, and
+    the ORM sets ``updated_at`` on any update."""
+    stmt = _STAMPS.get(models)
+    if stmt is None:
+        stmt = _STAMPS[models] = sa.union_all(
+            *(
+                sa.select(
+                    sa.literal(n).label("n"),
+                    table.c.id,
+                    table.c.version,
+                    table.c.updated_at,
+                ).where(
+                    table.c.agency_id == sa.bindparam("agency"),
+                    table.c.id.in_(sa.bindparam(f"ids{n}", expanding=True)),
+                )
+                for n, table in enumerate(m.__table__ for m in models)
+            )
         )
     return stmt
 
@@ -76,6 +99,7 @@ class BatchCache:
 
     def __init__(self, agency_id: uuid.UUID) -> None:
         self.agency_id = agency_id
+        self.agency: Any = None  # the agency's row, when the batch has read it
         # model -> id -> record (or _MISSING: looked for, not stored)
         self._records: dict[type, dict[uuid.UUID, Any]] = defaultdict(dict)
         self._officers: dict[uuid.UUID, Officer] | None = None
@@ -107,12 +131,16 @@ class BatchCache:
 
         Run as the writer, after applying the batch on a snapshot: when so, the batch
         would have come to the same results applied as the writer."""
-        for model, stamps in self._read.items():
-            now: dict[uuid.UUID, tuple[Any, ...] | None] = dict.fromkeys(stamps)
+        models = tuple(sorted((m for m, read in self._read.items() if read), key=str))
+        if models:
+            now = [dict.fromkeys(self._read[model]) for model in models]
+            params: dict[str, Any] = {"agency": self.agency_id}
+            params.update({f"ids{n}": list(self._read[m]) for n, m in enumerate(models)})
             with db.session.no_autoflush:
-                for row in db.session.execute(_stamps(model), {"ids": list(stamps)}):
-                    now[row[0]] = (row[1], row[2])
-            if now != stamps:
+                rows = db.session.connection().execute(_stamps(models), params)
+                for n, record_id, version, updated_at in rows:
+                    now[n][record_id] = (version, updated_at)
+            if any(now[n] != self._read[m] for n, m in enumerate(models)):
                 return False
         missing = self._checked_shas - self._stored_shas
         if missing:
@@ -203,9 +231,12 @@ class BatchCache:
         if not any(self.rows.values()):
             return
         db.session.flush()
+        connection = db.session.connection()
         for model, rows in self.rows.items():
             if rows:
-                db.session.execute(sa.insert(model), rows)
+                # The table, not the mapped class: the ORM's bulk path costs more than the
+                # rows take to write, and the rows carry column keys already.
+                connection.execute(_insert_into(model), rows)
         self.rows.clear()
 
     # officers --------------------------------------------------------------------------------
