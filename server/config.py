@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from server import jsoncodec
+
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
@@ -95,7 +97,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     config: dict[str, Any] = {
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "json_serializer": jsoncodec.dumps,
+            "json_deserializer": jsoncodec.loads,
+        },
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "ATTACHMENTS_DIR": env.get("ATTACHMENTS_DIR", str(instance / "attachments")),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
