@@ -56,6 +56,12 @@ def unstorable(value: Any, path: str = "") -> dict[str, list[str]]:
     """Where a parsed JSON value holds what no database column takes, by dotted path:
     NaN and infinite numbers (JSON has neither; lenient parsers make them of ``NaN`` or
     ``1e999``), NUL characters and unpaired surrogates, in values and in keys alike."""
+    if _storable(value):  # nearly always: the paths are only worked out when needed
+        return {}
+    return _unstorable_at(value, path)
+
+
+def _unstorable_at(value: Any, path: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     if isinstance(value, str):
         problem = _bad_text(value)
@@ -70,11 +76,30 @@ def unstorable(value: Any, path: str = "") -> dict[str, list[str]]:
             problem = _bad_text(key) if isinstance(key, str) else None
             if problem:
                 found[_printable(where)] = [f"the key {problem}"]
-            found.update(unstorable(item, where))
+            found.update(_unstorable_at(item, where))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found.update(unstorable(item, f"{path}.{index}" if path else str(index)))
+            found.update(_unstorable_at(item, f"{path}.{index}" if path else str(index)))
     return found
+
+
+def _storable(value: Any) -> bool:
+    """Whether ``unstorable`` finds nothing in ``value``."""
+    kind = type(value)
+    if kind is str:
+        return _UNSTORABLE_CHARS.search(value) is None
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(
+            (type(k) is not str or _UNSTORABLE_CHARS.search(k) is None) and _storable(v)
+            for k, v in value.items()
+        )
+    if kind is list:
+        return all(_storable(v) for v in value)
+    if kind in (int, bool) or value is None:
+        return True
+    return not _unstorable_at(value, "")
 
 
 def _printable(text: str) -> str:

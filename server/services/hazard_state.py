@@ -15,10 +15,16 @@ from server.domain.hazards import HazardEvent, HazardPolicy, HazardState, Transi
 from server.domain.workdays import DEFAULT_CALENDAR, WorkCalendar
 from server.services import agency_settings
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 
 def _dump(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _PLAIN:  # most of a state's values, checked first (a hazard dumps one per op)
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _dump(getattr(value, name)) for name in names}
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
@@ -28,6 +34,14 @@ def _dump(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_dump(v) for v in value]
     return value
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass, in order; ``None`` for any other type."""
+    if not dataclasses.is_dataclass(kind):
+        return None
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def _load(hint: Any, value: Any) -> Any:

@@ -210,10 +210,11 @@ def _newest_current(
 ) -> list[Any]:
     """The ``limit`` newest of ``_current`` that ``keep``, newest first, as the database orders
     them (``key``, then id, descending). When the stored list was cut at ``limit`` and the
-    batch touched one of its rows, the next stored row may belong in the answer: read again."""
+    batch touched one of its rows, the next stored row may belong in the answer: read again
+    (``reread`` builds the statement; rarely needed, so only then)."""
     touched = cache.touched_ids(model)
     if len(stored) >= limit and any(r.id in touched for r in stored):
-        stored = list(cache.read(model, reread))
+        stored = list(cache.read(model, reread()))
     rows = [r for r in _current(cache, model, stored, enterprise_id) if keep is None or keep(r)]
     return sorted(rows, key=lambda r: (getattr(r, key), r.id), reverse=True)[:limit]
 
@@ -279,10 +280,12 @@ def enterprise_card(
         enterprise.id,
         CARD_HAZARDS,
         "found_at",
-        sa.select(*_HAZARD_COLUMNS)
-        .where(Hazard.enterprise_id == enterprise.id, Hazard.status != "closed")
-        .order_by(Hazard.found_at.desc(), Hazard.id.desc())
-        .limit(CARD_HAZARDS),
+        lambda: (
+            sa.select(*_HAZARD_COLUMNS)
+            .where(Hazard.enterprise_id == enterprise.id, Hazard.status != "closed")
+            .order_by(Hazard.found_at.desc(), Hazard.id.desc())
+            .limit(CARD_HAZARDS)
+        ),
         keep=lambda h: h.status != "closed",
     )
     last = _newest_current(
@@ -292,10 +295,12 @@ def enterprise_card(
         enterprise.id,
         CARD_INSPECTIONS,
         "started_at",
-        sa.select(*_INSPECTION_COLUMNS)
-        .where(Inspection.enterprise_id == enterprise.id)
-        .order_by(Inspection.started_at.desc(), Inspection.id.desc())
-        .limit(CARD_INSPECTIONS),
+        lambda: (
+            sa.select(*_INSPECTION_COLUMNS)
+            .where(Inspection.enterprise_id == enterprise.id)
+            .order_by(Inspection.started_at.desc(), Inspection.id.desc())
+            .limit(CARD_INSPECTIONS)
+        ),
     )
     today = ctx.now.astimezone(zone).date()
     return {

@@ -23,19 +23,28 @@ _PLAIN = frozenset({str, int, float, bool})
 
 
 def to_json(value: Any, zone: ZoneInfo | None = None) -> Any:
-    if value is None or type(value) in _PLAIN:
+    kind = type(value)
+    if value is None or kind in _PLAIN:
         return value
-    if isinstance(value, datetime):
-        return value.astimezone(zone).isoformat() if zone else value.isoformat()
-    if isinstance(value, date | uuid.UUID):
-        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
     # Plain items are taken as they are without a call each (most of an audit entry's).
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple:
         return [v if v is None or type(v) in _PLAIN else to_json(v, zone) for v in value]
-    if isinstance(value, dict):
+    if kind is dict:
         return {
             k: v if v is None or type(v) in _PLAIN else to_json(v, zone) for k, v in value.items()
         }
+    if kind is uuid.UUID:
+        return str(value)
+    if isinstance(value, datetime):
+        return value.astimezone(zone).isoformat() if zone else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [to_json(v, zone) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v, zone) for k, v in value.items()}
     return value
 
 
