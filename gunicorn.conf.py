@@ -4,7 +4,20 @@ import multiprocessing
 import os
 
 bind = os.environ.get("BIND", "127.0.0.1:5000")
-workers = int(os.environ.get("WEB_CONCURRENCY", str(multiprocessing.cpu_count() * 2 + 1)))
+
+
+def _default_workers() -> int:
+    """Twice the cores and one on PostgreSQL, whose requests also wait on its server. On
+    SQLite (the default when DATABASE_URL is unset) a push is CPU work in the worker until
+    its one writer commits: more processes than cores only take turns on them, and the
+    one holding the writer lock waits for the CPU among them."""
+    cores = multiprocessing.cpu_count()
+    if os.environ.get("DATABASE_URL", "sqlite").startswith("sqlite"):
+        return cores + 1
+    return cores * 2 + 1
+
+
+workers = int(os.environ.get("WEB_CONCURRENCY") or _default_workers())
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 accesslog = "-"

@@ -37,6 +37,7 @@ import json
 import os
 import queue
 import random
+import runpy
 import signal
 import socket
 import statistics
@@ -93,6 +94,19 @@ def server_env(database_url: str, workdir: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+def conf_workers(database_url: str) -> int:
+    """The workers gunicorn.conf.py starts for this database, as a deployment would run."""
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = database_url
+    try:
+        return int(runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"])
+    finally:
+        if saved is None:
+            del os.environ["DATABASE_URL"]
+        else:
+            os.environ["DATABASE_URL"] = saved
 
 
 def migrate(database_url: str, workdir: Path) -> None:
@@ -1161,7 +1175,8 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 
             with app.app_context():
                 engine = db.engine
-                server = Server(url, workdir, args.workers)
+                out["workers"] = args.workers or conf_workers(url)
+                server = Server(url, workdir, out["workers"])
                 try:
                     devices = login_devices(server.base_url, field_agency, 50)
                     print(
@@ -1220,8 +1235,9 @@ def print_report(results: list[dict[str, Any]], args: argparse.Namespace) -> boo
     """Print the tables and the targets; True when every target is met."""
     print()
     print(
-        f"sync benchmark — {os.cpu_count()} cores, gunicorn {args.workers} sync workers, "
-        f"{args.size} run"
+        f"sync benchmark — {os.cpu_count()} cores, gunicorn sync workers "
+        + ", ".join(f"{r['workers']} ({r['kind']})" for r in results)
+        + f", {args.size} run"
     )
     print()
     print("capacity (50 devices, closed loop, 100-op batches)")
@@ -1389,7 +1405,9 @@ def main(argv: list[str] | None = None) -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="short phases, 100k history")
     size.add_argument("--smoke", action="store_true", help="tiny sizes: does the script work")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument(
+        "--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's for the db)"
+    )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument(

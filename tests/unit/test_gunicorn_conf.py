@@ -18,3 +18,16 @@ def test_a_worker_freezes_what_the_app_holds_for_life() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_workers_follow_the_cores_and_the_database(monkeypatch) -> None:
+    monkeypatch.setattr("multiprocessing.cpu_count", lambda: 4)
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert runpy.run_path(str(CONF))["workers"] == 5  # SQLite, the default
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////srv/fe.db")
+    assert runpy.run_path(str(CONF))["workers"] == 5
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/fe")
+    assert runpy.run_path(str(CONF))["workers"] == 9
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    assert runpy.run_path(str(CONF))["workers"] == 3
