@@ -446,9 +446,9 @@ def _before_flush(session: so.Session, flush_context: Any, instances: Any) -> No
                 obj.industry = industries.get(obj.enterprise_id, obj.industry)
         inspection_ids = {o.inspection_id for o in new} | {o.inspection_id for o in changed}
         inspection_ids |= {_old(o, "inspection_id") for o in changed}
-        teams = {
-            o.id: _uuids(o.inspector_ids) for o in session.new if isinstance(o, Inspection)
-        } | _teams(connection, inspection_ids)
+        # Inspections new in this flush are not stored yet: their teams are the ones here.
+        arriving = {o.id: _uuids(o.inspector_ids) for o in session.new if isinstance(o, Inspection)}
+        teams = arriving | _teams(connection, inspection_ids - arriving.keys())
         stored: dict[uuid.UUID, _Facts] = {}
         if changed:
             ids = [o.id for o in changed]

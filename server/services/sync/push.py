@@ -633,8 +633,7 @@ def _preload(
     # Locked first, in one order of tables and ids, so concurrent batches never deadlock.
     for model in sorted(changing, key=lambda m: m.__tablename__):
         ctx.cache.preload(model, changing[model], lock=True)
-    for model, ids in wanted.items():
-        ctx.cache.preload(model, ids)
+    ctx.cache.preload_many(wanted)
     ctx.cache.preload_attachments(shas)
     ctx.cache.expect_counters(counters)
 
