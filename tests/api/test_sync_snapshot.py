@@ -14,11 +14,15 @@ from tests.sync_support import Device, document_op, hazard_op, inspection_op, sc
 
 
 @pytest.fixture
-def between_snapshot_and_write(app, monkeypatch, database_url):
-    """Run a callable in another thread (another request) just before the next batch, done
-    on its snapshot, becomes the writer."""
+def sqlite_only(database_url):
     if not database_url.startswith("sqlite"):
         pytest.skip("needs SQLite: PostgreSQL batches run side by side and lock rows")
+
+
+@pytest.fixture
+def between_snapshot_and_write(app, monkeypatch, sqlite_only):
+    """Run a callable in another thread (another request) just before the next batch, done
+    on its snapshot, becomes the writer."""
     from server.services.sync import push
 
     real = push.become_writer
@@ -99,12 +103,10 @@ def test_an_op_held_meanwhile_for_the_batchs_record_is_released_by_it(
     assert settled.get_json()["status"] == "applied"
 
 
-def test_a_visit_of_new_records_is_written_from_its_snapshot(gate, app, monkeypatch, database_url):
+def test_a_visit_of_new_records_is_written_from_its_snapshot(gate, monkeypatch, sqlite_only):
     """The common batch (a scan, its inspection, hazards, documents naming them, the next
     visit on top of what the first stored) passes the check and is not applied twice: what
     the check reads back compares equal to what the snapshot read."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("needs SQLite: PostgreSQL batches run side by side and lock rows")
     from server.services.sync import push
 
     again: list[bool] = []

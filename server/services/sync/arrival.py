@@ -74,9 +74,11 @@ class _History:
 
 
 def _policy(cache: Any, agency_id: uuid.UUID, year: int) -> VisitPolicy:
-    return cache.memo(
-        ("visit_policy", year), lambda: visit_policy_for(db.session.get(Agency, agency_id), year)
-    )
+    def compute() -> VisitPolicy:
+        agency = cache.agency or db.session.get(Agency, agency_id)
+        return visit_policy_for(agency, year)
+
+    return cache.memo(("visit_policy", year), compute)
 
 
 def _window(cache: Any, agency_id: uuid.UUID, zone: ZoneInfo, at: datetime) -> VisitWindow:

@@ -99,7 +99,7 @@ class BatchCache:
 
     def __init__(self, agency_id: uuid.UUID) -> None:
         self.agency_id = agency_id
-        self.agency: Any = None  # the agency's row, when the batch has read it
+        self.agency: Any = None  # the agency's row, when the batch has read it (a push)
         # model -> id -> record (or _MISSING: looked for, not stored)
         self._records: dict[type, dict[uuid.UUID, Any]] = defaultdict(dict)
         self._officers: dict[uuid.UUID, Officer] | None = None
@@ -121,6 +121,23 @@ class BatchCache:
         self.optimistic = False
         self._read: dict[type, dict[uuid.UUID, tuple[Any, ...] | None]] = defaultdict(dict)
 
+    def _stored(
+        self, ids: dict[type, Iterable[uuid.UUID]]
+    ) -> dict[type, dict[uuid.UUID, tuple[Any, ...]]]:
+        """Of these ids, the ones stored for the agency, with their (version, updated_at):
+        one statement for every model."""
+        models = tuple(sorted((m for m, wanted in ids.items() if wanted), key=str))
+        found: dict[type, dict[uuid.UUID, tuple[Any, ...]]] = {m: {} for m in models}
+        if not models:
+            return found
+        params: dict[str, Any] = {"agency": self.agency_id}
+        params.update({f"ids{n}": list(ids[m]) for n, m in enumerate(models)})
+        with db.session.no_autoflush:
+            rows = db.session.connection().execute(_stamps(models), params)
+            for n, record_id, version, updated_at in rows:
+                found[models[n]][record_id] = (version, updated_at)
+        return found
+
     def writer_only(self) -> None:
         """Raise NeedsWriter on a snapshot: what follows must see or change current rows."""
         if self.optimistic:
@@ -131,16 +148,8 @@ class BatchCache:
 
         Run as the writer, after applying the batch on a snapshot: when so, the batch
         would have come to the same results applied as the writer."""
-        models = tuple(sorted((m for m, read in self._read.items() if read), key=str))
-        if models:
-            now = [dict.fromkeys(self._read[model]) for model in models]
-            params: dict[str, Any] = {"agency": self.agency_id}
-            params.update({f"ids{n}": list(self._read[m]) for n, m in enumerate(models)})
-            with db.session.no_autoflush:
-                rows = db.session.connection().execute(_stamps(models), params)
-                for n, record_id, version, updated_at in rows:
-                    now[n][record_id] = (version, updated_at)
-            if any(now[n] != self._read[m] for n, m in enumerate(models)):
+        for model, stored in self._stored(self._read).items():
+            if {i: stored.get(i) for i in self._read[model]} != self._read[model]:
                 return False
         missing = self._checked_shas - self._stored_shas
         if missing:
@@ -180,17 +189,11 @@ class BatchCache:
         todo = {m: {i for i in ids if i not in self._records[m]} for m, ids in wanted.items()}
         todo = {m: ids for m, ids in todo.items() if ids}
         if len(todo) > 1:
-            models = tuple(sorted(todo, key=str))
-            params: dict[str, Any] = {"agency": self.agency_id}
-            params.update({f"ids{n}": list(todo[m]) for n, m in enumerate(models)})
-            stored: dict[int, set[uuid.UUID]] = defaultdict(set)
-            for n, record_id, *_ in db.session.connection().execute(_stamps(models), params):
-                stored[n].add(record_id)
-            for n, model in enumerate(models):
-                for missing in todo[model] - stored[n]:
+            for model, stored in self._stored(todo).items():
+                for missing in todo[model] - stored.keys():
                     self._records[model][missing] = _MISSING
                     self._read[model][missing] = None
-                todo[model] = stored[n]
+                todo[model] = set(stored)
         for model, ids in todo.items():
             self.preload(model, ids)
 

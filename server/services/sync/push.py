@@ -363,9 +363,7 @@ def _push_as_writer(
 def _context(principal: Principal, entry_key: bytes, now: datetime) -> OpContext:
     agency = db.session.get(Agency, principal.agency_id)
     cache = BatchCache(agency.id)
-    # Held for the batch: the session keeps only weak references, and what asks for the
-    # agency later (the visit policy) would read it again.
-    cache.agency = agency
+    cache.agency = agency  # what needs the row later (the visit policy) takes it from here
     return OpContext.for_agency(
         principal, agency, op_id=uuid.uuid4(), now=now, entry_key=entry_key, cache=cache
     )
