@@ -13,11 +13,14 @@ def test_a_worker_freezes_what_the_app_holds_for_life() -> None:
     settings = runpy.run_path(str(CONF))
     assert settings["raw_env"] == ["SCHEDULER_ENABLED=0"]  # jobs run in their own process
     gc.unfreeze()
+    threshold = gc.get_threshold()
     try:
         settings["post_worker_init"](None)
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] > threshold[0]  # fewer passes over a push's garbage
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 def test_workers_follow_the_cores_and_the_database(monkeypatch) -> None:
