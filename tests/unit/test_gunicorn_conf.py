@@ -30,7 +30,10 @@ def test_workers_follow_the_cores_and_the_database(monkeypatch) -> None:
     assert runpy.run_path(str(CONF))["workers"] == 5  # SQLite, the default
     monkeypatch.setenv("DATABASE_URL", "sqlite:////srv/fe.db")
     assert runpy.run_path(str(CONF))["workers"] == 5
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/fe")
-    assert runpy.run_path(str(CONF))["workers"] == 9
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db.internal:5432/fe")
+    assert runpy.run_path(str(CONF))["workers"] == 9  # the database has cores of its own
+    for here in ("127.0.0.1:5432", "localhost", "[::1]:5432", ""):
+        monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://{here}/fe")
+        assert runpy.run_path(str(CONF))["workers"] == 5, here  # it shares these cores
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     assert runpy.run_path(str(CONF))["workers"] == 3
