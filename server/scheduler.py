@@ -11,10 +11,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
-from flask import Flask
+from flask import Flask, current_app
 
+from server.domain import entry_codes
 from server.models.types import utcnow
 from server.services import accounts, attachments, cases, draw_schedule, escalation
+from server.services.sync import push as sync_push
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,13 @@ JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
     "escalate_overdue_hazards": ("5 1 * * *", lambda: escalation.run_daily()),
     # Decisions not published within 7 working days are flagged late (penalties.py).
     "flag_late_publications": ("15 1 * * *", lambda: cases.flag_late_publications(utcnow())),
+    # A held op whose release failed when its record arrived is tried again.
+    "release_stranded_ops": (
+        "*/10 * * * *",
+        lambda: sync_push.release_stranded(
+            entry_codes.derive_key(current_app.config["SECRET_KEY"])
+        ),
+    ),
     # Every minute: each draw plan's own cron is evaluated inside (see draw_schedule.py).
     "draw_plans": ("* * * * *", lambda: draw_schedule.tick(utcnow())),
 }

@@ -476,9 +476,9 @@ def test_an_op_sent_twice_in_one_batch_is_a_duplicate_the_second_time(field) -> 
     assert results[6]["errors"]["code"] == "op_id_reused"
 
 
-def test_a_held_op_that_fails_when_released_stays_held_and_the_batch_goes_through(
-    field, client, monkeypatch
-) -> None:
+def _strand(field, client, monkeypatch):
+    """A hazard and its order held for an inspection whose arrival meets a fault while
+    releasing the hazard; the fault stays until ``monkeypatch.undo()``."""
     from server.services.sync import handlers
 
     device, team, ent = field["device"], field["team"], field["enterprise"]
@@ -499,14 +499,57 @@ def test_a_held_op_that_fails_when_released_stays_held_and_the_batch_goes_throug
     other = Device(client, field["world"].login("li", device_id="phone-li"), "phone-li")
     (applied,) = other.push([inspection])
     assert applied["status"] == "applied"
-    for held in (hazard, order):
-        settled = client.get(f"/api/v1/sync/ops/{held['op_id']}", headers=device.headers)
-        assert settled.get_json()["status"] == "held"
+    return device, other, inspection, hazard, order
+
+
+def _status(client, device, op) -> str:
+    reply = client.get(f"/api/v1/sync/ops/{op['op_id']}", headers=device.headers)
+    return reply.get_json()["status"]
+
+
+def test_a_held_op_that_fails_when_released_stays_held_and_the_batch_goes_through(
+    field, client, monkeypatch
+) -> None:
+    device, other, inspection, hazard, order = _strand(field, client, monkeypatch)
+    assert [_status(client, device, held) for held in (hazard, order)] == ["held", "held"]
     other.pull_all()
     assert ("inspection", inspection["id"]) in other.state
     assert ("hazard", hazard["id"]) not in other.state
     trail = client.get(f"/api/v1/audit?record_id={hazard['id']}", headers=field["lead"])
     assert trail.get_json()["items"] == []
+
+
+def test_the_scheduled_job_releases_stranded_held_ops_once_the_fault_is_gone(
+    field, client, monkeypatch, app
+) -> None:
+    from server import scheduler
+    from server.domain import entry_codes
+    from server.services.sync import push
+
+    device, other, inspection, hazard, order = _strand(field, client, monkeypatch)
+    cron, job = scheduler.JOBS["release_stranded_ops"]
+    assert cron == "*/10 * * * *"
+    with app.app_context():
+        assert job() == 2  # the fault is still there: tried, still held
+    assert [_status(client, device, held) for held in (hazard, order)] == ["held", "held"]
+    monkeypatch.undo()
+    key = entry_codes.derive_key(app.config["SECRET_KEY"])
+    with app.app_context():
+        assert push.release_stranded(key) == 2
+    assert [_status(client, device, held) for held in (hazard, order)] == ["applied", "applied"]
+    with app.app_context():
+        assert push.release_stranded(key) == 0  # nothing waits any more
+    device.pull_all()
+    stored_hazard = device.state[("hazard", hazard["id"])]
+    stored_order = device.state[("document", order["id"])]
+    assert stored_hazard["inspection_id"] == inspection["id"]
+    assert stored_order["number"] and stored_order["serial"] == 1
+    trail = client.get(f"/api/v1/audit?record_id={hazard['id']}", headers=field["lead"])
+    entries = trail.get_json()["items"]  # newest first; both in the name of who pushed them
+    assert [(e["action"], e["user_id"]) for e in entries] == [
+        ("order", str(field["wang"].id)),
+        ("create", str(field["wang"].id)),
+    ]
 
 
 def test_documents_are_numbered_in_op_order_and_a_repeat_in_the_batch_shows_the_number(

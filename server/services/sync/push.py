@@ -50,6 +50,7 @@ from server.models import (
     Task,
     User,
 )
+from server.models.scoping import bind_agency
 from server.models.sync import SyncOp
 from server.models.types import utcnow
 from server.schemas.sync import (
@@ -244,14 +245,7 @@ def _release_one(ctx: OpContext, held: SyncOp) -> dict[str, Any] | None:
     pending = feed.snapshot(db.session)
     cached = ctx.cache.snapshot()
     try:
-        owner = db.session.get(User, held.user_id)
-        principal = Principal(
-            user_id=owner.id,
-            agency_id=owner.agency_id,
-            role=owner.role,
-            username=owner.username,
-            device_id=held.device_id,
-        )
+        principal = _owner(held)
         held_ctx = replace(ctx, principal=principal, device_id=held.device_id, op_id=held.op_id)
         prepared = _prepare(held.payload)
         if prepared.op is None:
@@ -267,6 +261,76 @@ def _release_one(ctx: OpContext, held: SyncOp) -> dict[str, Any] | None:
         return None
     _ledger(held_ctx, prepared.op, held.payload, held.payload_hash, outcome, held)
     return outcome
+
+
+def _owner(held: SyncOp) -> Principal:
+    """Who pushed ``held``, from the device it came from: a released op is theirs."""
+    owner = db.session.get(User, held.user_id)
+    return Principal(
+        user_id=owner.id,
+        agency_id=owner.agency_id,
+        role=owner.role,
+        username=owner.username,
+        device_id=held.device_id,
+    )
+
+
+def release_stranded(entry_key: bytes, now: datetime | None = None) -> int:
+    """Release again the held ops whose awaited record is stored: their release failed when
+    it arrived (logged then, see ``_release_one``) and no later push of that record would
+    wake them. One transaction per agency, its session fenced to it; safe to run at any time.
+    Returns how many ops were tried; each one's outcome is in the ledger and its log line."""
+    now = now or utcnow()
+    tried = 0
+    agencies = db.session.scalars(sa.select(Agency.id).order_by(Agency.code)).all()
+    db.session.remove()
+    for agency_id in agencies:
+        bind_agency(db.session, agency_id)
+        try:
+            tried += _release_stranded_of(agency_id, entry_key, now)
+        except Exception:
+            db.session.rollback()
+            log.exception("releasing the stranded held ops of agency %s failed", agency_id)
+        finally:
+            db.session.remove()
+    return tried
+
+
+def _release_stranded_of(agency_id: uuid.UUID, entry_key: bytes, now: datetime) -> int:
+    awaited: list[tuple[str, uuid.UUID]] = []
+    for entity, model in _MODELS.items():
+        awaited += db.session.execute(
+            _stranded(entity, model), {"agency": agency_id, "entity": entity}
+        ).all()
+    if not awaited:
+        return 0
+    waited_for: set[tuple[str, uuid.UUID]] = set()
+    held = _releasable(set(awaited), waited_for)
+    ctx = _context(_owner(held[0]), entry_key, now)
+    ctx.cache.writer_only()
+    _preload(ctx, [_held_item(row) for row in held])
+    with db.session.no_autoflush:
+        for entity, record_id in awaited:
+            _release_held(ctx, entity, record_id, waited_for)
+    _write(ctx)
+    return len(held)
+
+
+def _stranded(entity: str, model: type) -> sa.Select[Any]:
+    """Records of ``entity`` stored that held ops of ``:agency`` still wait for (by the
+    waiting index: agency, entity, id)."""
+    return (
+        sa.select(SyncOp.waiting_for_entity, SyncOp.waiting_for_id)
+        .distinct()
+        .where(
+            SyncOp.agency_id == sa.bindparam("agency"),
+            SyncOp.waiting_for_entity == sa.bindparam("entity"),
+            SyncOp.status == HELD,
+            sa.exists().where(
+                model.id == SyncOp.waiting_for_id, model.agency_id == SyncOp.agency_id
+            ),
+        )
+    )
 
 
 def push(
