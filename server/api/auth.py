@@ -40,6 +40,15 @@ class Login(MethodView):
         }
 
 
+@blp.route("/devices")
+class Devices(MethodView):
+    @blp.response(200, DeviceSchema(many=True))
+    @blp.alt_response(403, description="only leads, managers and admins see the devices")
+    def get(self) -> Any:
+        """The agency's devices, the most recently seen first."""
+        return accounts.list_devices(current_principal())
+
+
 @blp.route("/devices/<string:device_id>/revoke")
 class RevokeDevice(MethodView):
     @blp.response(200, DeviceSchema)
@@ -48,6 +57,17 @@ class RevokeDevice(MethodView):
     def post(self, device_id: str) -> Any:
         """Revoke every token of a device at once (a lost phone)."""
         return accounts.revoke_device(current_principal(), device_id)
+
+
+@blp.route("/devices/<string:device_id>/reinstate")
+class ReinstateDevice(MethodView):
+    @blp.response(200, DeviceSchema)
+    @blp.alt_response(403, description="only leads, managers and admins reinstate devices")
+    @blp.alt_response(404, description="no such device in your agency")
+    def post(self, device_id: str) -> Any:
+        """Let a revoked device log in again (found, with records still to sync); its old
+        tokens stay revoked."""
+        return accounts.reinstate_device(current_principal(), device_id)
 
 
 @blp.route("/me")

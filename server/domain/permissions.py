@@ -20,7 +20,8 @@ ROLE_LABELS = {
     ADMIN: "系统管理员",
 }
 
-REVOKE_DEVICES = frozenset({LEAD, MANAGER, ADMIN})
+# List, revoke (a lost phone) and reinstate (found again) the agency's devices.
+MANAGE_DEVICES = frozenset({LEAD, MANAGER, ADMIN})
 EDIT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
 IMPORT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
 ROTATE_ENTRY_CODES = frozenset({MANAGER, ADMIN})

@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2 models, one module per aggregate."""
 
-from server.models.accounts import ROLES, Agency, ApiToken, Device, User
+from server.models.accounts import ROLES, Agency, ApiToken, Device, DeviceEvent, User
 from server.models.attachments import Attachment, AttachmentGrant, AttachmentUpload
 from server.models.calendar import CalendarDay, CalendarYear
 from server.models.cases import Complaint, Exemption, LegalReview, PenaltyCase, PenaltyDecision
@@ -37,6 +37,7 @@ __all__ = [
     "Change",
     "Complaint",
     "Device",
+    "DeviceEvent",
     "Document",
     "DocumentCounter",
     "Draw",

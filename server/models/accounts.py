@@ -62,6 +62,23 @@ class Device(IdMixin, AgencyScoped, db.Model):
     last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     revoked_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
+    events: so.Mapped[list[DeviceEvent]] = so.relationship(
+        order_by="DeviceEvent.at", lazy="selectin", viewonly=True
+    )
+
+
+class DeviceEvent(IdMixin, AgencyScoped, db.Model):
+    """A device revoked or reinstated, by whom and when; the device row holds only its state
+    now, these rows every change of it."""
+
+    __tablename__ = "device_events"
+
+    device_id: so.Mapped[uuid.UUID] = so.mapped_column(
+        sa.Uuid, sa.ForeignKey("devices.id"), index=True
+    )
+    action: so.Mapped[str] = so.mapped_column(sa.String(12))  # revoke | reinstate
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    user_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
 class ApiToken(IdMixin, AgencyScoped, db.Model):

@@ -41,8 +41,22 @@ class LoginResultSchema(ma.Schema):
     user = ma.fields.Nested(UserSchema, required=True)
 
 
+class DeviceEventSchema(ma.Schema):
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(["revoke", "reinstate"]))
+    at = LocalDateTime(required=True)
+    user_id = ma.fields.UUID(required=True, metadata={"description": "who did it"})
+
+
 class DeviceSchema(ma.Schema):
     device_id = ma.fields.String(required=True, attribute="device_key")
     name = ma.fields.String(required=True)
+    first_seen_at = LocalDateTime(required=True)
     last_seen_at = LocalDateTime(required=True)
+    last_user_id = ma.fields.UUID(allow_none=True, metadata={"description": "who logged in last"})
     revoked_at = LocalDateTime(allow_none=True)
+    revoked_by = ma.fields.UUID(allow_none=True)
+    events = ma.fields.List(
+        ma.fields.Nested(DeviceEventSchema),
+        required=True,
+        metadata={"description": "every revocation and reinstatement, oldest first"},
+    )

@@ -14,7 +14,7 @@ from server.domain import permissions
 from server.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
-from server.models import Agency, ApiToken, Device, User
+from server.models import Agency, ApiToken, Device, DeviceEvent, User
 from server.models.scoping import bind_agency
 from server.models.types import utcnow
 from server.services.passwords import burn_time, hash_password, needs_rehash, verify_password
@@ -121,7 +121,7 @@ def login(
         db.session.add(device)
     elif device.revoked_at is not None:
         raise Forbidden(
-            "this device was reported lost or revoked; ask a lead to register a new one",
+            "this device was reported lost or revoked; a lead can reinstate it",
             code="device_revoked",
         )
     device.name = device_name or device.name
@@ -167,16 +167,30 @@ def authenticate(token: str, now: datetime | None = None) -> Principal:
     )
 
 
-def revoke_device(principal: Principal, device_key: str, now: datetime | None = None) -> Device:
-    """Stop every token of a device at once (a lost phone). Revoking twice changes nothing."""
-    permissions.require_role(principal, permissions.REVOKE_DEVICES, "revoking a device")
-    now = now or utcnow()
+def list_devices(principal: Principal) -> list[Device]:
+    """The agency's devices, the most recently seen first, each with its revocations."""
+    permissions.require_role(principal, permissions.MANAGE_DEVICES, "listing devices")
+    return list(
+        db.session.scalars(sa.select(Device).order_by(Device.last_seen_at.desc(), Device.id))
+    )
+
+
+def _device(device_key: str) -> Device:
     device = db.session.scalar(sa.select(Device).where(Device.device_key == device_key))
     if device is None:
         raise NotFound(f"no device {device_key} in your agency")
+    return device
+
+
+def revoke_device(principal: Principal, device_key: str, now: datetime | None = None) -> Device:
+    """Stop every token of a device at once (a lost phone). Revoking twice changes nothing."""
+    permissions.require_role(principal, permissions.MANAGE_DEVICES, "revoking a device")
+    now = now or utcnow()
+    device = _device(device_key)
     if device.revoked_at is None:
         device.revoked_at = now
         device.revoked_by = principal.user_id
+        _record(device, "revoke", principal, now)
     db.session.execute(
         sa.update(ApiToken)
         .where(ApiToken.device_id == device.id, ApiToken.revoked_at.is_(None))
@@ -184,6 +198,36 @@ def revoke_device(principal: Principal, device_key: str, now: datetime | None = 
     )
     db.session.commit()
     return device
+
+
+def reinstate_device(principal: Principal, device_key: str, now: datetime | None = None) -> Device:
+    """Let a revoked device log in again (a lost phone found, with records still to sync:
+    its ops name it, and a push is taken only from the device it was made on). Its old tokens
+    stay revoked: whoever holds it logs in again with a password. Reinstating a device that
+    is not revoked changes nothing."""
+    permissions.require_role(principal, permissions.MANAGE_DEVICES, "reinstating a device")
+    now = now or utcnow()
+    device = _device(device_key)
+    if device.revoked_at is not None:
+        device.revoked_at = None
+        device.revoked_by = None
+        _record(device, "reinstate", principal, now)
+    db.session.commit()
+    return device
+
+
+def _record(device: Device, action: str, principal: Principal, now: datetime) -> None:
+    db.session.add(
+        DeviceEvent(
+            agency_id=device.agency_id,
+            device_id=device.id,
+            action=action,
+            at=now,
+            user_id=principal.user_id,
+        )
+    )
+    db.session.flush()
+    db.session.expire(device, ["events"])
 
 
 def get_user(user_id: uuid.UUID) -> User:

@@ -22,6 +22,7 @@ BODIES = {
     ("PATCH", "/api/v1/enterprises/<uuid:enterprise_id>"): {"name": "改名有限公司"},
     ("POST", "/api/v1/enterprises/<uuid:enterprise_id>/entry-code/rotate"): None,
     ("POST", "/api/v1/devices/<string:device_id>/revoke"): None,
+    ("POST", "/api/v1/devices/<string:device_id>/reinstate"): None,
     ("POST", "/api/v1/hazards/<uuid:hazard_id>/transitions"): {
         "action": "sign_off",
         "note": "整改到位",

@@ -147,3 +147,67 @@ def test_a_hash_made_with_older_parameters_is_renewed_at_the_next_login(world, a
         renewed = db.session.scalar(sa.select(User.password_hash))
     assert renewed != weaker and verify_password(renewed, PASSWORD)
     world.login("wang")  # the renewed hash still lets the owner in
+
+
+def test_a_found_phone_is_reinstated_and_syncs_what_it_recorded_offline(world, client) -> None:
+    from tests.sync_support import Device, inspection_op
+
+    world.agency()
+    wang = world.user("wang", cert_no="12010420001")
+    li = world.user("li", cert_no="12010420002")
+    old_token = world.login("wang", device_id="found-phone")
+    lead_user = world.user("zhang", role="lead")
+    lead = world.login("zhang", device_id="lead-desk")
+    enterprise = world.enterprise(lead)
+    offline = inspection_op(enterprise["id"], [str(wang.id), str(li.id)])  # made while lost
+    assert client.post("/api/v1/devices/found-phone/revoke", headers=lead).status_code == 200
+
+    reinstated = client.post("/api/v1/devices/found-phone/reinstate", headers=lead)
+    assert reinstated.status_code == 200
+    body = reinstated.get_json()
+    assert body["revoked_at"] is None and body["revoked_by"] is None
+    assert [(e["action"], e["user_id"]) for e in body["events"]] == [
+        ("revoke", str(lead_user.id)),
+        ("reinstate", str(lead_user.id)),
+    ]
+    # The token it held when lost stays dead; a password gets a new one.
+    assert client.get("/api/v1/me", headers=old_token).get_json()["error"]["code"] == (
+        "token_revoked"
+    )
+    phone = Device(client, world.login("wang", device_id="found-phone"), "found-phone")
+    (result,) = phone.push([offline])
+    assert result["status"] == "applied"
+    # Reinstating again changes nothing and records nothing.
+    again = client.post("/api/v1/devices/found-phone/reinstate", headers=lead).get_json()
+    assert len(again["events"]) == 2
+    listed = client.get("/api/v1/devices", headers=lead)
+    assert listed.status_code == 200
+    devices = {d["device_id"]: d for d in listed.get_json()}
+    assert set(devices) == {"found-phone", "lead-desk"}
+    assert devices["found-phone"]["last_user_id"] == str(wang.id)
+    assert devices["found-phone"]["revoked_at"] is None
+    assert [e["action"] for e in devices["found-phone"]["events"]] == ["revoke", "reinstate"]
+    assert devices["lead-desk"]["events"] == []
+
+
+def test_only_leads_and_above_list_and_reinstate_devices_of_their_own_agency(world, client) -> None:
+    world.agency()
+    world.agency("hexi", "天津市河西区应急管理局", "河西")
+    world.user("wang")
+    world.login("wang", device_id="phone")
+    world.user("zhao", agency="hexi")
+    world.login("zhao", device_id="hexi-phone")
+    inspector = world.headers("inspector")
+    for method, path in (
+        ("get", "/api/v1/devices"),
+        ("post", "/api/v1/devices/phone/reinstate"),
+    ):
+        refused = getattr(client, method)(path, headers=inspector)
+        assert refused.status_code == 403
+        assert refused.get_json()["error"]["code"] == "role_not_allowed"
+    lead = world.headers("lead")
+    elsewhere = client.post("/api/v1/devices/hexi-phone/reinstate", headers=lead)
+    assert elsewhere.status_code == 404
+    assert "hexi-phone" not in {
+        d["device_id"] for d in client.get("/api/v1/devices", headers=lead).get_json()
+    }
