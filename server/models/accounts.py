@@ -62,9 +62,8 @@ class Device(IdMixin, AgencyScoped, db.Model):
     last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     revoked_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
-    events: so.Mapped[list[DeviceEvent]] = so.relationship(
-        order_by="DeviceEvent.at", lazy="selectin", viewonly=True
-    )
+    # Read only where a device is shown (not at every request's token check).
+    events: so.Mapped[list[DeviceEvent]] = so.relationship(order_by="DeviceEvent.at", viewonly=True)
 
 
 class DeviceEvent(IdMixin, AgencyScoped, db.Model):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from server.domain import permissions
 from server.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -171,7 +172,11 @@ def list_devices(principal: Principal) -> list[Device]:
     """The agency's devices, the most recently seen first, each with its revocations."""
     permissions.require_role(principal, permissions.MANAGE_DEVICES, "listing devices")
     return list(
-        db.session.scalars(sa.select(Device).order_by(Device.last_seen_at.desc(), Device.id))
+        db.session.scalars(
+            sa.select(Device)
+            .options(so.selectinload(Device.events))
+            .order_by(Device.last_seen_at.desc(), Device.id)
+        )
     )
 
 

@@ -306,6 +306,8 @@ def _release_stranded_of(agency_id: uuid.UUID, entry_key: bytes, now: datetime) 
         return 0
     waited_for: set[tuple[str, uuid.UUID]] = set()
     held = _releasable(set(awaited), waited_for)
+    if not held:  # released meanwhile by a push that committed after the query above
+        return 0
     ctx = _context(_owner(held[0]), entry_key, now)
     ctx.cache.writer_only()
     _preload(ctx, [_held_item(row) for row in held])
