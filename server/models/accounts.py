@@ -49,6 +49,11 @@ class User(IdMixin, TimestampMixin, AgencyScoped, db.Model):
 
     agency: so.Mapped[Agency] = so.relationship(lazy="joined")
 
+    @property
+    def display_name(self) -> str:
+        """The name pages and documents print: the full name, else the username."""
+        return self.full_name or self.username
+
 
 class Device(IdMixin, AgencyScoped, db.Model):
     __tablename__ = "devices"

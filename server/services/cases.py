@@ -650,9 +650,7 @@ def decision_pdf(
             team = [uuid.UUID(i) for i in inspection.inspector_ids]
             users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(team)))}
             inspectors = tuple(
-                Inspector(users[i].full_name or users[i].username, users[i].cert_no or "")
-                for i in team
-                if i in users
+                Inspector(users[i].display_name, users[i].cert_no or "") for i in team if i in users
             )
     hazards = db.session.scalars(
         sa.select(Hazard).where(Hazard.id.in_([uuid.UUID(h) for h in case.hazard_ids]))

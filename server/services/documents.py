@@ -146,9 +146,7 @@ def document_data(document: Document) -> DocumentData:
         place=inspection.place,
         issued_on=document.issued_at.astimezone(zone).strftime("%Y年%m月%d日"),
         inspectors=tuple(
-            Inspector(users[i].full_name or users[i].username, users[i].cert_no or "")
-            for i in team_ids
-            if i in users
+            Inspector(users[i].display_name, users[i].cert_no or "") for i in team_ids if i in users
         ),
         items=tuple(
             CheckedItem(item["item"], item["result"], item.get("note", ""))

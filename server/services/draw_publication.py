@@ -289,7 +289,7 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
 
 
 def _name(user: User | None) -> str:
-    return (user.full_name or user.username) if user is not None else ""
+    return user.display_name if user is not None else ""
 
 
 def publication_json(draw_id: uuid.UUID) -> dict[str, Any]:

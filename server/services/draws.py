@@ -916,7 +916,7 @@ def draw_view(draw: Draw) -> dict[str, Any]:
 
 
 def _user_name(user: User | None) -> str:
-    return (user.full_name or user.username) if user is not None else ""
+    return user.display_name if user is not None else ""
 
 
 def verify_draw(principal: Principal, draw_id: uuid.UUID) -> dict[str, Any]:

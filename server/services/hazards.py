@@ -582,7 +582,7 @@ def _by_people(
     by_inspector = [
         {
             "user_id": u,
-            "name": people[u].full_name or people[u].username,
+            "name": people[u].display_name,
             "total": per_user[u][0],
             "open": per_user[u][1],
         }
@@ -761,7 +761,7 @@ def hazard_detail(
                 "version": entry.version,
                 "by": {
                     "id": entry.user_id,
-                    "name": (user.full_name or user.username) if user else None,
+                    "name": user.display_name if user else None,
                     "role": user.role if user else None,
                 },
                 "device": {"id": device.id, "name": device.name} if device else None,
