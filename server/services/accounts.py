@@ -180,6 +180,15 @@ def list_devices(principal: Principal) -> list[Device]:
     )
 
 
+def people_of(devices: list[Device]) -> dict[uuid.UUID, User]:
+    """The users ``devices`` name: who logged in last, who revoked or reinstated them."""
+    ids = {d.last_user_id for d in devices if d.last_user_id}
+    ids |= {e.user_id for d in devices for e in d.events}
+    if not ids:
+        return {}
+    return {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(ids)))}
+
+
 def _device(device_key: str) -> Device:
     device = db.session.scalar(sa.select(Device).where(Device.device_key == device_key))
     if device is None:

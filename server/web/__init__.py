@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.web import draws, manager, penalties, public
+from server.web import (
+    devices,  # noqa: F401 - its routes join manager.bp when imported
+    draws,
+    manager,
+    penalties,
+    public,
+)
 
 
 def init_app(app: Flask) -> None:
