@@ -299,9 +299,7 @@ def release_stranded(entry_key: bytes, now: datetime | None = None) -> int:
 def _release_stranded_of(agency_id: uuid.UUID, entry_key: bytes, now: datetime) -> int:
     awaited: list[tuple[str, uuid.UUID]] = []
     for entity, model in _MODELS.items():
-        awaited += db.session.execute(
-            _stranded(entity, model), {"agency": agency_id, "entity": entity}
-        ).all()
+        awaited += db.session.execute(_stranded(agency_id, entity, model)).all()
     if not awaited:
         return 0
     waited_for: set[tuple[str, uuid.UUID]] = set()
@@ -318,15 +316,15 @@ def _release_stranded_of(agency_id: uuid.UUID, entry_key: bytes, now: datetime) 
     return len(held)
 
 
-def _stranded(entity: str, model: type) -> sa.Select[Any]:
-    """Records of ``entity`` stored that held ops of ``:agency`` still wait for (by the
+def _stranded(agency_id: uuid.UUID, entity: str, model: type) -> sa.Select[Any]:
+    """Records of ``entity`` stored that held ops of the agency still wait for (by the
     waiting index: agency, entity, id)."""
     return (
         sa.select(SyncOp.waiting_for_entity, SyncOp.waiting_for_id)
         .distinct()
         .where(
-            SyncOp.agency_id == sa.bindparam("agency"),
-            SyncOp.waiting_for_entity == sa.bindparam("entity"),
+            SyncOp.agency_id == agency_id,
+            SyncOp.waiting_for_entity == entity,
             SyncOp.status == HELD,
             sa.exists().where(
                 model.id == SyncOp.waiting_for_id, model.agency_id == SyncOp.agency_id
