@@ -22,6 +22,9 @@ ROLE_LABELS = {
 
 # List, revoke (a lost phone) and reinstate (found again) the agency's devices.
 MANAGE_DEVICES = frozenset({LEAD, MANAGER, ADMIN})
+# What ``device_events`` records of a device.
+DEVICE_REVOKED, DEVICE_REINSTATED = "revoke", "reinstate"
+DEVICE_ACTIONS = (DEVICE_REVOKED, DEVICE_REINSTATED)
 EDIT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
 IMPORT_ENTERPRISES = frozenset({LEAD, MANAGER, ADMIN})
 ROTATE_ENTRY_CODES = frozenset({MANAGER, ADMIN})

@@ -80,7 +80,7 @@ class DeviceEvent(IdMixin, AgencyScoped, db.Model):
     device_id: so.Mapped[uuid.UUID] = so.mapped_column(
         sa.Uuid, sa.ForeignKey("devices.id"), index=True
     )
-    action: so.Mapped[str] = so.mapped_column(sa.String(12))  # revoke | reinstate
+    action: so.Mapped[str] = so.mapped_column(sa.String(12))  # permissions.DEVICE_ACTIONS
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     user_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from server.domain.permissions import ROLES
+from server.domain.permissions import DEVICE_ACTIONS, ROLES
 from server.schemas.fields import Day, LocalDateTime
 
 
@@ -42,7 +42,7 @@ class LoginResultSchema(ma.Schema):
 
 
 class DeviceEventSchema(ma.Schema):
-    action = ma.fields.String(required=True, validate=ma.validate.OneOf(["revoke", "reinstate"]))
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(DEVICE_ACTIONS))
     at = LocalDateTime(required=True)
     user_id = ma.fields.UUID(required=True, metadata={"description": "who did it"})
 

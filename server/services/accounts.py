@@ -204,7 +204,7 @@ def revoke_device(principal: Principal, device_key: str, now: datetime | None = 
     if device.revoked_at is None:
         device.revoked_at = now
         device.revoked_by = principal.user_id
-        _record(device, "revoke", principal, now)
+        _record(device, permissions.DEVICE_REVOKED, principal, now)
     db.session.execute(
         sa.update(ApiToken)
         .where(ApiToken.device_id == device.id, ApiToken.revoked_at.is_(None))
@@ -225,7 +225,7 @@ def reinstate_device(principal: Principal, device_key: str, now: datetime | None
     if device.revoked_at is not None:
         device.revoked_at = None
         device.revoked_by = None
-        _record(device, "reinstate", principal, now)
+        _record(device, permissions.DEVICE_REINSTATED, principal, now)
     db.session.commit()
     return device
 

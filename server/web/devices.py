@@ -9,10 +9,11 @@ from __future__ import annotations
 from flask import g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from server.domain.permissions import DEVICE_REINSTATED, DEVICE_REVOKED
 from server.services import accounts
 from server.web.manager import bp as manager_bp
 
-ACTION_LABELS = {"revoke": "停用", "reinstate": "恢复"}
+ACTION_LABELS = {DEVICE_REVOKED: "停用", DEVICE_REINSTATED: "恢复"}
 
 
 @manager_bp.get("/devices")
