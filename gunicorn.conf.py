@@ -2,9 +2,22 @@
 
 import multiprocessing
 import os
+import tempfile
 from urllib.parse import urlsplit
 
+# Workers count metrics into files here, summed at /metrics (prometheus_client's multiprocess
+# mode); set before anything imports prometheus_client. Unset, a new empty folder each start,
+# so counts of an earlier run's workers are not added to this one's (a folder given by the
+# operator, e.g. shared with the scheduler, is emptied by whoever starts them).
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="fieldenforce-metrics-")
+
+from server.gunicorn_errors import install as _json_errors  # noqa: E402
+
 bind = os.environ.get("BIND", "127.0.0.1:5000")
+# Requests gunicorn refuses itself (request line or headers too long, unparsable) are answered
+# in the API's JSON error body, not an HTML page.
+_json_errors()
 
 
 def _default_workers() -> int:
@@ -50,3 +63,18 @@ def post_worker_init(worker: object) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(7000, 20, 20)
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker that exited keeps its counters (they are totals) but not its gauges."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+
+
+# Access lines as JSON, with the request id the app gave the request (X-Request-ID).
+access_log_format = (
+    '{"time": "%(t)s", "request_id": "%({x-request-id}o)s", "remote": "%(h)s", '
+    '"method": "%(m)s", "path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", '
+    '"duration_us": %(D)s}'
+)

@@ -190,6 +190,28 @@ class HttpTransport:
         raise AssertionError("unreachable")
 
 
+class RoundRobinTransport:
+    """Each request to the next of several hosts in turn, as a load balancer without session
+    affinity sends them: a device's batches, chunks and pulls land on every host."""
+
+    def __init__(self, transports: list[Transport]) -> None:
+        self.transports = list(transports)
+        self._turn = 0
+        self._lock = threading.Lock()
+
+    def request(self, *args: Any, **kwargs: Any) -> Reply:
+        with self._lock:
+            transport = self.transports[self._turn % len(self.transports)]
+            self._turn += 1
+        return transport.request(*args, **kwargs)
+
+    def close(self) -> None:
+        for transport in self.transports:
+            close = getattr(transport, "close", None)
+            if close is not None:
+                close()
+
+
 # --- accounts and setup ---------------------------------------------------------------------
 
 

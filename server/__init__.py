@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server.config import instance_path, load_config
 from server.extensions import db, migrate
@@ -16,9 +16,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=instance_path(), instance_relative_config=True)
     app.config.from_mapping(load_config(app.instance_path, config))
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    from server import cli, database, web
+    from server import cli, database, observability, web
+
+    observability.configure_logging(app.config["LOG_FORMAT"])
+    if app.config["PROXY_HOPS"]:
+        # Behind a load balancer: the client's address (login limits, logs) and scheme come
+        # from the X-Forwarded-* headers of that many trusted proxies.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     from server.api import init_app as init_api
     from server.models import scoping
     from server.services import audit, hazard_counts
@@ -33,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     feed.install()
     hazard_counts.install()
     audit.install()
+    observability.init_app(app)
     init_api(app)
     web.init_app(app)
     cli.init_app(app)

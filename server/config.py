@@ -91,8 +91,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         database_url = f"sqlite:///{folder / 'fieldenforce.db'}"
     secret_key = overrides.get("SECRET_KEY") or env.get("SECRET_KEY")
     if not secret_key:
-        # Development servers and single-host containers keep a generated key in the
-        # instance folder; a deployment with several hosts sets SECRET_KEY for all.
+        if normalize_database_url(database_url).startswith("postgresql"):
+            # Hosts sharing one PostgreSQL must sign gate codes, tokens and sessions with one
+            # key; a key each host made for itself would refuse the others' codes.
+            raise ConfigError(
+                "SECRET_KEY is not set: on PostgreSQL every host of the deployment must be "
+                "given the same SECRET_KEY (e.g. python -c 'import secrets; "
+                "print(secrets.token_hex(32))')"
+            )
+        # The embedded default (SQLite, one host) keeps a generated key in the instance
+        # folder, so tokens and gate codes survive restarts.
         secret_key = _kept_secret_key(instance)
     config: dict[str, Any] = {
         "SECRET_KEY": secret_key,
@@ -103,10 +111,26 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
             "json_deserializer": jsoncodec.loads,
         },
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Local folder of attachments (with ATTACHMENT_STORE=local), else scratch space and
+        # a read-through copy of what the S3 store serves.
         "ATTACHMENTS_DIR": env.get("ATTACHMENTS_DIR", str(instance / "attachments")),
+        # Where attachment bytes live: "local" (ATTACHMENTS_DIR; one host) or "s3"
+        # (S3-compatible object storage every host reaches).
+        "ATTACHMENT_STORE": env.get("ATTACHMENT_STORE", "local").strip().lower(),
+        "S3_BUCKET": env.get("S3_BUCKET") or None,
+        "S3_PREFIX": env.get("S3_PREFIX", ""),
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": env.get("S3_REGION") or None,
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
         "TIMEZONE": env.get("TIMEZONE", DEFAULT_TIMEZONE),
         "TOKEN_TTL_HOURS": int(env.get("TOKEN_TTL_HOURS", "168")),
+        # Log lines as JSON objects (with the request id), or "text" for reading by eye.
+        "LOG_FORMAT": env.get("LOG_FORMAT", "json").strip().lower(),
+        # Trusted proxies (load balancers) in front of the app: the client's address is then
+        # read from their X-Forwarded-For. 0: clients connect directly.
+        "PROXY_HOPS": int(env.get("PROXY_HOPS", "0")),
+        # /metrics answers only this bearer token when set; unset, anyone who reaches it.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # JSON bodies are small; uploads of evidence go through the attachments API,
         # which streams and has its own cap.
         "MAX_CONTENT_LENGTH": int(env.get("MAX_BODY_BYTES", str(8 * 1024 * 1024))),
@@ -142,4 +166,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if config["ATTACHMENT_STORE"] not in ("local", "s3"):
+        raise ConfigError("ATTACHMENT_STORE must be local or s3")
+    if config["ATTACHMENT_STORE"] == "s3" and not config["S3_BUCKET"]:
+        raise ConfigError("ATTACHMENT_STORE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL if not AWS)")
     return config

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import logging
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import sqlalchemy as sa
@@ -349,3 +350,102 @@ def without_jit(session: Any) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SET LOCAL jit = off"))
+
+
+# SQLite's extended result codes of a unique or primary key clash; PostgreSQL's SQLSTATE.
+_SQLITE_UNIQUE = frozenset({sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY})
+_PG_UNIQUE = "23505"
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` is a unique or primary key clash, on either database: what a request
+    meets when a concurrent one inserted the same key first and committed."""
+    if not isinstance(exc, sa.exc.IntegrityError):
+        return False
+    orig = exc.orig
+    if isinstance(orig, sqlite3.IntegrityError):
+        return getattr(orig, "sqlite_errorcode", None) in _SQLITE_UNIQUE
+    return getattr(orig, "sqlstate", None) == _PG_UNIQUE
+
+
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL's advisory locks, one per lock name."""
+    digest = hashlib.sha256(f"fieldenforce:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def named_lock(name: str) -> Iterator[bool]:
+    """Hold the lock called ``name`` while the block runs, if it is free; yields whether it
+    was. Never waits, and never holds a transaction open.
+
+    Every process of the deployment meets the same lock: on PostgreSQL a session advisory
+    lock on a connection of its own (the server drops it if the process dies); on SQLite,
+    whose processes all share one host, an ``flock`` on a file in a folder beside the
+    database (dropped with the process too)."""
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        key = _lock_key(name)
+        with engine.connect() as conn:
+            taken = conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key})
+            got = bool(taken.scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+        return
+    path = engine.url.database
+    if not path or path == ":memory:":
+        yield True  # one process owns an in-memory database
+        return
+    folder = f"{path}-locks"
+    os.makedirs(folder, exist_ok=True)
+    lock_file = os.path.join(folder, hashlib.sha256(name.encode()).hexdigest()[:32] + ".lock")
+    fd = _flock_free(lock_file)
+    if fd is None:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        # Removed while held, so the next holder makes a new file; one that opened this file
+        # meanwhile finds it gone once it has the lock, and tries again (_flock_free).
+        with suppress(FileNotFoundError):
+            os.unlink(lock_file)
+        os.close(fd)
+
+
+def _flock_free(lock_file: str) -> int | None:
+    """An open, flocked descriptor of ``lock_file``; ``None`` when another holds it."""
+    while True:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            current = os.stat(lock_file).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(fd).st_ino:
+            return fd
+        os.close(fd)  # the previous holder removed the file we opened
+
+
+@contextmanager
+def job_lock(name: str) -> Iterator[bool]:
+    """Scheduled job ``name``'s lock: two scheduler processes (a second host, or one
+    started by mistake) never run the same job at once."""
+    with named_lock(f"job:{name}") as got:
+        yield got
+
+
+def dialect_insert(session: Any) -> Any:
+    """The INSERT construct of the session's database, which has ``on_conflict_do_*``."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

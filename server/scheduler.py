@@ -13,8 +13,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app
 
+from server.database import job_lock
 from server.domain import entry_codes
 from server.models.types import utcnow
+from server.observability import JOB_RUNS
 from server.services import accounts, attachments, cases, draw_schedule, escalation
 from server.services.sync import push as sync_push
 
@@ -44,15 +46,23 @@ JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
 AT_START = frozenset({"draw_plans"})
 
 
-def _run(app: Flask, name: str, job: Callable[[], Any]) -> None:
-    with app.app_context():
+def _run(app: Flask, name: str, job: Callable[[], Any]) -> str:
+    """Run one job unless another scheduler process is running it; returns what happened."""
+    with app.app_context(), job_lock(name) as mine:
+        if not mine:
+            log.info("job %s is running in another scheduler process; skipped here", name)
+            JOB_RUNS.labels(name, "skipped").inc()
+            return "skipped"
         log.info("job %s starting", name)
         try:
             result = job()
         except Exception:
             log.exception("job %s failed", name)
+            JOB_RUNS.labels(name, "failed").inc()
             raise
         log.info("job %s done: %s", name, result)
+        JOB_RUNS.labels(name, "done").inc()
+        return "done"
 
 
 def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:

@@ -21,6 +21,9 @@ from server.services import accounts
 from server.services.demo import make_uscc
 from server.services.passwords import use_cheap_hashing
 
+# The S3-compatible server and the fixture running attachment tests on both stores.
+pytest_plugins = ["tests.s3_support"]
+
 PASSWORD = "correct horse battery"
 
 # CI sets STRICT_SKIPS=1: a test skipped for want of a part the scripts install (Chromium, the

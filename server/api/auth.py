@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 
 from server.api.parsing import Blueprint
@@ -24,6 +24,7 @@ class Login(MethodView):
     @blp.response(200, LoginResultSchema)
     @blp.alt_response(401, description="wrong username or password")
     @blp.alt_response(403, description="the device was revoked")
+    @blp.alt_response(429, description="too many failed sign-ins; wait Retry-After seconds")
     def post(self, data: dict[str, Any]) -> Any:
         """Log in from a device and receive a bearer token bound to it."""
         result = accounts.login(
@@ -32,6 +33,7 @@ class Login(MethodView):
             device_key=data["device_id"],
             device_name=data["device_name"],
             ttl=timedelta(hours=current_app.config["TOKEN_TTL_HOURS"]),
+            address=request.remote_addr,
         )
         return {
             "access_token": result.access_token,

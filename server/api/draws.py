@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
+from server.schemas.common import partial_update
 from server.schemas.draws import (
     DrawPlanInputSchema,
     DrawPlanPatchSchema,
@@ -49,7 +50,7 @@ class DrawPlanItem(MethodView):
         """One plan, with its next scheduled run and that run's seed commitment."""
         return draws.plan_view(draws.get_plan(current_principal(), plan_id))
 
-    @blp.arguments(DrawPlanPatchSchema(partial=True))
+    @blp.arguments(partial_update(DrawPlanPatchSchema))
     @blp.response(200, DrawPlanSchema)
     def patch(self, changes: dict[str, Any], plan_id: uuid.UUID) -> Any:
         """Change some settings of a plan; the whole plan is checked again."""

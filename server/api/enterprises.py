@@ -12,6 +12,7 @@ from flask_smorest.fields import Upload
 
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
+from server.schemas.common import partial_update
 from server.schemas.enterprises import (
     EnterpriseInputSchema,
     EnterprisePageSchema,
@@ -70,7 +71,7 @@ class EnterpriseItem(MethodView):
         """One enterprise of the agency."""
         return enterprises.get_enterprise(enterprise_id)
 
-    @blp.arguments(EnterprisePatchSchema(partial=True))
+    @blp.arguments(partial_update(EnterprisePatchSchema))
     @blp.response(200, EnterpriseSchema)
     @blp.alt_response(409, description="the new USCC is already in the directory")
     def patch(self, changes: dict[str, Any], enterprise_id: uuid.UUID) -> Any:

@@ -10,6 +10,7 @@ from flask import Flask, Response, jsonify
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from server.database import is_unique_violation
 from server.domain import errors as domain
 from server.schemas.common import ErrorSchema
 
@@ -23,6 +24,7 @@ STATUS_FOR: list[tuple[type[domain.DomainError], int]] = [
     (domain.ValidationFailed, 422),
     (domain.BadRequest, 400),
     (domain.TooLarge, 413),
+    (domain.TooManyRequests, 429),
 ]
 
 # Werkzeug's exception names, as stable snake_case codes.
@@ -37,10 +39,14 @@ HTTP_CODES = {
     411: "length_required",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    414: "uri_too_long",
     416: "range_not_satisfiable",
+    417: "expectation_failed",
     422: "validation_failed",
     429: "too_many_requests",
+    431: "headers_too_large",
     500: "internal_error",
+    501: "not_implemented",
     503: "service_unavailable",
 }
 
@@ -164,12 +170,26 @@ class ApiWithErrors(Api):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(domain.DomainError)
     def _domain(exc: domain.DomainError) -> Response:
-        return error_response(status_for(exc), exc.code, exc.message, exc.fields, exc.details)
+        headers = None
+        if "retry_after" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after"])}
+        return error_response(
+            status_for(exc), exc.code, exc.message, exc.fields, exc.details, headers=headers
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         if isinstance(exc, HTTPException):
             return http_error_response(exc)
+        if is_unique_violation(exc):
+            # A concurrent request stored the same key first, where no service foresaw the
+            # race; the request itself is sound and, sent again, meets the stored row.
+            log.warning("a concurrent request stored the same key first", exc_info=exc)
+            return error_response(
+                409,
+                "concurrent_change",
+                "a concurrent request stored the same record first; send the request again",
+            )
         log.exception("unhandled error")
         return error_response(
             500, "internal_error", "the server failed; the request can be retried"

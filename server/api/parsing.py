@@ -12,12 +12,18 @@ from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from server.domain.errors import BadRequest
+from server.domain.errors import BadRequest, TooLarge
+from server.domain.sync import nesting_exceeds
 
 # Escapes that can decode to what PostgreSQL refuses to store in text or json: U+0000 and
 # UTF-16 surrogates (a lone one cannot be encoded as UTF-8). Valid surrogate pairs decode to
 # one character and pass; the walk below only runs when one of these escapes appears.
 _SUSPICIOUS_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+# No request body needs more; below it, nothing that walks a parsed body recursively (schema
+# checks, hashing, storing) comes near Python's recursion limit.
+MAX_BODY_DEPTH = 128
 
 
 class MalformedJSON(BadRequest):
@@ -76,9 +82,30 @@ def parse_json_body(raw: bytes) -> Any:
         raise MalformedJSON(f"the request body is not valid JSON: {exc.msg}") from None
     except ValueError:  # int() refuses numbers of more than 4,300 digits
         raise MalformedJSON("a number in the JSON body is too long") from None
+    # Counting brackets (quoted ones too) is cheap and bounds the depth; only a body that
+    # could nest too deep is walked.
+    if raw.count(b"[") + raw.count(b"{") > MAX_BODY_DEPTH and nesting_exceeds(
+        document, MAX_BODY_DEPTH
+    ):
+        raise BadRequest(
+            f"the JSON body nests more than {MAX_BODY_DEPTH} levels deep", code="nested_too_deep"
+        )
     if _SUSPICIOUS_ESCAPE.search(raw):
         _check_strings(document)
     return document
+
+
+def _check_streamed_size(req: Request, raw: bytes) -> None:
+    """413 for a body sent without ``Content-Length`` (chunked) that goes past the limit.
+
+    Werkzeug stops reading such a body at ``max_content_length`` and hands over what it read,
+    which would parse as truncated JSON; one byte more left in the stream tells the two
+    apart (a body exactly at the limit is accepted)."""
+    limit = req.max_content_length
+    if limit is None or req.content_length is not None or len(raw) < limit:
+        return
+    if req.environ["wsgi.input"].read(1):
+        raise TooLarge("the request body is larger than this endpoint accepts")
 
 
 class StrictJSONParser(FlaskParser):
@@ -90,6 +117,7 @@ class StrictJSONParser(FlaskParser):
         raw = req.get_data(cache=True)
         if not raw:
             return core.missing
+        _check_streamed_size(req, raw)
         return parse_json_body(raw)
 
 

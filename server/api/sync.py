@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app, request
 from flask.views import MethodView
 
+from server import observability
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.domain import entry_codes
@@ -43,7 +44,9 @@ class Push(MethodView):
     @blp.alt_response(413, description=f"more than {MAX_PUSH_BYTES} bytes or too many ops")
     def post(self, body: dict[str, Any]) -> Any:
         """Apply a batch of ops made offline; one result per op, in order."""
-        return push.push(current_principal(), body, entry_key=entry_code_key())
+        answer = push.push(current_principal(), body, entry_key=entry_code_key())
+        observability.count_push(answer["results"])
+        return answer
 
 
 @blp.route("/pull")

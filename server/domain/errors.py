@@ -66,3 +66,9 @@ class TooLarge(DomainError):
     """The request is larger than allowed (HTTP 413)."""
 
     code = "payload_too_large"
+
+
+class TooManyRequests(DomainError):
+    """Too many tries; ``details["retry_after"]`` says in how many seconds (HTTP 429)."""
+
+    code = "too_many_attempts"

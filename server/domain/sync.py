@@ -27,6 +27,29 @@ TAKEN = frozenset({APPLIED, HELD})
 MAX_POSITION = 2**63 - 1
 
 
+# How deep an op's data may nest: a device's records go three or four levels deep. Deeper
+# data is refused with the op alone, before anything walks it recursively.
+MAX_DATA_DEPTH = 32
+
+
+def nesting_exceeds(value: Any, limit: int) -> bool:
+    """Whether arrays and objects in ``value`` nest more than ``limit`` levels deep (the
+    value itself, if one, is level 1). A loop, not recursion: any depth is measured."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 

@@ -19,6 +19,7 @@ from server.models.records import (
     Scan,
 )
 from server.models.sync import AuditEntry, Change, SyncClock, SyncOp
+from server.models.throttle import LoginThrottle
 from server.models.types import AgencyScoped
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "Hazard",
     "HazardCount",
     "HazardEscalation",
+    "LoginThrottle",
     "HazardFinderCount",
     "HazardUnitCount",
     "Inspection",

@@ -18,6 +18,13 @@ class ErrorSchema(ma.Schema):
     error = ma.fields.Nested(ErrorBodySchema, required=True)
 
 
+def partial_update(schema_cls: type[ma.Schema]) -> ma.Schema:
+    """``schema_cls`` for a partial update: any top-level field may be left out, and a nested
+    object that is given is checked whole, as on create. (``partial=True`` reaches into nested
+    schemas too, and an object missing a required member would pass to the service.)"""
+    return schema_cls(partial=tuple(schema_cls._declared_fields))
+
+
 class PageQuerySchema(ma.Schema):
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))

@@ -240,7 +240,7 @@ class PushSchema(ma.Schema):
     )
     # Ops are validated one by one so that one bad op never blocks the others.
     ops = ma.fields.List(
-        ma.fields.Raw(),
+        ma.fields.Raw(allow_none=True),  # a null op is refused alone, like any other bad op
         required=True,
         metadata={
             "description": f"at most {MAX_OPS_PER_PUSH} ops and {MAX_PUSH_BYTES} bytes a push "

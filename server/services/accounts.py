@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from server.database import is_unique_violation
 from server.domain import permissions
 from server.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from server.domain.permissions import Principal
@@ -18,6 +19,7 @@ from server.extensions import db
 from server.models import Agency, ApiToken, Device, DeviceEvent, User
 from server.models.scoping import bind_agency
 from server.models.types import utcnow
+from server.services import throttle
 from server.services.passwords import burn_time, hash_password, needs_rehash, verify_password
 
 
@@ -88,6 +90,30 @@ def create_user(
     return user
 
 
+def _register_device(
+    agency_id: uuid.UUID, device_key: str, device_name: str, now: datetime
+) -> Device:
+    """A phone's first login: its row, or the one a concurrent first login (the same phone
+    retrying) stored a moment before."""
+    device = Device(
+        agency_id=agency_id,
+        device_key=device_key,
+        name=device_name,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(device)
+    except sa.exc.IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        device = db.session.scalars(
+            sa.select(Device).where(Device.agency_id == agency_id, Device.device_key == device_key)
+        ).one()
+    return device
+
+
 def login(
     *,
     username: str,
@@ -96,15 +122,21 @@ def login(
     device_name: str,
     ttl: timedelta,
     now: datetime | None = None,
+    address: str | None = None,
 ) -> LoginResult:
-    """Check the password and issue a bearer token bound to the device."""
+    """Check the password and issue a bearer token bound to the device. Failed tries are
+    counted per user name and per ``address`` (the client's), and limited."""
     now = now or utcnow()
+    throttle.check(username, address, now)
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
         burn_time(password)
+        throttle.record_failure(username, address, now)
         raise Unauthorized("wrong username or password", code="invalid_credentials")
     if not verify_password(user.password_hash, password) or not user.active:
+        throttle.record_failure(username, address, now)
         raise Unauthorized("wrong username or password", code="invalid_credentials")
+    throttle.forget(username)
     if needs_rehash(user.password_hash):
         # The password is known only now: the one moment its hash can follow new parameters.
         user.password_hash = hash_password(password)
@@ -112,15 +144,8 @@ def login(
         sa.select(Device).where(Device.agency_id == user.agency_id, Device.device_key == device_key)
     )
     if device is None:
-        device = Device(
-            agency_id=user.agency_id,
-            device_key=device_key,
-            name=device_name,
-            first_seen_at=now,
-            last_seen_at=now,
-        )
-        db.session.add(device)
-    elif device.revoked_at is not None:
+        device = _register_device(user.agency_id, device_key, device_name, now)
+    if device.revoked_at is not None:
         raise Forbidden(
             "this device was reported lost or revoked; a lead can reinstate it",
             code="device_revoked",

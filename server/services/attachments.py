@@ -1,33 +1,31 @@
 """Evidence attachments: receive, verify and store content by sha256; say what an agency lacks.
 
-Design (see also ``server/models/attachments.py``):
+Design (see also ``server/models/attachments.py`` and ``server/services/blobstore.py``):
 
-- Content is stored once under ``ATTACHMENTS_DIR/ab/cd/<sha256>``, written to a temporary
-  file in the same file system, fsynced and moved into place with ``os.replace``, so a
-  reader sees either nothing or the whole verified file.
+- Bytes live in a blob store chosen by configuration: a local folder (the embedded default)
+  or S3-compatible object storage, which every host of a deployment reaches. Content is
+  stored once under its sha256, and only after the hash was verified.
 - An agency may HEAD or GET an attachment only after one of its users uploaded the whole
   content and the hash matched (a row in ``attachment_grants``). Content another agency
   stored is not reachable by naming its hash: the second agency uploads the bytes too,
   and they are verified before it is granted.
-- Resumable uploads (``Content-Range``) are per agency and append to
-  ``ATTACHMENTS_DIR/partial/<agency>/<sha256>.part``. ``attachment_uploads.received_bytes``
-  is the authority on how much arrived: after a crash between writing and committing, the
-  file is cut back to it. A lock file per upload keeps two requests from appending at once.
+- Resumable uploads (``Content-Range``) are per agency: each chunk becomes a part in the
+  store, and ``attachment_uploads.received_bytes`` is the authority on how much arrived, so
+  a device may send each chunk to any host. Parts past it (stored, then a crash before it
+  was recorded) are dropped when the next chunk starts. One request at a time writes an
+  upload: a lock every host meets (``database.named_lock``) turns a second one away.
 - A request never holds a database transaction while it streams a body: a 100 MiB upload
   over a slow link would otherwise pin a connection and, on SQLite, the write-ahead log.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import logging
 import os
-import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Literal, Protocol
 import sqlalchemy as sa
 from flask import current_app
 
+from server.database import named_lock
 from server.domain.attachments import (
     DEFAULT_MAX_BYTES,
     AttachmentNotStored,
@@ -51,17 +50,18 @@ from server.domain.attachments import (
     normalize_media_type,
     offset_mismatch,
     parse_content_range,
-    shard_parts,
     validate_sha256,
 )
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models.attachments import Attachment, AttachmentGrant, AttachmentUpload
 from server.models.types import utcnow
+from server.services import blobstore
+from server.services.blobstore import BlobStore
 
 log = logging.getLogger(__name__)
 
-READ_SIZE = 1024 * 1024
+READ_SIZE = blobstore.READ_SIZE
 Outcome = Literal["created", "unchanged", "partial"]
 
 
@@ -102,154 +102,61 @@ def max_bytes() -> int:
     return int(current_app.config.get("ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
-def store() -> AttachmentStore:
-    return AttachmentStore(Path(current_app.config["ATTACHMENTS_DIR"]))
+def store() -> BlobStore:
+    return blobstore.from_config(current_app.config)
 
 
-class AttachmentStore:
-    """The files under ``ATTACHMENTS_DIR``; knows nothing of agencies' rights."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, sha256: str) -> Path:
-        return self.root.joinpath(*shard_parts(sha256))
-
-    def exists(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
-
-    def partial_path(self, agency_id: uuid.UUID, sha256: str) -> Path:
-        return self.root / "partial" / str(agency_id) / f"{sha256}.part"
-
-    def _lock_path(self, agency_id: uuid.UUID, sha256: str) -> Path:
-        return self.root / "partial" / str(agency_id) / f"{sha256}.lock"
-
-    def receive(self, stream: Readable, limit: int) -> tuple[Path, str, int]:
-        """Stream a whole body to a temporary file; return its path, sha256 and size.
-
-        More than ``limit`` bytes, or a failed read, leaves nothing behind.
-        """
-        tmp_dir = self.root / "tmp"
-        tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=tmp_dir, suffix=".upload")
-        path = Path(name)
-        hasher = hashlib.sha256()
-        size = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while True:
-                    block = stream.read(min(READ_SIZE, limit + 1 - size))
-                    if not block:
-                        break
-                    size += len(block)
-                    check_size(size, limit)
-                    hasher.update(block)
-                    out.write(block)
-                out.flush()
-                os.fsync(out.fileno())
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path, hasher.hexdigest(), size
-
-    def place(self, source: Path, sha256: str) -> None:
-        """Move a verified, fsynced file to its content address, atomically."""
-        target = self.path(sha256)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(source, target)
-        _fsync_dir(target.parent)
-
-    def open_partial(self, agency_id: uuid.UUID, sha256: str, recorded: int) -> int:
-        """Make the partial file hold exactly the recorded bytes, or fewer if some were lost.
-
-        Returns the offset the next chunk must start at.
-        """
-        path = self.partial_path(agency_id, sha256)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "ab") as out:
-            size = out.tell()
-            if size > recorded:
-                out.truncate(recorded)
-                os.fsync(out.fileno())
-                size = recorded
-        return size
-
-    def append(self, agency_id: uuid.UUID, sha256: str, stream: Readable, length: int) -> int:
-        """Append up to ``length`` bytes from ``stream``; return how many arrived.
-
-        What arrived is fsynced even when the read fails, so a dropped link keeps its progress.
-        """
-        written = 0
-        with open(self.partial_path(agency_id, sha256), "ab") as out:
-            try:
-                while written < length:
-                    block = stream.read(min(READ_SIZE, length - written))
-                    if not block:
-                        break
-                    out.write(block)
-                    written += len(block)
-            finally:
-                out.flush()
-                os.fsync(out.fileno())
-        return written
-
-    def truncate_partial(self, agency_id: uuid.UUID, sha256: str, size: int) -> None:
-        with open(self.partial_path(agency_id, sha256), "r+b") as out:
-            out.truncate(size)
-            os.fsync(out.fileno())
-
-    def partial_size(self, agency_id: uuid.UUID, sha256: str) -> int:
-        try:
-            return self.partial_path(agency_id, sha256).stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def hash_partial(self, agency_id: uuid.UUID, sha256: str) -> str:
-        hasher = hashlib.sha256()
-        with open(self.partial_path(agency_id, sha256), "rb") as source:
-            while block := source.read(READ_SIZE):
-                hasher.update(block)
-        return hasher.hexdigest()
-
-    def discard_partial(self, agency_id: uuid.UUID, sha256: str) -> None:
-        """Remove a partial upload's files; call while holding its lock."""
-        self.partial_path(agency_id, sha256).unlink(missing_ok=True)
-        self._lock_path(agency_id, sha256).unlink(missing_ok=True)
-
-    @contextmanager
-    def locked(self, agency_id: uuid.UUID, sha256: str) -> Iterator[None]:
-        """Hold the upload's lock, or raise ``BlockingIOError`` if another request has it."""
-        path = self._lock_path(agency_id, sha256)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                os.close(fd)
-                if exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
-                    raise BlockingIOError(exc.errno, "upload locked") from None
-                raise
-            # The previous holder may have finished and removed the file we opened.
-            try:
-                current = os.stat(path).st_ino
-            except FileNotFoundError:
-                current = None
-            if current == os.fstat(fd).st_ino:
-                break
-            os.close(fd)
-        try:
-            yield
-        finally:
-            os.close(fd)
+def _upload_lock(agency_id: uuid.UUID, sha256: str) -> AbstractContextManager[bool]:
+    """One request at a time writes an upload, whichever host it reached."""
+    return named_lock(f"upload:{agency_id}:{sha256}")
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def receive(files: BlobStore, stream: Readable, limit: int) -> tuple[Path, str, int]:
+    """Stream a whole body to a local temporary file; return its path, sha256 and size.
+
+    More than ``limit`` bytes, or a failed read, leaves nothing behind.
+    """
+    fd, path = files.temp_file()
+    hasher = hashlib.sha256()
+    size = 0
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                block = stream.read(min(READ_SIZE, limit + 1 - size))
+                if not block:
+                    break
+                size += len(block)
+                check_size(size, limit)
+                hasher.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, hasher.hexdigest(), size
+
+
+def _receive_chunk(files: BlobStore, stream: Readable, length: int) -> tuple[Path, int, bool]:
+    """Up to ``length`` bytes of ``stream`` into a local temporary file: its path, how many
+    arrived, and whether the read failed (what arrived before is kept, fsynced)."""
+    fd, path = files.temp_file()
+    written = 0
+    failed = False
+    with os.fdopen(fd, "wb") as out:
+        try:
+            while written < length:
+                block = stream.read(min(READ_SIZE, length - written))
+                if not block:
+                    break
+                out.write(block)
+                written += len(block)
+        except Exception:
+            failed = True
+        finally:
+            out.flush()
+            os.fsync(out.fileno())
+    return path, written, failed
 
 
 def _end_read_transaction() -> None:
@@ -280,7 +187,7 @@ def _stored_state(attachment: Attachment) -> AttachmentState:
     )
 
 
-def _stored_for(agency_id: uuid.UUID, sha256: str, files: AttachmentStore) -> Attachment | None:
+def _stored_for(agency_id: uuid.UUID, sha256: str, files: BlobStore) -> Attachment | None:
     granted = _grant(agency_id, sha256)
     if granted is None:
         return None
@@ -316,7 +223,7 @@ def open_attachment(principal: Principal, sha256: str) -> StoredFile:
             "no such attachment in your agency",
             details={"upload_offset": state.received_bytes},
         )
-    return StoredFile(files.path(sha256), attachment.size, attachment.content_type, sha256)
+    return StoredFile(files.local_path(sha256), attachment.size, attachment.content_type, sha256)
 
 
 def stored_content(agency_id: uuid.UUID, sha256: str, limit: int) -> bytes | None:
@@ -326,7 +233,7 @@ def stored_content(agency_id: uuid.UUID, sha256: str, limit: int) -> bytes | Non
     attachment = _stored_for(agency_id, sha256, files)
     if attachment is None or attachment.size > limit:
         return None
-    return files.path(sha256).read_bytes()
+    return files.local_path(sha256).read_bytes()
 
 
 def missing_attachments(agency_id: uuid.UUID, shas: Iterable[str]) -> list[str]:
@@ -377,7 +284,7 @@ def put_attachment(
         return _put_chunk(principal, sha256, stream, chunk, media_type, files, now)
     started_at = now or utcnow()
     _end_read_transaction()
-    path, digest, size = files.receive(stream, limit)
+    path, digest, size = receive(files, stream, limit)
     try:
         if digest != sha256:
             raise _mismatch(sha256, digest)
@@ -409,15 +316,13 @@ def _put_chunk(
     stream: Readable,
     chunk: ByteRange,
     media_type: str,
-    files: AttachmentStore,
+    files: BlobStore,
     now: datetime | None,
 ) -> PutResult:
-    agency_id = principal.agency_id
-    try:
-        with files.locked(agency_id, sha256):
-            return _append_chunk(principal, sha256, stream, chunk, media_type, files, now)
-    except BlockingIOError:
-        raise _busy(principal, sha256) from None
+    with _upload_lock(principal.agency_id, sha256) as mine:
+        if not mine:
+            raise _busy(principal, sha256)
+        return _append_chunk(principal, sha256, stream, chunk, media_type, files, now)
 
 
 def _append_chunk(
@@ -426,7 +331,7 @@ def _append_chunk(
     stream: Readable,
     chunk: ByteRange,
     media_type: str,
-    files: AttachmentStore,
+    files: BlobStore,
     now: datetime | None,
 ) -> PutResult:
     agency_id = principal.agency_id
@@ -436,7 +341,7 @@ def _append_chunk(
             f"this upload was started with a total of {upload.total_size} bytes, not {chunk.total}",
             details={"upload_offset": upload.received_bytes, "upload_length": upload.total_size},
         )
-    offset = files.open_partial(agency_id, sha256, upload.received_bytes if upload else 0)
+    offset = upload.received_bytes if upload is not None else 0
     fit = fit_chunk(chunk, offset)
     if fit is ChunkFit.MISMATCH:
         raise offset_mismatch(chunk, offset)
@@ -450,33 +355,35 @@ def _append_chunk(
     def save(received: int) -> None:
         _save_progress(principal, sha256, chunk.total, received, media_type, started_at, now)
 
-    try:
-        written = files.append(agency_id, sha256, stream, chunk.length)
-    except BaseException:
-        save(files.partial_size(agency_id, sha256))
-        raise
-    received = offset + written
+    # Parts from here on were stored but never recorded: this chunk replaces them.
+    files.delete_parts(agency_id, sha256, from_offset=offset)
+    path, written, failed = _receive_chunk(files, stream, chunk.length)
+    longer = not failed and written == chunk.length and bool(stream.read(1))
+    if written and not longer:
+        files.put_part(agency_id, sha256, offset, path)  # a dropped link keeps what arrived
+    path.unlink(missing_ok=True)
+    received = offset + (0 if longer else written)
+    if longer:
+        raise BadContentRange(
+            "the body is longer than its Content-Range",
+            fields={"Content-Range": ["must match the body's length"]},
+            details={"upload_offset": offset},
+        )
     if written < chunk.length:
         save(received)
         raise IncompleteChunk(
             f"the chunk ended after {written} of {chunk.length} bytes; resume from {received}",
             details={"upload_offset": received},
         )
-    if stream.read(1):
-        files.truncate_partial(agency_id, sha256, offset)
-        raise BadContentRange(
-            "the body is longer than its Content-Range",
-            fields={"Content-Range": ["must match the body's length"]},
-            details={"upload_offset": offset},
-        )
     if received < chunk.total:
         save(received)
         return PutResult(
             "partial", AttachmentState(sha256, False, received, chunk.total, media_type)
         )
-    digest = files.hash_partial(agency_id, sha256)
+    whole, digest = _assemble(files, agency_id, sha256, received, save)
     if digest != sha256:
-        files.discard_partial(agency_id, sha256)
+        whole.unlink(missing_ok=True)
+        files.delete_parts(agency_id, sha256)
         db.session.execute(
             sa.delete(AttachmentUpload).where(
                 AttachmentUpload.agency_id == agency_id, AttachmentUpload.sha256 == sha256
@@ -484,10 +391,47 @@ def _append_chunk(
         )
         db.session.commit()
         raise _mismatch(sha256, digest)
-    files.place(files.partial_path(agency_id, sha256), sha256)
+    try:
+        files.place(whole, sha256)
+    finally:
+        whole.unlink(missing_ok=True)
     return _record_complete(
         principal, sha256, chunk.total, media_type, started_at, now, files, holding_lock=True
     )
+
+
+def _assemble(
+    files: BlobStore,
+    agency_id: uuid.UUID,
+    sha256: str,
+    received: int,
+    save: Callable[[int], None],
+) -> tuple[Path, str]:
+    """The upload's parts joined in a local file, and its sha256. A part missing from the
+    store (removed by hand, say) sets the upload back to where it is missing."""
+    sizes = dict(files.parts(agency_id, sha256))
+    fd, path = files.temp_file()
+    hasher = hashlib.sha256()
+    position = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while position < received:
+                if position not in sizes:
+                    save(position)
+                    raise IncompleteChunk(
+                        f"the stored upload lacks its bytes from {position}; resume from there",
+                        details={"upload_offset": position},
+                    )
+                for block in files.read_part(agency_id, sha256, position):
+                    hasher.update(block)
+                    out.write(block)
+                position += sizes[position]
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, hasher.hexdigest()
 
 
 def _save_progress(
@@ -522,7 +466,7 @@ def _record_complete(
     media_type: str,
     started_at: datetime,
     now: datetime | None,
-    files: AttachmentStore,
+    files: BlobStore,
     *,
     holding_lock: bool = False,
 ) -> PutResult:
@@ -566,34 +510,45 @@ def _record_complete(
 
 
 def _drop_partial(
-    agency_id: uuid.UUID, sha256: str, files: AttachmentStore, *, holding_lock: bool
+    agency_id: uuid.UUID, sha256: str, files: BlobStore, *, holding_lock: bool
 ) -> None:
     """Forget the agency's partial upload of content that is now stored, unless it is busy."""
     upload = _upload(agency_id, sha256)
     if holding_lock:
-        files.discard_partial(agency_id, sha256)
+        files.delete_parts(agency_id, sha256)
     elif upload is not None:
-        try:
-            with files.locked(agency_id, sha256):
-                files.discard_partial(agency_id, sha256)
-        except BlockingIOError:
-            # A chunk is being written; it will find the content stored and stop there.
-            return
+        with _upload_lock(agency_id, sha256) as mine:
+            if not mine:
+                # A chunk is being written; it will find the content stored and stop there.
+                return
+            files.delete_parts(agency_id, sha256)
     if upload is not None:
         db.session.delete(upload)
 
 
 def discard_stale_uploads(before: datetime) -> int:
-    """Drop partial uploads untouched since ``before`` (devices that gave up). Safe to rerun."""
+    """Drop partial uploads untouched since ``before`` (devices that gave up), and parts no
+    upload records (stored, then a crash before the first chunk was recorded). Safe to rerun."""
     files = store()
     stale = list(
         db.session.scalars(sa.select(AttachmentUpload).where(AttachmentUpload.updated_at < before))
     )
     dropped = 0
     for upload in stale:
-        with suppress(BlockingIOError), files.locked(upload.agency_id, upload.sha256):
-            files.discard_partial(upload.agency_id, upload.sha256)
-            db.session.delete(upload)
-            dropped += 1
+        with _upload_lock(upload.agency_id, upload.sha256) as mine:
+            if mine:
+                files.delete_parts(upload.agency_id, upload.sha256)
+                db.session.delete(upload)
+                dropped += 1
     db.session.commit()
+    recorded = set(
+        db.session.execute(sa.select(AttachmentUpload.agency_id, AttachmentUpload.sha256)).all()
+    )
+    for agency_id, sha256 in list(files.uploads_with_parts()):
+        if (agency_id, sha256) in recorded:
+            continue
+        with _upload_lock(agency_id, sha256) as mine:
+            if mine and _upload(agency_id, sha256) is None:
+                files.delete_parts(agency_id, sha256)
+        db.session.rollback()
     return dropped

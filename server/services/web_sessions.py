@@ -20,8 +20,16 @@ WEB_ROLES = frozenset({permissions.LEAD, permissions.MANAGER})
 WEB_DEVICE_PREFIX = "web:"
 
 
-def sign_in(username: str, password: str, *, hours: int, now: datetime | None = None) -> str:
-    """Check the password; a token for the manager pages, or Unauthorized/Forbidden."""
+def sign_in(
+    username: str,
+    password: str,
+    *,
+    hours: int,
+    now: datetime | None = None,
+    address: str | None = None,
+) -> str:
+    """Check the password; a token for the manager pages, or Unauthorized/Forbidden (or
+    TooManyRequests after too many failures from this user name or ``address``)."""
     result = accounts.login(
         username=username,
         password=password,
@@ -29,6 +37,7 @@ def sign_in(username: str, password: str, *, hours: int, now: datetime | None = 
         device_name="管理端网页",
         ttl=timedelta(hours=hours),
         now=now,
+        address=address,
     )
     if result.user.role not in WEB_ROLES:
         sign_out(result.access_token)

@@ -27,7 +27,7 @@ from flask.typing import ResponseReturnValue
 
 from server.domain import hazards as lifecycle
 from server.domain.enterprises import INDUSTRIES
-from server.domain.errors import DomainError, Forbidden, Unauthorized
+from server.domain.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
 from server.domain.permissions import ROLE_LABELS
 from server.domain.reporting import format_fen
 from server.schemas.fields import in_service_range, reporting_zone
@@ -145,10 +145,15 @@ def login() -> ResponseReturnValue:
         password = request.form.get("password", "")
         try:
             token = web_sessions.sign_in(
-                username, password, hours=current_app.config["WEB_SESSION_HOURS"]
+                username,
+                password,
+                hours=current_app.config["WEB_SESSION_HOURS"],
+                address=request.remote_addr,
             )
         except Unauthorized:
             error = "用户名或密码错误"
+        except TooManyRequests as exc:
+            error = f"登录失败次数过多，请 {-(-exc.details['retry_after'] // 60)} 分钟后再试"
         except Forbidden as exc:
             error = exc.message
         else:

@@ -15,6 +15,7 @@ from server.extensions import db
 from server.models import Agency, Attachment, AttachmentGrant, AttachmentUpload
 from server.services import attachments
 from server.services.attachments import missing_attachments
+from tests.s3_support import BUCKET, s3_client
 
 PHOTO = b"\xff\xd8\xff\xe0 a photo of a blocked fire exit " * 300
 
@@ -31,9 +32,15 @@ def chunk_headers(headers: dict[str, str], start: int, end: int, total: int) -> 
     return {**headers, "Content-Range": f"bytes {start}-{end}/{total}"}
 
 
-def stored_files(app) -> list[Path]:
-    root = Path(app.config["ATTACHMENTS_DIR"])
-    return [p for p in root.rglob("*") if p.is_file() and "partial" not in p.parts]
+def stored_files(app) -> list[str]:
+    """The sha256 of every content object in the store the app is configured with."""
+    with app.app_context():
+        return sorted(attachments.store().stored())
+
+
+def leftover_parts(app) -> list:
+    with app.app_context():
+        return list(attachments.store().uploads_with_parts())
 
 
 def rows(app, model) -> int:
@@ -41,12 +48,8 @@ def rows(app, model) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0
 
 
-@pytest.fixture(autouse=True)
-def _empty_store(app):
-    yield
-    root = Path(app.config["ATTACHMENTS_DIR"])
-    for path in sorted(root.rglob("*"), reverse=True) if root.exists() else []:
-        path.unlink() if path.is_file() else path.rmdir()
+# Every test here runs on the local store and again on an S3-compatible one.
+pytestmark = pytest.mark.usefixtures("attachment_store")
 
 
 @pytest.fixture
@@ -78,12 +81,20 @@ def test_an_uploaded_attachment_is_reported_by_head_and_read_back_by_get(client,
     assert got.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_content_is_stored_once_under_a_path_sharded_by_its_hash(app, client, inspector):
+def test_content_is_stored_once_under_a_path_sharded_by_its_hash(
+    app, client, inspector, attachment_store
+):
     digest = sha(PHOTO)
     client.put(url(digest), data=PHOTO, headers=inspector)
-    expected = Path(app.config["ATTACHMENTS_DIR"], digest[:2], digest[2:4], digest)
-    assert stored_files(app) == [expected]
-    assert expected.read_bytes() == PHOTO
+    client.put(url(digest), data=PHOTO, headers=inspector)
+    assert stored_files(app) == [digest]
+    if attachment_store == "local":
+        expected = Path(app.config["ATTACHMENTS_DIR"], digest[:2], digest[2:4], digest)
+        assert expected.read_bytes() == PHOTO
+    else:
+        key = f"{app.config['S3_PREFIX']}/{digest[:2]}/{digest[2:4]}/{digest}"
+        s3 = s3_client(app.config["S3_ENDPOINT_URL"])
+        assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == PHOTO
 
 
 def test_content_that_does_not_match_its_hash_is_refused_and_nothing_is_stored(
@@ -174,7 +185,7 @@ def test_a_resumable_upload_survives_a_dropped_chunk_a_retry_and_an_out_of_order
     assert client.head(url(digest), headers=inspector).status_code == 200
     assert client.get(url(digest), headers=inspector).data == content
     assert rows(app, AttachmentUpload) == 0
-    assert not any(Path(app.config["ATTACHMENTS_DIR"], "partial").rglob("*.part"))
+    assert leftover_parts(app) == []
     # The last chunk once more, as a phone would after a lost answer.
     repeat = client.put(
         url(digest), data=third, headers=chunk_headers(inspector, 2000, 2999, total)
@@ -243,7 +254,8 @@ def test_a_chunk_sent_while_another_request_writes_the_upload_is_turned_away(
     client.put(url(digest), data=content[:100], headers=chunk_headers(inspector, 0, 99, 200))
     with app.app_context():
         agency_id = db.session.scalar(sa.select(AttachmentUpload.agency_id))
-        with attachments.store().locked(agency_id, digest):
+        with attachments._upload_lock(agency_id, digest) as held:
+            assert held
             busy = client.put(
                 url(digest), data=content[100:], headers=chunk_headers(inspector, 100, 199, 200)
             )
@@ -262,7 +274,7 @@ def test_a_whole_upload_replaces_an_unfinished_resumable_one(app, client, inspec
     client.put(url(digest), data=content[:100], headers=chunk_headers(inspector, 0, 99, 200))
     assert client.put(url(digest), data=content, headers=inspector).status_code == 201
     assert rows(app, AttachmentUpload) == 0
-    assert not any(Path(app.config["ATTACHMENTS_DIR"], "partial").rglob("*.*"))
+    assert leftover_parts(app) == []
 
 
 def test_stale_partial_uploads_are_discarded(app, client, inspector):
@@ -273,7 +285,7 @@ def test_stale_partial_uploads_are_discarded(app, client, inspector):
         assert attachments.discard_stale_uploads(datetime.now(UTC) - timedelta(days=1)) == 0
         assert attachments.discard_stale_uploads(datetime.now(UTC) + timedelta(seconds=1)) == 1
     assert client.head(url(digest), headers=inspector).headers["Upload-Offset"] == "0"
-    assert not any(Path(app.config["ATTACHMENTS_DIR"], "partial").rglob("*.*"))
+    assert leftover_parts(app) == []
 
 
 def test_a_chunk_declaring_another_total_than_its_upload_is_a_409(client, inspector):

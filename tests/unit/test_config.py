@@ -48,9 +48,18 @@ def test_an_unwritable_instance_folder_without_a_secret_key_says_what_to_set(
     # A folder that cannot be made even by root: its parent is a file.
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    bare_env.setenv("DATABASE_URL", "postgresql://db/enforce")
+    bare_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fe.db'}")
     with pytest.raises(ConfigError, match="SECRET_KEY is not set.*set SECRET_KEY"):
         load_config(str(blocker / "instance"))
+
+
+@pytest.mark.parametrize("url", ["postgresql://db/enforce", "postgres://db/e", "postgresql+psycopg://x/y"])
+def test_on_postgresql_a_host_without_secret_key_refuses_to_start(bare_env, tmp_path, url) -> None:
+    bare_env.setenv("DATABASE_URL", url)
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set: on PostgreSQL"):
+        load_config(str(tmp_path / "instance"))
+    # No host invents a key of its own to serve with.
+    assert not (tmp_path / "instance" / "secret_key").exists()
 
 
 def test_a_missing_instance_folder_that_cannot_be_made_says_what_to_set(bare_env, tmp_path) -> None:

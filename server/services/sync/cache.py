@@ -120,6 +120,9 @@ class BatchCache:
         # was read of each record (its stamp, None when missing) is kept for ``unchanged``.
         self.optimistic = False
         self._read: dict[type, dict[uuid.UUID, tuple[Any, ...] | None]] = defaultdict(dict)
+        # Ids asked of ``taken_elsewhere``, and those of them another agency's records hold.
+        self._elsewhere_checked: dict[type, set[uuid.UUID]] = defaultdict(set)
+        self._elsewhere: dict[type, set[uuid.UUID]] = defaultdict(set)
 
     def _stored(
         self, ids: dict[type, Iterable[uuid.UUID]]
@@ -206,6 +209,24 @@ class BatchCache:
             self._read[model][record_id] = None if record is None else _stamp(record)
         record = known[record_id]
         return None if record is _MISSING else record
+
+    def taken_elsewhere(self, model: type, record_id: uuid.UUID) -> bool:
+        """Whether another agency's record of ``model`` has this id (ids are global keys).
+
+        Asked before a create: the first question for a model also asks for every id of it
+        the batch looked for and did not find, so a batch of creates costs one query."""
+        checked = self._elsewhere_checked[model]
+        if record_id not in checked:
+            ids = {i for i, r in self._records[model].items() if r is _MISSING} | {record_id}
+            ids -= checked
+            table = model.__table__
+            stmt = sa.select(table.c.id).where(
+                table.c.id.in_(list(ids)), table.c.agency_id != self.agency_id
+            )
+            with db.session.no_autoflush:
+                self._elsewhere[model].update(db.session.connection().execute(stmt).scalars())
+            checked |= ids
+        return record_id in self._elsewhere[model]
 
     def add(self, record: Any) -> None:
         self._records[type(record)][record.id] = record

@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
+from server.database import dialect_insert
 from server.models.sync import EVERYONE, Change, SyncClock
 
 _PENDING = "feed_pending"
@@ -78,7 +78,7 @@ def _before_flush(session: so.Session, flush_context: Any, instances: Any) -> No
 
 
 def _insert(session: so.Session) -> Any:
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(session)
 
 
 _UPSERTS: dict[str, Any] = {}

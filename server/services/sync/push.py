@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 import sqlalchemy as sa
 
-from server.database import become_writer, read_phase, snapshot
+from server.database import become_writer, is_unique_violation, read_phase, snapshot
 from server.domain import entry_codes
 from server.domain.errors import (
     BadRequest,
@@ -28,12 +28,14 @@ from server.domain.sync import (
     CONFLICT,
     DUPLICATE,
     HELD,
+    MAX_DATA_DEPTH,
     REJECTED,
     SUPPORTED_SCHEMA_VERSIONS,
     TAKEN,
     decode_cursor,
     encode_cursor,
     ledger_decision,
+    nesting_exceeds,
     payload_hash,
     storable,
     unstorable,
@@ -116,6 +118,14 @@ def _prepare(raw: Any) -> Prepared:
         return prepared
     prepared.digest = payload_hash(raw)
     op = prepared.op
+    if nesting_exceeds(op["data"], MAX_DATA_DEPTH):
+        prepared.stored = {**raw, "data": {}}  # the op is refused; what no walk should meet
+        prepared.error = ValidationFailed(
+            f"the op's data nests more than {MAX_DATA_DEPTH} levels deep",
+            code="nested_too_deep",
+            fields={"data": [f"at most {MAX_DATA_DEPTH} levels of arrays and objects"]},
+        )
+        return prepared
     problems = unstorable(op["data"])
     if problems:
         # A lenient JSON parser lets these through; no column takes them (PostgreSQL refuses
@@ -353,15 +363,38 @@ def push(
     # Validation is most of the CPU work: done before the first query, it runs outside the
     # database's write lock, in parallel across workers.
     prepared_ops = [_prepare(raw) for raw in body["ops"]]
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            results = _apply(principal, prepared_ops, entry_key, now)
+            break
+        except sa.exc.IntegrityError as exc:
+            # A concurrent request stored one of the batch's keys first (the device's own
+            # retry of this batch racing the original, or another agency's record with the
+            # same id): run again, and the ledger, the records and the fences now see it.
+            db.session.rollback()
+            if not is_unique_violation(exc) or attempt == _ATTEMPTS:
+                raise
+            log.info("push met a concurrent insert of the same key; applying it again")
+    # Not the feed's head: adopting that would skip other devices' changes made since this
+    # device last pulled, and this push's own changes, whose server-side fields (numbers,
+    # statuses, times) the device only learns by pulling them.
+    return {"results": results, "cursor": encode_cursor(pulled_to)}
+
+
+# A batch runs again after meeting a concurrent insert of one of its keys; a third clash
+# in a row is a fault worth a 5xx (the device retries later).
+_ATTEMPTS = 3
+
+
+def _apply(
+    principal: Principal, prepared_ops: list[Prepared], entry_key: bytes, now: datetime
+) -> list[dict[str, Any]]:
     results = None
     if _fits_snapshot(prepared_ops):
         results = _push_on_snapshot(principal, prepared_ops, entry_key, now)
     if results is None:
         results = _push_as_writer(principal, prepared_ops, entry_key, now)
-    # Not the feed's head: adopting that would skip other devices' changes made since this
-    # device last pulled, and this push's own changes, whose server-side fields (numbers,
-    # statuses, times) the device only learns by pulling them.
-    return {"results": results, "cursor": encode_cursor(pulled_to)}
+    return results
 
 
 def _fits_snapshot(prepared_ops: list[Prepared]) -> bool:

@@ -15,6 +15,7 @@ from server.domain.sync import merge
 from server.extensions import db
 from server.models.records import SyncedRecord
 from server.models.sync import AuditEntry
+from server.schemas.common import partial_update
 from server.services.sync.outcomes import Applied, ConflictFound, OpContext
 
 HIDDEN = {"agency_id", "field_versions"}
@@ -68,7 +69,9 @@ def load(schema_cls: type[ma.Schema], data: Any, *, partial: bool = False) -> di
     schema = _SCHEMAS.get((schema_cls, partial))
     if schema is None:
         # Building a schema deep-copies its fields; one instance per kind serves every op.
-        schema = _SCHEMAS[(schema_cls, partial)] = schema_cls(partial=partial)
+        schema = _SCHEMAS[(schema_cls, partial)] = (
+            partial_update(schema_cls) if partial else schema_cls()
+        )
     try:
         return schema.load(data)
     except ma.ValidationError as err:
@@ -112,6 +115,14 @@ def audit(ctx: OpContext, entity: str, record: Any, action: str, changes: dict[s
 
 
 def create(ctx: OpContext, entity: str, record: SyncedRecord, values: dict[str, Any]) -> Applied:
+    if ctx.cache is not None and ctx.cache.taken_elsewhere(type(record), record.id):
+        # Ids are global; one another agency's record holds is refused alone, saying no more
+        # than that it cannot be used (not whose it is, nor what it is).
+        raise ValidationFailed(
+            "this record id cannot be used; give the record a new id and send it again",
+            code="id_unavailable",
+            fields={"id": ["cannot be used"]},
+        )
     record.version = 1
     record.field_versions = {k: 1 for k in values}
     record.created_by = ctx.principal.user_id
