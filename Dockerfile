@@ -30,6 +30,11 @@ USER app
 VOLUME ["/data"]
 EXPOSE 8000
 
+# The orchestrator (or `docker ps`) sees a host that stopped answering or lost its database.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
+
 # Migrations run before the web workers start; both are idempotent. Without DATABASE_URL
-# the database is /data/fieldenforce.db; without SECRET_KEY one is generated into /data.
+# the database is /data/fieldenforce.db; without SECRET_KEY one is generated into /data
+# (on PostgreSQL SECRET_KEY must be given, the same on every host).
 CMD ["sh", "-c", "flask db upgrade && exec gunicorn --config gunicorn.conf.py 'server:create_app()'"]
