@@ -7,9 +7,11 @@ from flask import Flask
 from server.web import (
     devices,  # noqa: F401 - its routes join manager.bp when imported
     draws,
+    enterprise,
     manager,
     penalties,
     public,
+    supervisor,
 )
 
 
@@ -18,3 +20,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(manager.bp)
     app.register_blueprint(draws.bp)
     app.register_blueprint(penalties.public_bp)
+    app.register_blueprint(enterprise.bp)
+    app.register_blueprint(supervisor.bp)

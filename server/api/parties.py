@@ -1,0 +1,69 @@
+"""What the inspecting agency does for the other parties: activation codes for enterprises,
+the ratings it may see (aggregates only), replies to complaints about its visits."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+
+from server.api.parsing import Blueprint
+from server.api.security import current_principal
+from server.domain import parties
+from server.models.types import utcnow
+from server.schemas.parties import (
+    ActivationCodeSchema,
+    RatingSummarySchema,
+    ReplyInputSchema,
+    VisitComplaintSchema,
+)
+from server.services import enterprise_portal, supervision
+
+blp = Blueprint(
+    "parties",
+    __name__,
+    url_prefix="/api/v1",
+    description="Enterprise accounts, ratings and complaints of visits (企业端与监督)",
+)
+
+
+@blp.route("/enterprises/<uuid:enterprise_id>/activation-code")
+class ActivationCode(MethodView):
+    @blp.response(201, ActivationCodeSchema)
+    def post(self, enterprise_id: uuid.UUID) -> Any:
+        """A one-time activation code for the enterprise's account (also resets its password)."""
+        return enterprise_portal.issue_activation_code(current_principal(), enterprise_id, utcnow())
+
+
+@blp.route("/visit-ratings")
+class RatingSummary(MethodView):
+    @blp.response(200, RatingSummarySchema)
+    def get(self) -> Any:
+        """The average rating of the agency's visits, over enough ratings; never who rated."""
+        summary = supervision.rating_summary(current_principal())
+        return {
+            "shown": summary.shown,
+            "count": summary.count,
+            "average": summary.average,
+            "minimum_ratings": parties.MIN_RATINGS_FOR_AGGREGATE,
+        }
+
+
+@blp.route("/visit-complaints")
+class VisitComplaints(MethodView):
+    @blp.response(200, VisitComplaintSchema(many=True))
+    def get(self) -> Any:
+        """Complaints enterprises made about the agency's visits, newest first."""
+        return supervision.agency_complaints(current_principal())
+
+
+@blp.route("/visit-complaints/<uuid:visit_complaint_id>/replies")
+class ComplaintReplies(MethodView):
+    @blp.arguments(ReplyInputSchema)
+    @blp.response(201, VisitComplaintSchema)
+    def post(self, data: dict[str, Any], visit_complaint_id: uuid.UUID) -> Any:
+        """Reply to a complaint about one of the agency's visits."""
+        return supervision.reply_to_complaint(
+            current_principal(), visit_complaint_id, data["text"], utcnow()
+        )
