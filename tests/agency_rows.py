@@ -69,6 +69,7 @@ def make_rows(world: Any, client: Any, code: str, name: str, abbr: str) -> Agenc
         )
     )
     draw = _ok(client.post(f"/api/v1/draw-plans/{plan['id']}/run", json={}, headers=lead))
+    tasks = _ok(client.get(f"/api/v1/draws/{draw['id']}/tasks", headers=lead), 200)["tasks"]
     recusal = _ok(
         client.post(
             "/api/v1/recusals",
@@ -149,6 +150,7 @@ def make_rows(world: Any, client: Any, code: str, name: str, abbr: str) -> Agenc
             "decision_id": decision["id"],
             "complaint_id": complaint["id"],
             "visit_complaint_id": visit_complaint["id"],
+            "task_id": tasks[0]["id"],
             # No route takes it; the enterprise's pages do.
             "inspection_id": inspection["id"],
         },

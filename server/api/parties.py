@@ -6,19 +6,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
+from server.domain import inspector_codes as codes
 from server.domain import parties
 from server.models.types import utcnow
 from server.schemas.parties import (
     ActivationCodeSchema,
+    InspectorCodeSchema,
     RatingSummarySchema,
     ReplyInputSchema,
     VisitComplaintSchema,
 )
-from server.services import enterprise_portal, supervision
+from server.services import enterprise_portal, inspector_codes, supervision
 
 blp = Blueprint(
     "parties",
@@ -67,3 +70,29 @@ class ComplaintReplies(MethodView):
         return supervision.reply_to_complaint(
             current_principal(), visit_complaint_id, data["text"], utcnow()
         )
+
+
+def _inspector_code(task_id: uuid.UUID | None) -> Any:
+    return inspector_codes.issue(
+        current_principal(),
+        task_id,
+        key=codes.derive_key(current_app.config["SECRET_KEY"]),
+        base_url=current_app.config["PUBLIC_BASE_URL"],
+        now=utcnow(),
+    )
+
+
+@blp.route("/inspector-code")
+class InspectorCode(MethodView):
+    @blp.response(200, InspectorCodeSchema)
+    def get(self) -> Any:
+        """亮码: the caller's short-lived signed code for a visit with no drawn task."""
+        return _inspector_code(None)
+
+
+@blp.route("/tasks/<uuid:task_id>/inspector-code")
+class TaskInspectorCode(MethodView):
+    @blp.response(200, InspectorCodeSchema)
+    def get(self, task_id: uuid.UUID) -> Any:
+        """亮码: the caller's short-lived signed code for one of their drawn tasks."""
+        return _inspector_code(task_id)

@@ -52,3 +52,11 @@ class ReplyInputSchema(ma.Schema):
     text = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=parties.MAX_COMMENT)
     )
+
+
+class InspectorCodeSchema(ma.Schema):
+    token = ma.fields.String(required=True)
+    url = ma.fields.String(
+        required=True, metadata={"description": "show it as a QR code; a phone camera opens it"}
+    )
+    expires_at = LocalDateTime(required=True, metadata={"description": "ask for a new one before"})

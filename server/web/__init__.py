@@ -12,6 +12,7 @@ from server.web import (
     penalties,
     public,
     supervisor,
+    verify,
 )
 
 
@@ -22,3 +23,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(penalties.public_bp)
     app.register_blueprint(enterprise.bp)
     app.register_blueprint(supervisor.bp)
+    app.register_blueprint(verify.bp)

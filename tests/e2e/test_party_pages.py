@@ -182,3 +182,28 @@ def test_a_supervisor_filters_alerts_opens_the_entries_behind_one_and_answers_a_
         assert "已约谈检查单位" in page.inner_text("#messages")
     finally:
         context.close()
+
+
+def test_an_enterprise_scans_an_inspectors_code_and_sees_who_is_at_the_gate(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    party,
+    client,
+    tmp_path,
+) -> None:
+    issued = client.get("/api/v1/inspector-code", headers=party.device.headers).get_json()
+    path = "/" + issued["url"].split("/", 3)[3]
+    context = _phone(chromium)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}{path}")
+        assert page.inner_text("#inspector-name") == "王伟"
+        assert page.inner_text("#cert-no") == "12010420001"
+        assert "安全生产法" in page.inner_text("#legal-basis")
+        page.screenshot(path=str(tmp_path / "verified.png"), full_page=True)
+        forged = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+        page.goto(f"{live_server}{forged}")
+        assert "可能被伪造或篡改" in page.inner_text("#warning")
+        assert page.locator("#inspector-name").count() == 0
+    finally:
+        context.close()
