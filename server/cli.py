@@ -19,6 +19,7 @@ from server.services import (
     agency_settings,
     calendar,
     demo,
+    demo_parties,
     enterprise_import,
     hazard_counts,
 )
@@ -184,6 +185,26 @@ def seed(if_empty: bool) -> None:
     click.echo("logins (username / role / password):")
     for username, role, password in summary.logins:
         click.echo(f"  {username:<12} {role:<10} {password}")
+    _seed_parties()
+
+
+def _seed_parties() -> None:
+    parties = demo_parties.seed_parties(now=utcnow())
+    if not parties.created:
+        click.echo("the enterprises' and the supervisor's side exist already; nothing changed")
+        return
+    counts = ", ".join(f"{n} {what}" for what, n in sorted(parties.counts.items()))
+    click.echo(f"the enterprises' and the supervisor's side: {counts}")
+    click.echo(
+        f"enterprise pages /enterprise/: {parties.enterprise_name}, "
+        f"USCC {parties.enterprise_uscc}, password {parties.enterprise_password}"
+    )
+    click.echo(
+        f"  to try activation: {parties.pending_name}, USCC {parties.pending_uscc}, "
+        f"activation code {parties.activation_code}"
+    )
+    username, password = parties.supervisor
+    click.echo(f"supervisor pages /supervise/: {username} / {password}")
 
 
 @calendar_cli.command("set")

@@ -23,7 +23,13 @@ from server.domain import parties
 from server.domain.attachments import normalize_media_type
 from server.domain.enterprises import normalize_uscc
 from server.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from server.domain.permissions import EDIT_ENTERPRISES, INSPECTOR, Principal, require_role
+from server.domain.permissions import (
+    ADMIN,
+    EDIT_ENTERPRISES,
+    INSPECTOR,
+    Principal,
+    require_role,
+)
 from server.extensions import db
 from server.models import (
     Agency,
@@ -351,7 +357,11 @@ class Photo:
 
 
 def _portal_principal(agency: Agency) -> Principal:
-    """The agency's stand-in user for the enterprise's own records (created once)."""
+    """The agency's stand-in user for the enterprise's own records (created once).
+
+    The row is an inactive admin: never listed among inspectors, never drawn, never signed in.
+    Its principal acts as an inspector, the role that takes down an enterprise's report.
+    """
     username = PORTAL_USERNAME_PREFIX + agency.code
     user = db.session.scalar(sa.select(User).where(User.username == username))
     if user is None:
@@ -360,7 +370,7 @@ def _portal_principal(agency: Agency) -> Principal:
             username=username,
             # Nobody knows a password that matches: the account can never sign in.
             password_hash=hash_password(secrets.token_urlsafe(32)),
-            role=INSPECTOR,
+            role=ADMIN,
             full_name=PORTAL_FULL_NAME,
             active=False,
         )
