@@ -22,12 +22,16 @@ from server.services import (
     demo_parties,
     enterprise_import,
     hazard_counts,
+    supervision,
 )
 
 agencies_cli = AppGroup("agencies", help="Agencies (bureaus) served by this deployment.")
 users_cli = AppGroup("users", help="User accounts.")
 enterprises_cli = AppGroup("enterprises", help="The enterprise directory.")
 demo_cli = AppGroup("demo", help="Demo data.")
+supervisors_cli = AppGroup(
+    "supervisors", help="Supervisors (执法监督机构) above every agency of the deployment."
+)
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
 hazards_cli = AppGroup("hazards", help="Hazard statistics.")
 calendar_cli = AppGroup(
@@ -275,10 +279,25 @@ def recount_hazards(codes: tuple[str, ...]) -> None:
         click.echo(f"{code}: {n} hazards counted")
 
 
+@supervisors_cli.command("create")
+@click.argument("username")
+@click.option("--password", required=True)
+@click.option("--name", "full_name", default="")
+@click.option("--office", default="", help="e.g. 天津市南开区司法局行政执法监督科")
+def create_supervisor(username: str, password: str, full_name: str, office: str) -> None:
+    """Create a supervisor account (the /supervise pages)."""
+    try:
+        found = supervision.create_supervisor(username, password, full_name, office)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"supervisor {found.username} created ({found.id})")
+
+
 def init_app(app: Flask) -> None:
     groups = (
         agencies_cli,
         users_cli,
+        supervisors_cli,
         enterprises_cli,
         demo_cli,
         scheduler_cli,

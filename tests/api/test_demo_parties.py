@@ -73,3 +73,30 @@ def test_the_demo_prints_an_enterprise_login_a_code_and_a_supervisor_with_alerts
 
     again = runner.invoke(args=["demo", "seed"])
     assert "the enterprises' and the supervisor's side exist already" in again.output
+
+
+def test_a_supervisor_account_is_made_from_the_command_line(runner, app) -> None:
+    made = runner.invoke(
+        args=[
+            "supervisors",
+            "create",
+            "jiandu",
+            "--password",
+            "jiandu-mima-2024",
+            "--name",
+            "孙立新",
+        ]
+    )
+    assert made.exit_code == 0, made.output
+    again = runner.invoke(args=["supervisors", "create", "jiandu", "--password", "x" * 8])
+    assert again.exit_code != 0 and "duplicate_username" in again.output
+    browser = app.test_client()
+    signed_in = browser.post(
+        "/supervise/login",
+        data={
+            "csrf_token": csrf(browser, "/supervise/login"),
+            "username": "jiandu",
+            "password": "jiandu-mima-2024",
+        },
+    )
+    assert signed_in.status_code == 302
