@@ -16,6 +16,8 @@ from server.domain import parties
 from server.models.types import utcnow
 from server.schemas.parties import (
     ActivationCodeSchema,
+    AdvanceNoticeSchema,
+    AdvanceNoticeStateSchema,
     InspectorCodeSchema,
     RatingSummarySchema,
     ReplyInputSchema,
@@ -96,3 +98,14 @@ class TaskInspectorCode(MethodView):
     def get(self, task_id: uuid.UUID) -> Any:
         """亮码: the caller's short-lived signed code for one of their drawn tasks."""
         return _inspector_code(task_id)
+
+
+@blp.route("/draw-plans/<uuid:plan_id>/advance-notice")
+class AdvanceNotice(MethodView):
+    @blp.arguments(AdvanceNoticeSchema)
+    @blp.response(200, AdvanceNoticeStateSchema)
+    def post(self, data: dict[str, Any], plan_id: uuid.UUID) -> Any:
+        """检查预告: whether the plan's drawn enterprises see their task before the visit."""
+        return enterprise_portal.set_advance_notice(
+            current_principal(), plan_id, data["advance_notice"]
+        )

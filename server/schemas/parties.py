@@ -60,3 +60,14 @@ class InspectorCodeSchema(ma.Schema):
         required=True, metadata={"description": "show it as a QR code; a phone camera opens it"}
     )
     expires_at = LocalDateTime(required=True, metadata={"description": "ask for a new one before"})
+
+
+class AdvanceNoticeSchema(ma.Schema):
+    advance_notice = ma.fields.Boolean(
+        required=True,
+        metadata={"description": "drawn enterprises see their open task on their own pages"},
+    )
+
+
+class AdvanceNoticeStateSchema(AdvanceNoticeSchema):
+    id = ma.fields.UUID(required=True)

@@ -34,6 +34,7 @@ from server.extensions import db
 from server.models import (
     Agency,
     Document,
+    DrawPlan,
     Enterprise,
     EnterpriseAccount,
     Hazard,
@@ -345,6 +346,40 @@ def open_hazards(account: EnterpriseAccount) -> list[tuple[Hazard, Agency, bool]
         .order_by(Hazard.deadline.is_(None), Hazard.deadline, Hazard.found_at)
     ).all()
     return [(h, a, h.status == lifecycle.ORDERED) for h, a in rows]
+
+
+@dataclass(frozen=True)
+class Notice:
+    agency: Agency
+    plan_name: str
+    task: Task
+
+
+def notices(account: EnterpriseAccount) -> list[Notice]:
+    """检查预告: open drawn tasks for the enterprise, from plans that give notice."""
+    rows = db.session.execute(
+        sa.select(Task, DrawPlan.name, Agency)
+        .join(DrawPlan, DrawPlan.id == Task.plan_id)
+        .join(Enterprise, Enterprise.id == Task.enterprise_id)
+        .join(Agency, Agency.id == Task.agency_id)
+        .where(
+            Enterprise.uscc == account.uscc,
+            DrawPlan.advance_notice.is_(True),
+            Task.status == "open",
+        )
+        .order_by(Task.due_date)
+    ).all()
+    return [Notice(agency, plan_name, task) for task, plan_name, agency in rows]
+
+
+def set_advance_notice(principal: Principal, plan_id: uuid.UUID, notice: bool) -> DrawPlan:
+    """Whether the plan's drawn enterprises see their task before the visit."""
+    from server.services.draws import get_plan
+
+    plan = get_plan(principal, plan_id)
+    plan.advance_notice = notice
+    db.session.commit()
+    return plan
 
 
 # --- what the enterprise does ----------------------------------------------------------------

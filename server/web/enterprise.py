@@ -130,6 +130,7 @@ def home() -> ResponseReturnValue:
         registrations=portal.registrations(g.account),
         visits=portal.visits(g.account),
         hazards=portal.open_hazards(g.account),
+        notices=portal.notices(g.account),
     )
 
 

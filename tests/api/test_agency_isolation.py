@@ -61,6 +61,7 @@ BODIES = {
     ("PATCH", "/api/v1/complaints/<uuid:complaint_id>"): {"handled_on": "2024-05-07"},
     ("DELETE", "/api/v1/recusals/<uuid:recusal_id>"): None,
     ("POST", "/api/v1/enterprises/<uuid:enterprise_id>/activation-code"): None,
+    ("POST", "/api/v1/draw-plans/<uuid:plan_id>/advance-notice"): {"advance_notice": True},
     ("POST", "/api/v1/visit-complaints/<uuid:visit_complaint_id>/replies"): {
         "text": "已核实，执法人员出示了执法证",
     },

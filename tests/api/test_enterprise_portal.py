@@ -232,3 +232,35 @@ def test_the_agency_sees_no_rating_summary_under_five_ratings(party, app, client
         browser.post(f"{path}/evaluation", data={"csrf_token": token, "rating": "2"})
     summary = client.get("/api/v1/visit-ratings", headers=party.lead).get_json()
     assert summary == {"shown": False, "count": None, "average": None, "minimum_ratings": 5}
+
+
+def test_a_drawn_enterprise_sees_its_task_only_where_the_plan_gives_notice(
+    party, app, client
+) -> None:
+    from tests.draw_support import plan_payload
+
+    plan = client.post(
+        "/api/v1/draw-plans",
+        json=plan_payload(rates={"risk:good": "1"}, default_rate="1", name="第二季度双随机抽查"),
+        headers=party.lead,
+    ).get_json()
+    drawn = client.post(f"/api/v1/draw-plans/{plan['id']}/run", json={}, headers=party.lead)
+    assert drawn.status_code == 201, drawn.get_json()
+    browser = activate(app, party.uscc, party.code)
+    assert 'id="notices"' not in browser.get("/enterprise/").get_data(as_text=True)
+    refused = client.post(
+        f"/api/v1/draw-plans/{plan['id']}/advance-notice",
+        json={"advance_notice": True},
+        headers=party.device.headers,
+    )
+    assert refused.status_code == 403
+    done = client.post(
+        f"/api/v1/draw-plans/{plan['id']}/advance-notice",
+        json={"advance_notice": True},
+        headers=party.lead,
+    )
+    assert done.status_code == 200 and done.get_json()["advance_notice"] is True
+    page = browser.get("/enterprise/").get_data(as_text=True)
+    notices = page.split('id="notices"')[1].split("</div>")[0]
+    assert "第二季度双随机抽查" in notices and "天津市南开区应急管理局" in notices
+    assert notices.count("data-task=") == 1

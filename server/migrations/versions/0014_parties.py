@@ -1,5 +1,5 @@
 """the enterprise's and the supervisor's side: enterprise accounts, supervisors, evaluations and
-complaints of visits
+complaints of visits; draw plans that give drawn enterprises advance notice
 
 Revision ID: 0014
 Revises: 0012
@@ -23,6 +23,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('draw_plans', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('advance_notice', sa.Boolean(), server_default=sa.false(), nullable=False))
+
     op.create_table('supervisors',
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=False),
@@ -132,3 +135,5 @@ def downgrade():
     op.drop_table('visit_complaints')
     op.drop_table('enterprise_accounts')
     op.drop_table('supervisors')
+    with op.batch_alter_table('draw_plans', schema=None) as batch_op:
+        batch_op.drop_column('advance_notice')
