@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
@@ -73,8 +74,9 @@ def _http_error(exc: Any) -> ResponseReturnValue:
 
 
 def _start_session(account: Any) -> None:
-    session.pop(_SESSION_KEY, None)
+    # A fresh form token too: one planted before sign-in is worth nothing after it.
     session[_SESSION_KEY] = {"id": str(account.id), "epoch": account.session_epoch}
+    session["csrf"] = secrets.token_urlsafe(32)
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -3,6 +3,7 @@ read-only, evaluations, complaints to answer and close, the monthly report."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import date
 from typing import Any
@@ -88,6 +89,7 @@ def login() -> ResponseReturnValue:
             error = exc.message
         else:
             session[_SESSION_KEY] = str(found.id)
+            session["csrf"] = secrets.token_urlsafe(32)
             return redirect(url_for("supervisor.alerts"))
     return render_template("supervisor/login.html", error=error), 401 if error else 200
 
