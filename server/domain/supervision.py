@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -130,5 +130,5 @@ def in_month(moment: datetime, month: date, zone: tzinfo) -> bool:
     return (local.year, local.month) == (month.year, month.month)
 
 
-def sort_alerts(alerts: list[Alert], key: Callable[[Alert], object] | None = None) -> list[Alert]:
-    return sorted(alerts, key=key or (lambda a: a.at), reverse=True)
+def newest_first(alerts: list[Alert]) -> list[Alert]:
+    return sorted(alerts, key=lambda a: (a.at, a.kind), reverse=True)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from server.domain import parties, supervision
 from server.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from server.domain.permissions import RECORD_COMPLAINTS, Principal, require_role
+from server.domain.visits import VisitPolicy
 from server.extensions import db
 from server.models import (
     Agency,
@@ -139,7 +140,9 @@ class EvaluationRow:
     agency: Agency
 
 
-def evaluations(agency_id: uuid.UUID | None = None) -> list[EvaluationRow]:
+def evaluations(
+    agency_id: uuid.UUID | None = None, inspection_id: uuid.UUID | None = None
+) -> list[EvaluationRow]:
     """Every rating with who rated (the supervisor's view only)."""
     stmt = (
         sa.select(VisitEvaluation, Inspection, Enterprise, Agency)
@@ -150,6 +153,8 @@ def evaluations(agency_id: uuid.UUID | None = None) -> list[EvaluationRow]:
     )
     if agency_id is not None:
         stmt = stmt.where(VisitEvaluation.agency_id == agency_id)
+    if inspection_id is not None:
+        stmt = stmt.where(VisitEvaluation.inspection_id == inspection_id)
     return [EvaluationRow(*row) for row in db.session.execute(stmt).all()]
 
 
@@ -188,8 +193,15 @@ def _complaint_rows(*where: sa.ColumnElement[bool]) -> list[ComplaintRow]:
     return [ComplaintRow(*row) for row in db.session.execute(stmt).all()]
 
 
-def complaints(status: str | None = None) -> list[ComplaintRow]:
-    return _complaint_rows(*([VisitComplaint.status == status] if status else []))
+def complaints(
+    status: str | None = None, inspection_id: uuid.UUID | None = None
+) -> list[ComplaintRow]:
+    where = []
+    if status:
+        where.append(VisitComplaint.status == status)
+    if inspection_id is not None:
+        where.append(VisitComplaint.inspection_id == inspection_id)
+    return _complaint_rows(*where)
 
 
 def complaint(complaint_id: uuid.UUID) -> ComplaintRow:
@@ -276,7 +288,7 @@ def reply_to_complaint(
 
 
 def _judged(rows: list[EntryRow]) -> list[supervision.Entry]:
-    policies: dict[tuple[uuid.UUID, int], object] = {}
+    policies: dict[tuple[uuid.UUID, int], VisitPolicy] = {}
     judged = []
     for row in rows:
         year = row.inspection.started_at.astimezone(ZONE).year
@@ -293,7 +305,7 @@ def _judged(rows: list[EntryRow]) -> list[supervision.Entry]:
                 enterprise_name=row.enterprise.name,
                 started_at=row.inspection.started_at,
                 scanned_at=row.scanned_at,
-                cap=policy.cap_for(  # type: ignore[attr-defined]
+                cap=policy.cap_for(
                     is_key=row.enterprise.is_key,
                     credit_rating=row.enterprise.credit_rating,
                     risk_grade=row.enterprise.risk_grade,
@@ -352,7 +364,7 @@ def alerts(now: datetime, kind: str | None = None) -> list[supervision.Alert]:
             )
     if kind:
         found = [a for a in found if a.kind == kind]
-    return supervision.sort_alerts(found)
+    return supervision.newest_first(found)
 
 
 ALERT_CSV_HEADER = ["类型", "机关", "统一社会信用代码", "企业", "时间", "说明", "涉及检查记录"]

@@ -153,8 +153,8 @@ def entry(inspection_id: uuid.UUID) -> ResponseReturnValue:
     return render_template(
         "supervisor/entry.html",
         v=visit,
-        evaluations=[r for r in service.evaluations() if r.inspection.id == inspection_id],
-        complaints=[r for r in service.complaints() if r.inspection.id == inspection_id],
+        evaluations=service.evaluations(inspection_id=inspection_id),
+        complaints=service.complaints(inspection_id=inspection_id),
     )
 
 
