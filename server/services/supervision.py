@@ -20,6 +20,7 @@ from server.domain.visits import VisitPolicy
 from server.extensions import db
 from server.models import (
     Agency,
+    Attachment,
     ComplaintMessage,
     Enterprise,
     Inspection,
@@ -209,6 +210,20 @@ def complaint(complaint_id: uuid.UUID) -> ComplaintRow:
     if not rows:
         raise NotFound("没有这件投诉")
     return rows[0]
+
+
+def complaint_photo(complaint_id: uuid.UUID, sha256: str) -> tuple[bytes, str]:
+    """A photo sent with a complaint, held as the visited agency's attachment."""
+    from server.services import attachments
+
+    found = complaint(complaint_id).complaint
+    if sha256 not in found.photo_attachments:
+        raise NotFound("没有这张照片")
+    content = attachments.stored_content(found.agency_id, sha256, attachments.max_bytes())
+    stored = db.session.get(Attachment, sha256)
+    if content is None or stored is None or not stored.content_type.startswith("image/"):
+        raise NotFound("没有这张照片")
+    return content, stored.content_type
 
 
 def _message_text(text: str) -> str:

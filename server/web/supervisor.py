@@ -182,6 +182,16 @@ def complaint(complaint_id: uuid.UUID) -> ResponseReturnValue:
     )
 
 
+@bp.get("/complaints/<uuid:complaint_id>/photos/<sha256>")
+def complaint_photo(complaint_id: uuid.UUID, sha256: str) -> ResponseReturnValue:
+    """A photo the enterprise sent with the complaint."""
+    content, content_type = service.complaint_photo(complaint_id, sha256)
+    response = Response(content, mimetype=content_type)
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
+
+
 @bp.post("/complaints/<uuid:complaint_id>/answer")
 def answer(complaint_id: uuid.UUID) -> ResponseReturnValue:
     """Answer a complaint, and close it if asked."""

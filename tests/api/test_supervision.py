@@ -187,3 +187,30 @@ def test_the_monthly_report_counts_one_agencys_month(party, supervisor, app) -> 
     body = supervisor.get(f"/supervise/report.csv?{hexi}").get_data(as_text=True)
     assert "入企检查（次）,1" in body and "预警：多头检查,1" in body and "预警：未扫码,1" in body
     assert supervisor.get(f"/supervise/report.pdf?{query}").status_code == 404
+
+
+def test_the_supervisor_sees_the_photos_of_a_complaint_and_no_other_file(
+    party, app, supervisor, client
+) -> None:
+    browser = activate(app, party.uscc, party.code)
+    path = f"/enterprise/visits/{party.visits['scanned']}"
+    photo = b"\x89PNG\r\n\x1a\n blocked exit"
+    browser.post(
+        f"{path}/complaints",
+        data={
+            "csrf_token": csrf(browser, path),
+            "text": "检查人员拍照时拍到了商业秘密",
+            "photos": (io.BytesIO(photo), "exit.png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
+    [complaint] = client.get("/api/v1/visit-complaints", headers=party.lead).get_json()
+    [sha] = complaint["photo_attachments"]
+    page = supervisor.get(f"/supervise/complaints/{complaint['id']}").get_data(as_text=True)
+    assert f"/supervise/complaints/{complaint['id']}/photos/{sha}" in page
+    shown = supervisor.get(f"/supervise/complaints/{complaint['id']}/photos/{sha}")
+    assert shown.status_code == 200 and shown.data == photo and shown.mimetype == "image/png"
+    # Another of the agency's attachments is not reachable through the complaint.
+    other = party.device.upload(b"\x89PNG\r\n\x1a\n another photo")
+    missing = supervisor.get(f"/supervise/complaints/{complaint['id']}/photos/{other}")
+    assert missing.status_code == 404
