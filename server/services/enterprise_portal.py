@@ -114,6 +114,25 @@ def issue_activation_code(
     return IssuedCode(enterprise.uscc, code, account.activation_expires_at)
 
 
+def issue_activation_code_by_uscc(
+    principal: Principal, uscc: str, now: datetime | None = None
+) -> IssuedCode:
+    """The same, for the enterprise the agency registered under ``uscc`` (the office form)."""
+    require_role(principal, EDIT_ENTERPRISES, "issuing an enterprise's activation code")
+    try:
+        uscc = normalize_uscc(uscc)
+    except ValidationFailed:
+        raise NotFound("本机关名录中没有这个统一社会信用代码") from None
+    enterprise_id = db.session.scalar(
+        sa.select(Enterprise.id).where(
+            Enterprise.uscc == uscc, Enterprise.agency_id == principal.agency_id
+        )
+    )
+    if enterprise_id is None:
+        raise NotFound("本机关名录中没有这个统一社会信用代码")
+    return issue_activation_code(principal, enterprise_id, now)
+
+
 def _account(uscc: str) -> EnterpriseAccount | None:
     try:
         uscc = normalize_uscc(uscc)

@@ -13,6 +13,7 @@ from server.web import (
     public,
     supervisor,
     verify,
+    visit_feedback,  # noqa: F401 - its routes join manager.bp when imported
 )
 
 

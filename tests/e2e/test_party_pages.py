@@ -207,3 +207,39 @@ def test_an_enterprise_scans_an_inspectors_code_and_sees_who_is_at_the_gate(
         assert page.locator("#inspector-name").count() == 0
     finally:
         context.close()
+
+
+def test_a_lead_issues_a_code_in_the_office_and_the_enterprise_activates_with_it(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    party,
+    world,
+) -> None:
+    from tests.conftest import PASSWORD
+
+    world.user("zhang", role="lead", full_name="张强")
+    office = chromium.new_context(viewport=LAPTOP, locale="zh-CN")
+    phone = _phone(chromium)
+    try:
+        page = office.new_page()
+        page.goto(f"{live_server}/manage/feedback")
+        page.fill("input[name=username]", "zhang")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server}/manage/feedback")
+        page.fill("#activation input[name=uscc]", party.uscc)
+        page.click("#activation button[type=submit]")
+        code = page.inner_text("#activation-code")
+
+        mobile = phone.new_page()
+        mobile.goto(f"{live_server}/enterprise/activate")
+        mobile.fill("input[name=uscc]", party.uscc)
+        mobile.fill("input[name=code]", code)
+        mobile.fill("input[name=password]", ENTERPRISE_PASSWORD)
+        mobile.fill("input[name=password2]", ENTERPRISE_PASSWORD)
+        mobile.click("button[type=submit]")
+        mobile.wait_for_url(f"{live_server}/enterprise/")
+        assert mobile.locator("#visits li[data-visit]").count() == 3
+    finally:
+        office.close()
+        phone.close()
