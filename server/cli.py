@@ -193,7 +193,12 @@ def seed(if_empty: bool) -> None:
 
 
 def _seed_parties() -> None:
-    parties = demo_parties.seed_parties(now=utcnow())
+    config = current_app.config
+    parties = demo_parties.seed_parties(
+        now=utcnow(),
+        entry_key=entry_codes.derive_key(config["SECRET_KEY"]),
+        base_url=config["PUBLIC_BASE_URL"],
+    )
     if not parties.created:
         click.echo("the enterprises' and the supervisor's side exist already; nothing changed")
         return

@@ -68,7 +68,9 @@ def _visited(agency_id: uuid.UUID) -> list[tuple[Enterprise, list[Inspection]]]:
     return sorted(by_firm.values(), key=lambda pair: (-len(pair[1]), pair[0].uscc))
 
 
-def seed_parties(*, now: datetime, rng: random.Random | None = None) -> PartiesSummary:
+def seed_parties(
+    *, now: datetime, entry_key: bytes, base_url: str, rng: random.Random | None = None
+) -> PartiesSummary:
     """Add the other parties to the demo agency unless a supervisor exists already."""
     rng = rng or random.Random(20240606)
     if db.session.scalar(sa.select(Supervisor.id).limit(1)) is not None:
@@ -88,6 +90,7 @@ def seed_parties(*, now: datetime, rng: random.Random | None = None) -> PartiesS
         # came two days after one of the district's visits without scanning (多头检查, 未扫码).
         main, main_visits = visited[0]
         _neighbour_visit(main, main_visits[-1].started_at + timedelta(days=2), now)
+        _late_scan(main, now - timedelta(days=5), now, entry_key, base_url)
         accounts_made = []
         for enterprise, visits in visited[:7]:
             issued = enterprise_portal.issue_activation_code(manager, enterprise.id, now)
@@ -223,5 +226,72 @@ def _neighbour_visit(enterprise: Enterprise, at: datetime, now: datetime) -> Non
     }
     body = PushSchema().load({"device_id": phone.device_key, "schema_version": 1, "ops": [op]})
     results = push.push(phone, body, entry_key=b"", now=now)["results"]
+    unbind_agency(db.session)
     if results[0]["status"] != "applied":
         raise RuntimeError(f"the neighbour's visit was refused: {results[0]}")
+
+
+def _late_scan(
+    enterprise: Enterprise, started: datetime, now: datetime, entry_key: bytes, base_url: str
+) -> None:
+    """An urgent check after a tip-off, the gate code scanned only before leaving (离企前补扫)."""
+    from server.schemas.sync import PushSchema
+    from server.services.entry_codes import gate_code
+    from server.services.sync import push
+
+    phone = _login("inspector01", "demo-phone-01", now)
+    team = [
+        str(u.id)
+        for u in db.session.scalars(
+            sa.select(User).where(User.username.in_(["inspector01", "inspector02"]))
+        )
+    ]
+    scan_id, inspection_id = str(uuid.uuid4()), str(uuid.uuid4())
+    scanned = started + timedelta(minutes=95)
+
+    def op(entity: str, record_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "op_id": str(uuid.uuid4()),
+            "entity": entity,
+            "id": record_id,
+            "base_version": None,
+            "client_time": scanned.isoformat(),
+            "data": data,
+        }
+
+    ops = [
+        op(
+            "scan",
+            scan_id,
+            {
+                "code": gate_code(enterprise, entry_key, base_url).url,
+                "scanned_at": scanned.isoformat(),
+                "location": {"lat": enterprise.latitude, "lng": enterprise.longitude},
+                "inspector_ids": team,
+            },
+        ),
+        op(
+            "inspection",
+            inspection_id,
+            {
+                "enterprise_id": str(enterprise.id),
+                "scan_id": scan_id,
+                "task_id": None,
+                "kind": "complaint",
+                "started_at": started.isoformat(),
+                "ended_at": (started + timedelta(minutes=100)).isoformat(),
+                "place": enterprise.address,
+                "inspector_ids": team,
+                "items": [{"item": "群众举报：夜间违规动火作业", "result": "ok", "note": ""}],
+                "findings": "举报情况不属实",
+                "representative": {"name": enterprise.legal_representative, "title": "法定代表人"},
+                "signature_attachments": [],
+            },
+        ),
+    ]
+    body = PushSchema().load({"device_id": phone.device_key, "schema_version": 1, "ops": ops})
+    results = push.push(phone, body, entry_key=entry_key, now=now)["results"]
+    unbind_agency(db.session)
+    refused = [r for r in results if r["status"] != "applied"]
+    if refused:
+        raise RuntimeError(f"the late-scan visit was refused: {refused}")

@@ -56,7 +56,7 @@ def test_the_demo_prints_an_enterprise_login_a_code_and_a_supervisor_with_alerts
     )
     alerts = office.get("/supervise/").get_data(as_text=True)
     kinds = set(re.findall(r'data-alert="(\w+)"', alerts))
-    assert {"multi_department", "no_scan", "low_rating", "overdue_complaint"} <= kinds
+    assert {"multi_department", "no_scan", "late_scan", "low_rating", "overdue_complaint"} <= kinds
     complaints = office.get("/supervise/complaints").get_data(as_text=True)
     assert (
         complaints.count("data-complaint=") == 3 and "逾期" in complaints and "已办结" in complaints
