@@ -1,6 +1,6 @@
 """Evaluations are anonymous to the inspecting agency: none of its users learns who rated
 what through any route, page, export or pull; it sees an average over five ratings or more.
-And neither an enterprise's nor a supervisor's sign-in opens the agencies' API or pages."""
+And neither an enterprise's nor a supervisor's sign-in opens the agencies' pages."""
 
 from __future__ import annotations
 
@@ -135,7 +135,8 @@ def test_the_agency_sees_the_average_once_five_ratings_are_in(world, client, app
     assert summary == {"shown": True, "count": 5, "average": 3.0, "minimum_ratings": 5}
 
 
-def test_an_enterprises_or_a_supervisors_sign_in_opens_no_agency_route(world, client, app) -> None:
+def test_an_enterprises_or_a_supervisors_sign_in_opens_no_manager_page(world, client, app) -> None:
+    """(Their sign-ins against the API's routes: test_agency_isolation.py.)"""
     rows, browser, _ = _rated_world(world, client, app)
     from server.services import supervision
 
@@ -152,22 +153,11 @@ def test_an_enterprises_or_a_supervisors_sign_in_opens_no_agency_route(world, cl
     )
     assert supervisor.get("/supervise/").status_code == 200
     ids = _ids(rows, client)
-    for rule in _get_routes(app):
-        if not rule.startswith(("/api/v1/", "/manage")) or rule.startswith("/manage/login"):
-            continue
+    pages = [r for r in _get_routes(app) if r.startswith("/manage") and r != "/manage/login"]
+    assert "/manage/feedback" in pages
+    for rule in pages:
         path = _fill(rule, ids)
         for who, other in (("enterprise", browser), ("supervisor", supervisor)):
             response = other.get(path)
-            if rule.startswith("/manage"):
-                assert response.status_code == 302, (who, path)
-                assert response.headers["Location"].startswith("/manage/login"), (who, path)
-            else:
-                assert response.status_code in (401, 404) or path in _PUBLIC_API, (
-                    who,
-                    path,
-                    response.status_code,
-                )
-
-
-# Routes of /api/v1 anyone may read without signing in.
-_PUBLIC_API: set[str] = set()
+            assert response.status_code == 302, (who, path)
+            assert response.headers["Location"].startswith("/manage/login"), (who, path)
