@@ -46,7 +46,7 @@ from server.models import (
     VisitEvaluation,
 )
 from server.models.types import utcnow
-from server.services import attachments
+from server.services import agency_settings, attachments
 from server.services.passwords import burn_time, hash_password, verify_password
 
 # Letters and digits that cannot be misread from paper (no 0/O, 1/I/L).
@@ -502,11 +502,7 @@ def complain(
     photos = [p for p in photos if p.content]
     parties.check_complaint(text, len(photos))
     shas = _store_photos(_portal_principal(found.agency), photos, now)
-    days = (
-        (found.agency.settings or {})
-        .get("supervision", {})
-        .get("complaint_answer_days", parties.COMPLAINT_ANSWER_DAYS)
-    )
+    days = agency_settings.complaint_answer_days(found.agency.settings)
     complaint = VisitComplaint(
         agency_id=found.agency.id,
         inspection_id=inspection_id,
@@ -514,9 +510,7 @@ def complain(
         text=text.strip(),
         photo_attachments=shas,
         status=parties.COMPLAINT_OPEN,
-        answer_due=parties.answer_due(
-            now.astimezone(ZoneInfo(found.agency.timezone)).date(), int(days)
-        ),
+        answer_due=parties.answer_due(now.astimezone(ZoneInfo(found.agency.timezone)).date(), days),
         created_at=now,
     )
     db.session.add(complaint)

@@ -264,3 +264,28 @@ def test_a_drawn_enterprise_sees_its_task_only_where_the_plan_gives_notice(
     notices = page.split('id="notices"')[1].split("</div>")[0]
     assert "第二季度双随机抽查" in notices and "天津市南开区应急管理局" in notices
     assert notices.count("data-task=") == 1
+
+
+def test_the_agency_sets_how_long_a_complaint_may_wait_for_its_answer(
+    party, app, client, world
+) -> None:
+    manager = world.headers("manager")
+    too_long = client.patch(
+        "/api/v1/agency/settings",
+        json={"supervision": {"complaint_answer_days": 90}},
+        headers=manager,
+    )
+    assert too_long.status_code == 422
+    changed = client.patch(
+        "/api/v1/agency/settings",
+        json={"supervision": {"complaint_answer_days": 5}},
+        headers=manager,
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["supervision"] == {"complaint_answer_days": 5}
+    browser = activate(app, party.uscc, party.code)
+    path = f"/enterprise/visits/{party.visits['scanned']}"
+    browser.post(f"{path}/complaints", data={"csrf_token": csrf(browser, path), "text": "拖延"})
+    [complaint] = client.get("/api/v1/visit-complaints", headers=party.lead).get_json()
+    made = date.fromisoformat(complaint["created_at"][:10])
+    assert date.fromisoformat(complaint["answer_due"]) - made == timedelta(days=5)
