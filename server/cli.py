@@ -19,14 +19,19 @@ from server.services import (
     agency_settings,
     calendar,
     demo,
+    demo_parties,
     enterprise_import,
     hazard_counts,
+    supervision,
 )
 
 agencies_cli = AppGroup("agencies", help="Agencies (bureaus) served by this deployment.")
 users_cli = AppGroup("users", help="User accounts.")
 enterprises_cli = AppGroup("enterprises", help="The enterprise directory.")
 demo_cli = AppGroup("demo", help="Demo data.")
+supervisors_cli = AppGroup(
+    "supervisors", help="Supervisors (执法监督机构) above every agency of the deployment."
+)
 scheduler_cli = AppGroup("scheduler", help="Scheduled jobs.")
 hazards_cli = AppGroup("hazards", help="Hazard statistics.")
 calendar_cli = AppGroup(
@@ -184,6 +189,31 @@ def seed(if_empty: bool) -> None:
     click.echo("logins (username / role / password):")
     for username, role, password in summary.logins:
         click.echo(f"  {username:<12} {role:<10} {password}")
+    _seed_parties()
+
+
+def _seed_parties() -> None:
+    config = current_app.config
+    parties = demo_parties.seed_parties(
+        now=utcnow(),
+        entry_key=entry_codes.derive_key(config["SECRET_KEY"]),
+        base_url=config["PUBLIC_BASE_URL"],
+    )
+    if not parties.created:
+        click.echo("the enterprises' and the supervisor's side exist already; nothing changed")
+        return
+    counts = ", ".join(f"{n} {what}" for what, n in sorted(parties.counts.items()))
+    click.echo(f"the enterprises' and the supervisor's side: {counts}")
+    click.echo(
+        f"enterprise pages /enterprise/: {parties.enterprise_name}, "
+        f"USCC {parties.enterprise_uscc}, password {parties.enterprise_password}"
+    )
+    click.echo(
+        f"  to try activation: {parties.pending_name}, USCC {parties.pending_uscc}, "
+        f"activation code {parties.activation_code}"
+    )
+    username, password = parties.supervisor
+    click.echo(f"supervisor pages /supervise/: {username} / {password}")
 
 
 @calendar_cli.command("set")
@@ -254,10 +284,25 @@ def recount_hazards(codes: tuple[str, ...]) -> None:
         click.echo(f"{code}: {n} hazards counted")
 
 
+@supervisors_cli.command("create")
+@click.argument("username")
+@click.option("--password", required=True)
+@click.option("--name", "full_name", default="")
+@click.option("--office", default="", help="e.g. 天津市南开区司法局行政执法监督科")
+def create_supervisor(username: str, password: str, full_name: str, office: str) -> None:
+    """Create a supervisor account (the /supervise pages)."""
+    try:
+        found = supervision.create_supervisor(username, password, full_name, office)
+    except DomainError as exc:
+        _fail(exc)
+    click.echo(f"supervisor {found.username} created ({found.id})")
+
+
 def init_app(app: Flask) -> None:
     groups = (
         agencies_cli,
         users_cli,
+        supervisors_cli,
         enterprises_cli,
         demo_cli,
         scheduler_cli,

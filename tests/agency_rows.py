@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.draw_support import plan_payload
+from tests.party_support import activate, csrf
 from tests.sync_support import Device, document_op, hazard_op, inspection_op
 
 PHOTO = b"photo of a blocked fire exit, agency "
@@ -68,6 +69,7 @@ def make_rows(world: Any, client: Any, code: str, name: str, abbr: str) -> Agenc
         )
     )
     draw = _ok(client.post(f"/api/v1/draw-plans/{plan['id']}/run", json={}, headers=lead))
+    tasks = _ok(client.get(f"/api/v1/draws/{draw['id']}/tasks", headers=lead), 200)["tasks"]
     recusal = _ok(
         client.post(
             "/api/v1/recusals",
@@ -117,6 +119,16 @@ def make_rows(world: Any, client: Any, code: str, name: str, abbr: str) -> Agenc
             headers=manager,
         )
     )
+    # The enterprise complains about the visit from its own pages.
+    issued = _ok(
+        client.post(f"/api/v1/enterprises/{enterprise['id']}/activation-code", headers=lead)
+    )
+    browser = activate(world.app, enterprise["uscc"], issued["activation_code"])
+    path = f"/enterprise/visits/{inspection['id']}"
+    browser.post(
+        f"{path}/complaints", data={"csrf_token": csrf(browser, path), "text": "未出示执法证"}
+    )
+    visit_complaint = client.get("/api/v1/visit-complaints", headers=lead).get_json()[0]
     return AgencyRows(
         code=code,
         manager=manager,
@@ -137,6 +149,10 @@ def make_rows(world: Any, client: Any, code: str, name: str, abbr: str) -> Agenc
             "open_case_id": open_case["id"],
             "decision_id": decision["id"],
             "complaint_id": complaint["id"],
+            "visit_complaint_id": visit_complaint["id"],
+            "task_id": tasks[0]["id"],
+            # No route takes it; the enterprise's pages do.
+            "inspection_id": inspection["id"],
         },
     )
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from hypothesis import settings
 
 from server import create_app
 from server.extensions import db
@@ -25,6 +26,11 @@ from server.services.passwords import use_cheap_hashing
 pytest_plugins = ["tests.s3_support"]
 
 PASSWORD = "correct horse battery"
+
+# Property tests judge results, never speed: on a loaded machine hypothesis's per-example
+# deadline failed sound properties (a timing assertion in all but name).
+settings.register_profile("project", deadline=None)
+settings.load_profile("project")
 
 # CI sets STRICT_SKIPS=1: a test skipped for want of a part the scripts install (Chromium, the
 # CJK font, playwright) fails instead, so a missing part cannot pass for a green suite. Only

@@ -22,6 +22,7 @@ from server.api import (
     guards,
     hazards,
     health,
+    parties,
     reports,
     security,
     sync,
@@ -75,6 +76,7 @@ def init_app(app: Flask) -> None:
         calendar.blp,
         annual_plans.blp,
         reports.blp,
+        parties.blp,
     ):
         # Bodies must be read by the strict parser, whoever adds the next resource.
         if not isinstance(blueprint, Blueprint):

@@ -8,6 +8,13 @@ from server.models.draws import Draw, DrawPlan, DrawSeed, Recusal, Task
 from server.models.enterprises import Enterprise
 from server.models.hazard_counts import HazardCount, HazardFinderCount, HazardUnitCount
 from server.models.hazards import HazardEscalation
+from server.models.parties import (
+    ComplaintMessage,
+    EnterpriseAccount,
+    Supervisor,
+    VisitComplaint,
+    VisitEvaluation,
+)
 from server.models.plans import AnnualPlan, AnnualPlanItem
 from server.models.records import (
     Document,
@@ -37,6 +44,7 @@ __all__ = [
     "CalendarYear",
     "Change",
     "Complaint",
+    "ComplaintMessage",
     "Device",
     "DeviceEvent",
     "Document",
@@ -45,6 +53,7 @@ __all__ = [
     "DrawPlan",
     "DrawSeed",
     "Enterprise",
+    "EnterpriseAccount",
     "Exemption",
     "Hazard",
     "HazardCount",
@@ -60,8 +69,11 @@ __all__ = [
     "Recusal",
     "Rectification",
     "Scan",
+    "Supervisor",
     "SyncClock",
     "SyncOp",
     "Task",
     "User",
+    "VisitComplaint",
+    "VisitEvaluation",
 ]

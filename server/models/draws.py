@@ -51,6 +51,11 @@ class DrawPlan(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     cron: so.Mapped[str | None] = so.mapped_column(sa.String(100))
     period: so.Mapped[str] = so.mapped_column(sa.String(10), default="quarter")
     active: so.Mapped[bool] = so.mapped_column(sa.Boolean, default=True)
+    # 检查预告: drawn enterprises see their task on their own pages before the visit. Not a
+    # draw parameter (it changes nothing of who is drawn), so set apart from the plan's config.
+    advance_notice: so.Mapped[bool] = so.mapped_column(
+        sa.Boolean, default=False, server_default=sa.false()
+    )
     # Fire times before this moment are not "missed" (set when the schedule starts or changes).
     schedule_from: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
     # The last fire time the scheduler dealt with, and what went wrong with it if anything.

@@ -71,9 +71,19 @@ class VisitSettingsSchema(ma.Schema):
             raise ma.ValidationError(errors)
 
 
+class SupervisionSettingsSchema(ma.Schema):
+    """``settings["supervision"]``: what the supervisor holds the agency to (domain/parties.py)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    complaint_answer_days = _days(1, 60, "an enterprise's complaint is answered within this")
+
+
 SECTION_SCHEMAS: dict[str, type[ma.Schema]] = {
     "hazards": HazardSettingsSchema,
     "visits": VisitSettingsSchema,
+    "supervision": SupervisionSettingsSchema,
 }
 
 
@@ -85,6 +95,7 @@ class AgencySettingsPatchSchema(ma.Schema):
 
     hazards = ma.fields.Dict()
     visits = ma.fields.Dict()
+    supervision = ma.fields.Dict()
 
 
 class AgencySettingsSchema(ma.Schema):
@@ -93,6 +104,7 @@ class AgencySettingsSchema(ma.Schema):
     agency = ma.fields.String(required=True, metadata={"description": "the agency's code"})
     hazards = ma.fields.Nested(HazardSettingsSchema, required=True)
     visits = ma.fields.Nested(VisitSettingsSchema, required=True)
+    supervision = ma.fields.Nested(SupervisionSettingsSchema, required=True)
     ignored = ma.fields.List(
         ma.fields.String(),
         required=True,

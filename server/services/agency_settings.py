@@ -14,6 +14,7 @@ import marshmallow as ma
 from server.domain import permissions
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.hazards import HazardPolicy
+from server.domain.parties import COMPLAINT_ANSWER_DAYS
 from server.domain.permissions import Principal
 from server.domain.visits import DEFAULT_REPEAT_DAYS, DEFAULT_YEARLY_CAPS
 from server.extensions import db
@@ -32,6 +33,8 @@ def _defaults(section: str) -> dict[str, Any]:
     if section == "hazards":
         policy = HazardPolicy()
         return {name: getattr(policy, name) for name in _POLICY_FIELDS}
+    if section == "supervision":
+        return {"complaint_answer_days": COMPLAINT_ANSWER_DAYS}
     return {"repeat_visit_days": DEFAULT_REPEAT_DAYS, "yearly_caps": dict(DEFAULT_YEARLY_CAPS)}
 
 
@@ -85,6 +88,12 @@ def visits_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
     """``settings["visits"]`` with invalid keys left out (``VisitPolicy.from_settings`` input)."""
     values, _ = section(settings, "visits")
     return values
+
+
+def complaint_answer_days(settings: dict[str, Any] | None) -> int:
+    """Days an enterprise's complaint about a visit may wait for its answer."""
+    values, _ = section(settings, "supervision")
+    return int(values.get("complaint_answer_days", COMPLAINT_ANSWER_DAYS))
 
 
 def view(agency: Agency) -> dict[str, Any]:

@@ -7,9 +7,13 @@ from flask import Flask
 from server.web import (
     devices,  # noqa: F401 - its routes join manager.bp when imported
     draws,
+    enterprise,
     manager,
     penalties,
     public,
+    supervisor,
+    verify,
+    visit_feedback,  # noqa: F401 - its routes join manager.bp when imported
 )
 
 
@@ -18,3 +22,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(manager.bp)
     app.register_blueprint(draws.bp)
     app.register_blueprint(penalties.public_bp)
+    app.register_blueprint(enterprise.bp)
+    app.register_blueprint(supervisor.bp)
+    app.register_blueprint(verify.bp)

@@ -60,6 +60,11 @@ BODIES = {
     },
     ("PATCH", "/api/v1/complaints/<uuid:complaint_id>"): {"handled_on": "2024-05-07"},
     ("DELETE", "/api/v1/recusals/<uuid:recusal_id>"): None,
+    ("POST", "/api/v1/enterprises/<uuid:enterprise_id>/activation-code"): None,
+    ("POST", "/api/v1/draw-plans/<uuid:plan_id>/advance-notice"): {"advance_notice": True},
+    ("POST", "/api/v1/visit-complaints/<uuid:visit_complaint_id>/replies"): {
+        "text": "已核实，执法人员出示了执法证",
+    },
 }
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -184,3 +189,94 @@ def test_writing_another_agencys_row_through_a_bound_session_fails(world, app) -
             db.session.rollback()
         else:  # pragma: no cover - the assertion below reports it
             raise AssertionError("a row of another agency was written")
+
+
+# --- the other parties ------------------------------------------------------------------------
+
+_ENTERPRISE_BODIES = {
+    "enterprise.evaluate": {"rating": "1", "comment": "差"},
+    "enterprise.complain": {"text": "投诉"},
+    "enterprise.rectify": {"description": "已整改"},
+}
+
+
+def test_every_enterprise_page_with_an_id_answers_another_enterprises_rows_like_none(
+    world, client, app
+) -> None:
+    """Each /enterprise route with an id, signed in as another enterprise, on this one's
+    visit or hazard: the same answer as for an id that never existed, and nothing written."""
+    from server.models import Rectification, VisitComplaint, VisitEvaluation
+    from tests.party_support import activate, csrf, ok
+
+    theirs = make_rows(world, client, "hexi", "天津市河西区应急管理局", "河西")
+    world.agency()
+    lead = world.headers("lead")
+    other = world.enterprise(lead, name="天津市另一家机械有限公司")
+    issued = ok(client.post(f"/api/v1/enterprises/{other['id']}/activation-code", headers=lead))
+    browser = activate(app, other["uscc"], issued["activation_code"])
+    token = csrf(browser, "/enterprise/")
+    ids = {"inspection_id": theirs.ids["inspection_id"], "hazard_id": theirs.ids["hazard_id"]}
+    routes = [
+        r
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/enterprise/") and _PARAMETER.search(r.rule)
+    ]
+    assert {r.endpoint for r in routes} >= set(_ENTERPRISE_BODIES) | {"enterprise.visit"}
+    for rule in routes:
+        names = _PARAMETER.findall(rule.rule)
+        method = "POST" if "POST" in rule.methods else "GET"
+        data = {"csrf_token": token, **_ENTERPRISE_BODIES.get(rule.endpoint, {})}
+        kwargs = {"data": data} if method == "POST" else {}
+        found = browser.open(
+            _PARAMETER.sub(lambda m: ids[m.group(1)], rule.rule), method=method, **kwargs
+        )
+        never = browser.open(
+            _PARAMETER.sub(lambda m: never_existed(m.group(1)), rule.rule), method=method, **kwargs
+        )
+        assert found.status_code == never.status_code == 404, (rule.rule, names)
+    with app.app_context():
+        count = {
+            model: db.session.scalar(sa.select(sa.func.count(model.id)))
+            for model in (VisitEvaluation, VisitComplaint, Rectification)
+        }
+    # The one complaint is the agency's own enterprise's (make_rows); ours wrote nothing.
+    assert count == {VisitEvaluation: 0, VisitComplaint: 1, Rectification: 0}
+
+
+def test_an_enterprises_or_a_supervisors_sign_in_opens_no_agency_api_route(
+    world, client, app
+) -> None:
+    """The other parties sign in with cookies on their own pages; the agencies' API takes
+    bearer tokens only, and its routes answer them as anyone unauthenticated."""
+    from server.services import supervision
+    from tests.party_support import activate, csrf, ok
+
+    theirs = make_rows(world, client, "hexi", "天津市河西区应急管理局", "河西")
+    uscc = client.get(
+        f"/api/v1/enterprises/{theirs.ids['enterprise_id']}", headers=theirs.lead
+    ).get_json()["uscc"]
+    issued = ok(
+        client.post(
+            f"/api/v1/enterprises/{theirs.ids['enterprise_id']}/activation-code",
+            headers=theirs.lead,
+        )
+    )
+    enterprise = activate(app, uscc, issued["activation_code"])
+    with app.app_context():
+        supervision.create_supervisor("jiandu", "jiandu-mima-2024")
+    supervisor = app.test_client()
+    supervisor.post(
+        "/supervise/login",
+        data={
+            "csrf_token": csrf(supervisor, "/supervise/login"),
+            "username": "jiandu",
+            "password": "jiandu-mima-2024",
+        },
+    )
+    assert supervisor.get("/supervise/").status_code == 200
+    for method, rule, _ in _id_routes(app):
+        body = BODIES.get((method, rule))
+        for who, other in (("enterprise", enterprise), ("supervisor", supervisor)):
+            path = _PARAMETER.sub(lambda m: theirs.ids[m.group(1)], rule)
+            response = other.open(path, method=method, json=body)
+            assert response.status_code == 401, (who, method, rule, response.status_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from server.extensions import db
-from server.models import Enterprise, User
+from server.models import Agency, Enterprise, User
 from server.services.demo import DEMO_PASSWORD
 
 
@@ -76,8 +76,12 @@ def test_demo_seed_builds_a_believable_agency_with_history_once(runner, app, cli
     assert first.exit_code == 0, first.output
     assert "inspector01" in first.output and DEMO_PASSWORD in first.output
     with app.app_context():
-        enterprises = db.session.scalars(sa.select(Enterprise)).all()
-        users = db.session.scalars(sa.select(User)).all()
+        # The demo agency's own; a neighbouring bureau registered one of them too.
+        nankai = db.session.scalar(sa.select(Agency.id).where(Agency.code == "nankai"))
+        enterprises = db.session.scalars(
+            sa.select(Enterprise).where(Enterprise.agency_id == nankai)
+        ).all()
+        users = db.session.scalars(sa.select(User).where(User.agency_id == nankai)).all()
     assert len(enterprises) >= 200
     assert len({e.name for e in enterprises}) == len(enterprises)
     assert len({e.industry for e in enterprises}) >= 7

@@ -1,7 +1,7 @@
 """login_throttles: failed sign-ins per user name and per address, shared by every host
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-06 18:30:00
 """
 from alembic import op
@@ -12,7 +12,7 @@ import server.models.types
 
 # revision identifiers, used by Alembic.
 revision = '0016'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
