@@ -104,6 +104,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         },
         "PUBLIC_BASE_URL": env.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "ATTACHMENTS_DIR": env.get("ATTACHMENTS_DIR", str(instance / "attachments")),
+        # The inspectors' field app, built by npm (scripts/serve, scripts/test) and served
+        # under /field/.
+        "FIELD_APP_DIR": env.get(
+            "FIELD_APP_DIR", str(Path(__file__).resolve().parents[1] / "field" / "dist")
+        ),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
         "TIMEZONE": env.get("TIMEZONE", DEFAULT_TIMEZONE),
         "TOKEN_TTL_HOURS": int(env.get("TOKEN_TTL_HOURS", "168")),

@@ -7,6 +7,7 @@ from flask import Flask
 from server.web import (
     devices,  # noqa: F401 - its routes join manager.bp when imported
     draws,
+    field,
     manager,
     penalties,
     public,
@@ -18,3 +19,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(manager.bp)
     app.register_blueprint(draws.bp)
     app.register_blueprint(penalties.public_bp)
+    app.register_blueprint(field.bp)
