@@ -273,27 +273,36 @@ async function renderScan(view) {
       <ul id="directory-results" class="list"></ul>
     </section>
     <section id="enterprise-card"></section>`;
-  const status = $('#scan-status');
-  try {
-    app.stopCamera = await scanWithCamera($('#camera'), (text) => {
-      app.stopCamera = null;
-      status.textContent = '已识别';
-      onScanned(text);
-    });
-    status.textContent = '将企业门口的二维码对准取景框';
-  } catch (err) {
-    status.textContent = `无法使用摄像头（${err.message}），请手动查找`;
-  }
   const enterprises = await app.store.listRecords('enterprise');
-  $('#directory-search').addEventListener('input', (e) => {
-    const found = searchDirectory(enterprises, e.target.value);
+  const search = () => {
+    const found = searchDirectory(enterprises, $('#directory-search').value);
     $('#directory-results').innerHTML = found
       .map((x) => `<li><button class="pick-enterprise" data-id="${esc(x.id)}">${esc(x.name)}</button><br><span class="hint">${esc(x.uscc)} · ${esc(x.address)}</span></li>`)
       .join('');
     for (const b of $$('.pick-enterprise')) {
-      b.addEventListener('click', () => showCard(b.dataset.id, null));
+      b.addEventListener('click', () => {
+        if (app.stopCamera) app.stopCamera();
+        app.stopCamera = null;
+        showCard(b.dataset.id, null);
+      });
     }
-  });
+  };
+  $('#directory-search').addEventListener('input', search);
+  search();
+  const status = $('#scan-status');
+  try {
+    const stop = await scanWithCamera($('#camera'), (text) => {
+      app.stopCamera = null;
+      status.textContent = '已识别';
+      onScanned(text);
+    });
+    // The inspector may have left the screen while the camera was starting.
+    if (currentRoute().name !== 'scan' || !$('#camera')) stop();
+    else app.stopCamera = stop;
+    status.textContent = '将企业门口的二维码对准取景框';
+  } catch (err) {
+    status.textContent = `无法使用摄像头（${err.message}），请手动查找`;
+  }
 }
 
 async function currentPosition() {

@@ -76,10 +76,32 @@ function flatten(messages) {
   return String(messages);
 }
 
+// What the usual refusals mean, in the inspector's words; the server's own text follows.
+const REASONS = {
+  entry_code_revoked: '二维码已作废（企业已换发新码，请扫描门口的新码或手动查找）',
+  entry_code_forged: '二维码校验不通过，可能被篡改',
+  entry_code_malformed: '不是本系统的企业二维码',
+  entry_code_invalid: '二维码无效',
+  attachment_missing: '照片或签名未上传成功',
+  not_in_team: '提交人不在检查组内',
+  invalid_data: '数据不合规',
+  depends_on_rejected: '所依赖的记录被拒绝',
+  immutable_record: '已提交的记录不能修改',
+  immutable_field: '该字段不能修改',
+  unknown_enterprise: '名录中没有该企业',
+  enterprise_mismatch: '企业与检查记录不一致',
+  deadline_too_far: '整改期限超出允许范围',
+  deadline_required: '须填写整改期限',
+  stop_too_long: '停产停业期限超出允许范围',
+  op_id_reused: '操作编号重复',
+  illegal_transition: '隐患当前状态不允许此操作',
+};
+
 /** The server's reason for refusing an op, as the inspector reads it. */
 export function rejectionReason(errors) {
   if (!errors) return '服务器拒绝了此操作';
   const parts = [];
+  if (REASONS[errors.code]) parts.push(REASONS[errors.code]);
   if (errors.message) parts.push(errors.message);
   if (errors.fields && Object.keys(errors.fields).length) parts.push(flatten(errors.fields));
   if (!parts.length) parts.push(flatten(errors));

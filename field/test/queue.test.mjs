@@ -84,7 +84,7 @@ test('a missing attachment sends the op back to upload, three times at most, the
   }
   op = applyResult(op, missing);
   assert.equal(op.state, 'rejected');
-  assert.equal(op.reason, 'upload it first');
+  assert.equal(op.reason, '照片或签名未上传成功：upload it first');
 });
 
 test('results must match the batch one for one', () => {
@@ -110,4 +110,10 @@ test('the summary counts what waits and what needs the inspector', () => {
 test('a rejection without a message still says something', () => {
   assert.match(rejectionReason(null), /拒绝/);
   assert.equal(rejectionReason({ code: 'x', fields: { deadline: ['too far'] } }), 'deadline: too far');
+});
+
+test('a known refusal is explained in Chinese before the server text', () => {
+  const reason = rejectionReason({ code: 'entry_code_revoked', message: 'this code was replaced' });
+  assert.ok(reason.startsWith('二维码已作废'));
+  assert.ok(reason.endsWith('this code was replaced'));
 });

@@ -142,3 +142,28 @@ def add_hazard(
     page.wait_for_function(
         "(n) => document.querySelectorAll('li.hazard-draft').length === n", arg=before + 1
     )
+
+
+def pick_enterprise(page: Any, name: str) -> None:
+    """The gate code is missing: find the enterprise in the pulled directory."""
+    page.click("#tabs a[data-tab=scan]")
+    page.fill("#directory-search", name)
+    page.locator("button.pick-enterprise", has_text=name).first.click()
+    page.wait_for_selector("#start-visit")
+
+
+def record_visit(page: Any, partner: str, hazards: list[str]) -> None:
+    """From an enterprise card: a visit with ``partner`` and one general hazard per text."""
+    page.click("#start-visit")
+    page.wait_for_selector("#visit-form")
+    page.select_option("#partner", label=partner)
+    page.fill("input[name=place]", "生产车间")
+    page.fill("input[name=rep-name]", "张伟")
+    for description in hazards:
+        add_hazard(page, description)
+    page.click("#finish-visit")
+    page.wait_for_selector("#inspection")
+
+
+def outbox_states(page: Any) -> list[str]:
+    return page.evaluate("() => window.fieldApp.store.listOps().then(ops => ops.map(o => o.state))")

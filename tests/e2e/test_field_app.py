@@ -8,6 +8,7 @@ video-capture``); the network goes down with Playwright's offline emulation.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,11 +24,15 @@ from tests.e2e.field_support import (
     log_in,
     phone,
     photo,
+    pick_enterprise,
+    record_visit,
     require_built_app,
     sign,
     wait_synced,
     wait_waiting,
 )
+from tests.qr_support import decode_png
+from tests.sync_support import op, scan_op
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +55,14 @@ def gate(app, world, client) -> dict[str, Any]:
     )
     assert png.status_code == 200
     return {"enterprise": enterprise, "png": png.data, "wang": wang, "li": li, "manager": manager}
+
+
+def push(client, headers: dict[str, str], device: str, ops: list[dict[str, Any]]) -> list[Any]:
+    """Another phone's push, through the API."""
+    body = {"device_id": device, "schema_version": 1, "ops": ops}
+    response = client.post("/api/v1/sync/push", json=body, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["results"]
 
 
 def count(app, model: Any, **where: Any) -> int:
@@ -115,6 +128,7 @@ def test_an_inspector_records_a_visit_offline_and_it_syncs_once_after_a_browser_
         assert page.inner_text("#net") == "离线"
         assert "待同步" in page.inner_text("#recent")
         page.click("#tabs a[data-tab=sync]")
+        page.wait_for_selector("#outbox li.op")
         states = page.locator("#outbox li.op").evaluate_all(
             "(els) => els.map(e => e.dataset.state)"
         )
@@ -165,3 +179,150 @@ def test_an_inspector_records_a_visit_offline_and_it_syncs_once_after_a_browser_
         )
         assert head == "%PDF"
         assert page.inner_text("#inspection-state") == "已同步"
+
+
+def test_the_card_shows_a_repeat_visit_warning_when_scanned_online(
+    app, client, live_server, gate, world, tmp_path
+) -> None:
+    # Another team scanned the gate an hour ago.
+    li_phone = world.login("li", device_id="phone-li")
+    earlier = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(hours=1)
+    code = decode_png(gate["png"])
+    result = push(client, li_phone, "phone-li", [scan_op(code, [str(gate["li"].id)], at=earlier)])
+    assert result[0]["status"] == "applied"
+
+    with phone(tmp_path / "profile", camera_file(gate["png"], tmp_path / "gate.y4m")) as context:
+        page = context.new_page()
+        log_in(page, live_server, "wang")
+        page.click("#tabs a[data-tab=scan]")
+        page.wait_for_selector("#visit-warnings .warning[data-code=repeat_visit]", timeout=20000)
+        warning = page.inner_text("#visit-warnings")
+        assert "重复检查" in warning and "其他检查组" in warning
+        assert page.inner_text("#card-name") == "天津宏达机械制造有限公司"
+        wait_synced(page, 0)
+    assert count(app, Scan) == 2
+
+
+def test_a_batch_whose_answer_was_lost_is_sent_again_and_lands_once(
+    app, live_server, gate, tmp_path
+) -> None:
+    with phone(tmp_path / "profile", service_workers="block") as context:
+        page = context.new_page()
+        log_in(page, live_server, "wang")
+        context.set_offline(True)
+        pick_enterprise(page, "天津宏达机械")
+        record_visit(page, "李娜（证号 12010420002）", ["配电箱未上锁", "安全出口堵塞"])
+        wait_waiting(page, 3)
+
+        # The server takes the first push, and the answer is lost on the way back.
+        pushes: list[str] = []
+
+        def drop_first_answer(route: Any) -> None:
+            pushes.append(route.request.post_data)
+            if len(pushes) == 1:
+                route.fetch()
+                route.abort("connectionreset")
+            else:
+                route.continue_()
+
+        context.route("**/api/v1/sync/push", drop_first_answer)
+        context.set_offline(False)
+        page.wait_for_function(
+            "() => !document.querySelector('#sync-errors').hidden"
+            " && document.querySelector('#sync-errors').textContent.includes('同步失败')"
+        )
+        assert page.get_attribute("#sync-state", "data-waiting") == "3"
+        assert count(app, Inspection) == 1 and count(app, Hazard) == 2
+
+        page.click("#tabs a[data-tab=sync]")
+        page.click("#sync-button")
+        wait_synced(page, 0)
+        assert len(pushes) == 2
+        assert json.loads(pushes[0])["ops"] == json.loads(pushes[1])["ops"]
+        statuses = page.evaluate(
+            "() => window.fieldApp.store.listOps().then(ops => ops.map(o => o.server_status))"
+        )
+        assert statuses == ["duplicate"] * 3
+        assert page.locator("#sync-errors").is_hidden()
+    assert count(app, Inspection) == 1 and count(app, Hazard) == 2
+
+
+def test_an_inspector_merges_a_conflicting_edit_with_one_tap(
+    app, client, live_server, gate, world, tmp_path
+) -> None:
+    with phone(tmp_path / "profile") as context:
+        page = context.new_page()
+        log_in(page, live_server, "wang")
+        pick_enterprise(page, "天津宏达机械")
+        record_visit(page, "李娜（证号 12010420002）", ["配电箱未上锁"])
+        wait_synced(page, 0)
+        with app.app_context():
+            hazard = db.session.scalars(sa.select(Hazard)).one()
+            hazard_id = str(hazard.id)
+
+        # Offline, the inspector adds to the description; meanwhile the partner's phone
+        # rewrote it from the same version.
+        context.set_offline(True)
+        li_phone = world.login("li", device_id="phone-li")
+        edit = op(
+            "hazard",
+            {"description": "配电箱未上锁（李娜补充：箱门损坏）"},
+            record_id=hazard_id,
+            base_version=1,
+        )
+        assert push(client, li_phone, "phone-li", [edit])[0]["status"] == "applied"
+
+        page.goto(f"{live_server}/field/#/hazard/{hazard_id}")
+        page.wait_for_selector("#edit-hazard")
+        page.fill("#edit-hazard textarea[name=description]", "配电箱未上锁，无警示标识（王伟）")
+        page.click("#edit-hazard button[type=submit]")
+        wait_waiting(page, 1)
+        context.set_offline(False)
+        page.click("#tabs a[data-tab=sync]")
+        page.wait_for_selector("#outbox li.op[data-state=conflict]", timeout=20000)
+        row = page.locator("#outbox table.conflict tr[data-field=description]")
+        assert row.locator("td.mine").inner_text() == "配电箱未上锁，无警示标识（王伟）"
+        assert row.locator("td.theirs").inner_text() == "配电箱未上锁（李娜补充：箱门损坏）"
+        assert "1 项待处理" in page.inner_text("#sync-errors")
+
+        page.click("#outbox button.merge")
+        page.wait_for_selector("#outbox li.op", state="detached")
+        wait_synced(page, 0)
+        assert page.get_attribute("#sync-state", "data-attention") == "0"
+
+    with app.app_context():
+        hazard = db.session.get(Hazard, hazard.id)
+        assert hazard.description == "配电箱未上锁，无警示标识（王伟）"
+        assert hazard.version == 3
+
+
+def test_a_rejected_scan_is_shown_with_the_servers_reason_and_kept(
+    app, client, live_server, gate, tmp_path
+) -> None:
+    camera = camera_file(gate["png"], tmp_path / "gate.y4m")
+    # The poster at the gate is an old one: the code was rotated since it was printed.
+    rotated = client.post(
+        f"/api/v1/enterprises/{gate['enterprise']['id']}/entry-code/rotate",
+        headers=gate["manager"],
+    )
+    assert rotated.status_code == 200
+    with phone(tmp_path / "profile", camera) as context:
+        page = context.new_page()
+        log_in(page, live_server, "wang")
+        context.set_offline(True)
+        page.click("#tabs a[data-tab=scan]")
+        page.wait_for_selector("#card-name", timeout=20000)
+        context.set_offline(False)
+        page.click("#tabs a[data-tab=sync]")
+        page.click("#sync-button")
+        rejected = page.locator("#outbox li.op[data-state=rejected]")
+        rejected.wait_for()
+        assert "被服务器拒绝" in rejected.inner_text()
+        reason = rejected.locator(".reason").inner_text()
+        assert "二维码已作废" in reason and "replaced" in reason
+        assert "1 项待处理" in page.inner_text("#sync-errors")
+        # Not sent again by itself, and still there after another sync.
+        page.click("#sync-button")
+        wait_synced(page, 0)
+        assert page.locator("#outbox li.op[data-state=rejected]").count() == 1
+    assert count(app, Scan) == 0
