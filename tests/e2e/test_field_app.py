@@ -9,6 +9,7 @@ video-capture``); the network goes down with Playwright's offline emulation.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +33,7 @@ from tests.e2e.field_support import (
     wait_waiting,
 )
 from tests.qr_support import decode_png
-from tests.sync_support import op, scan_op
+from tests.sync_support import document_op, hazard_op, inspection_op, op, scan_op
 
 pytestmark = pytest.mark.browser
 
@@ -326,3 +327,59 @@ def test_a_rejected_scan_is_shown_with_the_servers_reason_and_kept(
         wait_synced(page, 0)
         assert page.locator("#outbox li.op[data-state=rejected]").count() == 1
     assert count(app, Scan) == 0
+
+
+def test_an_earlier_hazard_is_reported_fixed_and_reinspected_from_the_phone(
+    app, client, live_server, gate, world, tmp_path
+) -> None:
+    # Last month's visit: one hazard, ordered fixed within a deadline.
+    old_phone = world.login("wang", device_id="phone-old")
+    team = [str(gate["wang"].id), str(gate["li"].id)]
+    started = datetime.now(ZoneInfo("Asia/Shanghai")) - timedelta(days=20)
+    visit = inspection_op(gate["enterprise"]["id"], team, at=started)
+    hazard = hazard_op(visit["id"], gate["enterprise"]["id"], description="消防通道堆放杂物")
+    deadline = (shanghai_today() + timedelta(days=5)).isoformat()
+    order = document_op(
+        "rectification_order", visit["id"], [hazard["id"]], at=started, deadline=deadline
+    )
+    results = push(client, old_phone, "phone-old", [visit, hazard, order])
+    assert [r["status"] for r in results] == ["applied"] * 3
+
+    with phone(tmp_path / "profile") as context:
+        page = context.new_page()
+        log_in(page, live_server, "wang")
+        item = page.locator(f"#hazards li[data-hazard='{hazard['id']}']")
+        assert "限期整改中" in item.inner_text() and "剩 5 天" in item.inner_text()
+
+        item.locator("a").click()
+        page.fill("#rectification-form textarea[name=description]", "杂物已清理，通道畅通")
+        page.locator("#rectification-form input[name=evidence]").set_input_files([photo("green")])
+        page.click("#rectification-form button[type=submit]")
+        wait_synced(page, 0)
+        page.goto(f"{live_server}/field/#/hazard/{hazard['id']}")
+        page.wait_for_function(
+            "() => document.querySelector('#hazard') && "
+            "document.querySelector('#hazard').innerText.includes('已报整改待复查')"
+        )
+
+        page.click("#start-reinspection")
+        page.wait_for_selector("#visit-form")
+        assert "消防通道堆放杂物" in page.inner_text("#visit-form .pending")
+        page.select_option("#partner", label="李娜（证号 12010420002）")
+        page.fill("input[name=rep-name]", "张伟")
+        sign(page)
+        page.click("#finish-visit")
+        page.wait_for_selector("#inspection")
+        wait_synced(page, 0)
+        page.reload()
+        page.wait_for_selector("#documents .document[data-type=reinspection_opinion] .number")
+
+    with app.app_context():
+        stored = db.session.get(Hazard, uuid.UUID(hazard["id"]))
+        assert stored.status == "closed"
+        opinion = db.session.scalars(
+            sa.select(Document).where(Document.type == "reinspection_opinion")
+        ).one()
+        assert opinion.hazard_ids == [hazard["id"]]
+        assert opinion.body["outcome"] == "pass"
+        assert "复" in opinion.number
