@@ -2,6 +2,7 @@
 // worker that precaches exactly this build's files. Run by scripts/serve and scripts/test.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +55,14 @@ await build({
   define: { __SHELL__: JSON.stringify(shell), __VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
 });
+
+// Compressed twins, sent to browsers that accept gzip (the service is not behind a proxy
+// that compresses on every intranet).
+for (const name of [...shellFiles, 'sw.js']) {
+  if (/\.(js|css|html|svg|webmanifest)$/.test(name)) {
+    await writeFile(join(dist, `${name}.gz`), gzipSync(await readFile(join(dist, name)), { level: 9 }));
+  }
+}
 
 const sizes = await Promise.all(shellFiles.map(async (n) => [n, (await readFile(join(dist, n))).length]));
 console.log(`field app ${version}: ${sizes.map(([n, s]) => `${n} ${(s / 1024).toFixed(1)} KiB`).join(', ')}`);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ def built(app, tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     (folder / "index.html").write_text("<!doctype html><title>现场执法</title>", encoding="utf-8")
     (folder / "app-AB12CD34.js").write_text("console.log(1)")
+    (folder / "app-AB12CD34.js.gz").write_bytes(gzip.compress(b"console.log(1)"))
     (folder / "sw.js").write_text("self.addEventListener('fetch', () => {})")
     (folder / "manifest.webmanifest").write_text("{}")
     before = app.config["FIELD_APP_DIR"]
@@ -68,3 +70,14 @@ def test_an_unbuilt_app_is_404_not_a_crash(client, app, tmp_path) -> None:
         assert client.get("/field/").status_code == 404
     finally:
         app.config["FIELD_APP_DIR"] = before
+
+
+def test_a_browser_that_accepts_gzip_gets_the_compressed_twin(client, built) -> None:
+    response = client.get("/field/app-AB12CD34.js", headers={"Accept-Encoding": "gzip, br"})
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert response.mimetype in ("text/javascript", "application/javascript")
+    assert gzip.decompress(response.data) == b"console.log(1)"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    plain = client.get("/field/app-AB12CD34.js")
+    assert "Content-Encoding" not in plain.headers
+    assert plain.data == b"console.log(1)"
