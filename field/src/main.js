@@ -91,9 +91,11 @@ async function renderBar() {
   const problems = [];
   if (status.attention) problems.push(`${status.attention} 项待处理`);
   if (status.lastError) problems.push(`同步失败：${status.lastError.message}`);
-  if (await app.store.getKV('authExpired')) problems.push('登录已过期，请重新登录');
+  const expired = await app.store.getKV('authExpired');
+  if (expired) problems.push('登录已过期，请重新登录（未同步的记录保留在本机）');
   $('#sync-errors').textContent = problems.join('；');
   $('#sync-errors').hidden = !problems.length;
+  $('#relogin').hidden = !expired;
 }
 
 async function syncNow() {
@@ -106,7 +108,8 @@ async function syncNow() {
   if (report.error?.status === 401) toast('登录已过期，请重新登录', 'error');
   await refreshTeam();
   await renderBar();
-  if (['today', 'sync', 'inspection', 'hazard'].includes(currentRoute().name)) await route();
+  // Screens that only show records are redrawn; forms being filled in are left alone.
+  if (['today', 'sync', 'inspection'].includes(currentRoute().name)) await route();
   return report;
 }
 
@@ -791,8 +794,8 @@ async function renderHazard(view, id) {
       await app.store.addOps([op], [{ ...record, data: { ...h, ...changed } }]);
       toast('修改已保存，待同步');
       await renderBar();
-      syncNow();
       await renderHazard(view, id);
+      syncThenRedraw();
     } catch (err) {
       toast(err.message, 'error');
     }
@@ -809,11 +812,18 @@ async function renderHazard(view, id) {
       await app.store.addOps([op], [{ entity: 'rectification', id: rid, version: null, local: true, data }]);
       toast('整改报告已保存，待同步');
       await renderBar();
-      syncNow();
+      await renderHazard(view, id);
+      syncThenRedraw();
     } catch (err) {
       toast(err instanceof InvalidOp ? '请附上整改照片' : err.message, 'error');
     }
   });
+  // The hazard's status after the sync (reported, ordered...) comes with the pull.
+  const syncThenRedraw = () =>
+    syncNow().then(() => {
+      const here = currentRoute();
+      if (here.name === 'hazard' && here.arg === id) renderHazard(view, id);
+    });
   $('#start-reinspection').addEventListener('click', async () => {
     const draft = await newDraft({ enterpriseId: h.enterprise_id, kind: 'other', reinspect: [id] });
     go(`#/visit/${draft.id}`);
@@ -907,6 +917,11 @@ async function start() {
   app.engine = new SyncEngine({ api: app.api, store: app.store, deviceId: app.deviceId, uuid, onChange: () => renderBar() });
   window.fieldApp = app;
   $('#sync-now').addEventListener('click', () => (app.session ? go('#/sync') : null));
+  $('#relogin').addEventListener('click', async () => {
+    app.session = null;
+    await app.store.setKV('session', null);
+    route();
+  });
   $('#logout').addEventListener('click', async () => {
     const { waiting, attention } = await app.engine.status();
     if (waiting + attention && !confirm(`还有 ${waiting + attention} 项未同步，退出后仍保留在本机，重新登录后继续同步。确定退出？`)) return;

@@ -356,7 +356,6 @@ def test_an_earlier_hazard_is_reported_fixed_and_reinspected_from_the_phone(
         page.locator("#rectification-form input[name=evidence]").set_input_files([photo("green")])
         page.click("#rectification-form button[type=submit]")
         wait_synced(page, 0)
-        page.goto(f"{live_server}/field/#/hazard/{hazard['id']}")
         page.wait_for_function(
             "() => document.querySelector('#hazard') && "
             "document.querySelector('#hazard').innerText.includes('已报整改待复查')"
