@@ -18,7 +18,9 @@ import pytest
 import sqlalchemy as sa
 
 from server.extensions import db
+from server.models import Task
 from server.models.records import Document, Hazard, Inspection, Scan
+from tests.draw_support import make_field
 from tests.e2e.field_support import (
     add_hazard,
     camera_file,
@@ -382,3 +384,40 @@ def test_an_earlier_hazard_is_reported_fixed_and_reinspected_from_the_phone(
         assert opinion.hazard_ids == [hazard["id"]]
         assert opinion.body["outcome"] == "pass"
         assert "复" in opinion.number
+
+
+def test_a_drawn_task_on_the_today_screen_is_done_by_the_visit_recorded_for_it(
+    app, client, live_server, world, tmp_path
+) -> None:
+    require_built_app(app)
+    world.agency()
+    f = make_field(world, client, good=1, poor=0, key=0, inspectors=["wang", "li"])
+    plan = f.create_plan(rates={"risk:good": "1"}, default_rate="0")
+    f.run(plan["id"])
+    with app.app_context():
+        task = db.session.scalars(sa.select(Task)).one()
+        task_id = str(task.id)
+
+    with phone(tmp_path / "profile") as context:
+        page = context.new_page()
+        log_in(page, live_server, "nankai-wang")
+        item = page.locator(f"#tasks li[data-task='{task_id}']")
+        assert "nankai良好企业0" in item.inner_text()
+        item.locator("button.start-task").click()
+        page.wait_for_selector("#visit-form")
+        assert "双随机任务" in page.inner_text("#visit-form")
+        page.select_option("#partner", label="执法员li（证号 120104200001）")
+        page.fill("input[name=rep-name]", "张伟")
+        page.click("#finish-visit")
+        page.wait_for_selector("#inspection")
+        wait_synced(page, 0)
+        page.click("#tabs a[data-tab=today]")
+        page.wait_for_selector("#tasks")
+        assert page.locator("#tasks li[data-task]").count() == 0
+
+    with app.app_context():
+        task = db.session.get(Task, task.id)
+        assert task.status == "done"
+        inspection = db.session.scalars(sa.select(Inspection)).one()
+        assert task.inspection_id == inspection.id
+        assert str(inspection.task_id) == task_id
