@@ -2,6 +2,15 @@
 # Everything it keeps (SQLite file, attachments, generated SECRET_KEY) is under /data.
 # Run the scheduler as a second container from the same image and the same /data volume:
 #   docker run ... IMAGE flask --app server scheduler run
+# The inspectors' field app, built with npm from its lock file; only its output is kept.
+FROM node:20-slim AS field
+WORKDIR /src
+COPY client_schema ./client_schema
+COPY field/package.json field/package-lock.json ./field/
+RUN cd field && npm ci --no-audit --no-fund
+COPY field ./field
+RUN cd field && npm run build
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -10,6 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     FLASK_APP=server \
     INSTANCE_PATH=/data \
     ATTACHMENTS_DIR=/data/attachments \
+    FIELD_APP_DIR=/app/field \
     BIND=0.0.0.0:8000
 
 # A CJK font so printed documents and gate posters embed their Chinese text.
@@ -25,6 +35,7 @@ RUN pip install .
 # Run from a folder without the source, so the installed package is the one imported.
 WORKDIR /app
 COPY gunicorn.conf.py ./
+COPY --from=field /src/field/dist ./field
 RUN useradd --create-home --uid 1000 app && mkdir -p /data && chown app /data
 USER app
 VOLUME ["/data"]

@@ -121,6 +121,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "S3_PREFIX": env.get("S3_PREFIX", ""),
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
         "S3_REGION": env.get("S3_REGION") or None,
+        # The inspectors' field app, built by npm (scripts/serve, scripts/test) and served
+        # under /field/.
+        "FIELD_APP_DIR": env.get(
+            "FIELD_APP_DIR", str(Path(__file__).resolve().parents[1] / "field" / "dist")
+        ),
         "SCHEDULER_ENABLED": _bool(env.get("SCHEDULER_ENABLED"), False),
         "TIMEZONE": env.get("TIMEZONE", DEFAULT_TIMEZONE),
         "TOKEN_TTL_HOURS": int(env.get("TOKEN_TTL_HOURS", "168")),

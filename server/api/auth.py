@@ -10,7 +10,13 @@ from flask.views import MethodView
 
 from server.api.parsing import Blueprint
 from server.api.security import current_principal, public
-from server.schemas.accounts import DeviceSchema, LoginResultSchema, LoginSchema, UserSchema
+from server.schemas.accounts import (
+    ColleagueSchema,
+    DeviceSchema,
+    LoginResultSchema,
+    LoginSchema,
+    UserSchema,
+)
 from server.services import accounts
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts and devices")
@@ -70,6 +76,14 @@ class ReinstateDevice(MethodView):
         """Let a revoked device log in again (found, with records still to sync); its old
         tokens stay revoked."""
         return accounts.reinstate_device(current_principal(), device_id)
+
+
+@blp.route("/users")
+class Colleagues(MethodView):
+    @blp.response(200, ColleagueSchema(many=True))
+    def get(self) -> Any:
+        """The active people of your agency with their certificates: whom to put on a team."""
+        return accounts.list_colleagues()
 
 
 @blp.route("/me")

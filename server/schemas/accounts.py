@@ -34,6 +34,16 @@ class UserSchema(ma.Schema):
     agency = ma.fields.Nested(AgencySchema, required=True)
 
 
+class ColleagueSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    username = ma.fields.String(required=True)
+    full_name = ma.fields.String(required=True)
+    unit = ma.fields.String(required=True, metadata={"description": "科室 / 执法大队"})
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
+    cert_no = ma.fields.String(allow_none=True, metadata={"description": "执法证 number"})
+    cert_valid_until = Day(allow_none=True)
+
+
 class LoginResultSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
     token_type = ma.fields.String(dump_default="Bearer")

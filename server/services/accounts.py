@@ -269,6 +269,16 @@ def _record(device: Device, action: str, principal: Principal, now: datetime) ->
     db.session.expire(device, ["events"])
 
 
+def list_colleagues() -> list[User]:
+    """The active people of the caller's agency (the session is fenced to it), by name:
+    whom an inspector may put on a team."""
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.active.is_(True)).order_by(User.full_name, User.username)
+        )
+    )
+
+
 def get_user(user_id: uuid.UUID) -> User:
     user = db.session.get(User, user_id)
     if user is None:

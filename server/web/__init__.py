@@ -8,6 +8,7 @@ from server.web import (
     devices,  # noqa: F401 - its routes join manager.bp when imported
     draws,
     enterprise,
+    field,
     manager,
     penalties,
     public,
@@ -25,3 +26,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(enterprise.bp)
     app.register_blueprint(supervisor.bp)
     app.register_blueprint(verify.bp)
+    app.register_blueprint(field.bp)

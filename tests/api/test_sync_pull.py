@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import pytest
 
 from tests.sync_support import Device, document_op, hazard_op, inspection_op, op
@@ -194,3 +197,17 @@ def test_a_push_with_a_cursor_this_server_never_gave_is_refused_before_anything_
     assert response.get_json()["error"]["code"] == "invalid_cursor"
     wang.pull_all()
     assert {e for e, _ in wang.state} == {"enterprise"}
+
+
+def test_a_large_pull_is_gzipped_for_a_client_that_accepts_it(world, client) -> None:
+    world.agency()
+    lead = world.headers("lead")
+    for _ in range(12):
+        world.enterprise(lead)
+    plain = client.get("/api/v1/sync/pull", headers=lead)
+    packed = client.get("/api/v1/sync/pull", headers={**lead, "Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert len(packed.data) < len(plain.data)
+    assert json.loads(gzip.decompress(packed.data)) == plain.get_json()

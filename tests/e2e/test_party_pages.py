@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from server.services import supervision
-from tests.e2e.test_manager_pages import chromium, live_server  # noqa: F401 - fixtures
 from tests.party_support import ENTERPRISE_PASSWORD, make_party
 
 pytestmark = pytest.mark.browser
