@@ -8,7 +8,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -341,9 +341,23 @@ def _window(rows: list[EntryRow]) -> timedelta:
     return timedelta(days=days)
 
 
-def alerts(now: datetime, kind: str | None = None) -> list[supervision.Alert]:
-    """Every alert over the deployment, newest first, each naming the entries behind it."""
-    rows = entries()
+def alerts_since(day: date) -> datetime:
+    """Where the entries an alert list reads begin: a month before ``day``, so that the
+    first entries after it are judged with the visits just before them."""
+    return datetime.combine(day - timedelta(days=31), time(0), ZONE)
+
+
+def alerts(
+    now: datetime, kind: str | None = None, *, since: datetime | None = None
+) -> list[supervision.Alert]:
+    """Alerts over the deployment, newest first, each naming the entries behind it.
+
+    Entries are read from ``since`` on (by default from the start of last year, local time):
+    the yearly caps count calendar years, so a year's counts need no earlier entry."""
+    if since is None:
+        local = now.astimezone(ZONE)
+        since = alerts_since(date(local.year - 1, 1, 1))
+    rows = entries(since=since)
     judged = _judged(rows)
     found = supervision.scan_alerts(judged)
     found += supervision.high_frequency_alerts(judged, ZONE)

@@ -36,7 +36,12 @@ def monthly(agency_id: uuid.UUID, month: date, now: datetime) -> MonthlyReport:
         return supervision.in_month(moment, month, zone)
 
     entries = [r for r in service.entries(agency_id=agency_id) if within(r.inspection.started_at)]
-    alerts = [a for a in service.alerts(now) if a.agency_id == str(agency_id) and within(a.at)]
+    since = service.alerts_since(date(month.year, 1, 1))
+    alerts = [
+        a
+        for a in service.alerts(now, since=since)
+        if a.agency_id == str(agency_id) and within(a.at)
+    ]
     ratings = [
         r.evaluation.rating
         for r in service.evaluations(agency_id)
