@@ -35,6 +35,7 @@ bp = Blueprint("supervisor", __name__, url_prefix="/supervise", template_folder=
 guard(bp)
 
 _PUBLIC = {"supervisor.login"}
+_ALERTS_PER_PAGE = 200
 _SESSION_KEY = "supervisor"
 
 
@@ -132,8 +133,22 @@ def alerts() -> ResponseReturnValue:
     every, since = _alerts()
     found = [a for a in every if a.kind == kind] if kind else every
     counts = {k: sum(1 for a in every if a.kind == k) for k in supervision.ALERT_KINDS}
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    pages = max(1, -(-len(found) // _ALERTS_PER_PAGE))
+    page = min(page, pages)
+    shown = found[(page - 1) * _ALERTS_PER_PAGE : page * _ALERTS_PER_PAGE]
     return render_template(
-        "supervisor/alerts.html", alerts=found, kind=kind, counts=counts, since=since
+        "supervisor/alerts.html",
+        alerts=shown,
+        total=len(found),
+        page=page,
+        pages=pages,
+        kind=kind,
+        counts=counts,
+        since=since,
     )
 
 
@@ -163,7 +178,7 @@ def entries() -> ResponseReturnValue:
     agency_id = _agency_arg()
     return render_template(
         "supervisor/entries.html",
-        rows=service.entries(agency_id=agency_id)[:500],
+        rows=service.entries(agency_id=agency_id, limit=500),
         agencies=service.agencies(),
         agency_id=agency_id,
     )

@@ -229,3 +229,18 @@ def test_the_alert_list_starts_at_the_start_of_last_year_unless_asked_for_earlie
     assert f"/supervise/alerts.csv?since={SINCE}" in earlier
     nonsense = supervisor.get("/supervise/?since=1200-13-45")
     assert nonsense.status_code == 200
+
+
+def test_a_long_alert_list_comes_in_pages(party, supervisor, monkeypatch) -> None:
+    from server.web import supervisor as pages
+
+    monkeypatch.setattr(pages, "_ALERTS_PER_PAGE", 2)
+    seen = []
+    # Two without a scan, one of several departments, one beyond the yearly cap.
+    for n in (1, 2):
+        page = supervisor.get(f"/supervise/?since={SINCE}&page={n}").get_data(as_text=True)
+        seen += _rows(page, 'data-alert="')
+        assert f"第 {n} / 2 页，共 4 条" in page
+    assert len(seen) == 4 and len(set(seen)) == 4
+    last = supervisor.get(f"/supervise/?since={SINCE}&page=99").get_data(as_text=True)
+    assert "第 2 / 2 页" in last
