@@ -6,7 +6,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from openpyxl import Workbook
 
@@ -35,8 +35,17 @@ def monthly(agency_id: uuid.UUID, month: date, now: datetime) -> MonthlyReport:
     def within(moment: datetime) -> bool:
         return supervision.in_month(moment, month, zone)
 
-    entries = [r for r in service.entries(agency_id=agency_id) if within(r.inspection.started_at)]
-    alerts = [a for a in service.alerts(now) if a.agency_id == str(agency_id) and within(a.at)]
+    start = datetime.combine(month, time(0), zone)
+    end = datetime.combine(
+        date(month.year + month.month // 12, month.month % 12 + 1, 1), time(0), zone
+    )
+    entries = service.entries(agency_id=agency_id, since=start, until=end)
+    since = service.alerts_since(date(month.year, 1, 1))
+    alerts = [
+        a
+        for a in service.alerts(now, since=since)
+        if a.agency_id == str(agency_id) and within(a.at)
+    ]
     ratings = [
         r.evaluation.rating
         for r in service.evaluations(agency_id)

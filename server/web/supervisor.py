@@ -25,6 +25,7 @@ from flask.typing import ResponseReturnValue
 from server.domain import parties, supervision
 from server.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from server.models.types import utcnow
+from server.schemas.fields import in_service_range
 from server.services import enterprise_portal, supervision_report
 from server.services import supervision as service
 from server.services.hazards import STATUS_LABELS
@@ -34,6 +35,7 @@ bp = Blueprint("supervisor", __name__, url_prefix="/supervise", template_folder=
 guard(bp)
 
 _PUBLIC = {"supervisor.login"}
+_ALERTS_PER_PAGE = 200
 _SESSION_KEY = "supervisor"
 
 
@@ -106,20 +108,56 @@ def _kind() -> str | None:
     return kind if kind in supervision.ALERT_KINDS else None
 
 
+def _since() -> date:
+    """From which day alerts are listed: ``?since=``, else the start of last year."""
+    try:
+        day = date.fromisoformat(request.args.get("since", ""))
+    except ValueError:
+        day = None
+    if day is None or not in_service_range(day):
+        today = utcnow().astimezone(service.ZONE).date()
+        day = date(today.year - 1, 1, 1)
+    return day
+
+
+def _alerts() -> tuple[list[Any], date]:
+    since = _since()
+    found = service.alerts(utcnow(), since=service.alerts_since(since))
+    return [a for a in found if a.at.astimezone(service.ZONE).date() >= since], since
+
+
 @bp.get("/")
 def alerts() -> ResponseReturnValue:
     """Alerts over every agency, newest first, each with the entries behind it."""
     kind = _kind()
-    found = service.alerts(utcnow(), kind)
-    every = service.alerts(utcnow()) if kind else found
+    every, since = _alerts()
+    found = [a for a in every if a.kind == kind] if kind else every
     counts = {k: sum(1 for a in every if a.kind == k) for k in supervision.ALERT_KINDS}
-    return render_template("supervisor/alerts.html", alerts=found, kind=kind, counts=counts)
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    pages = max(1, -(-len(found) // _ALERTS_PER_PAGE))
+    page = min(page, pages)
+    shown = found[(page - 1) * _ALERTS_PER_PAGE : page * _ALERTS_PER_PAGE]
+    return render_template(
+        "supervisor/alerts.html",
+        alerts=shown,
+        total=len(found),
+        page=page,
+        pages=pages,
+        kind=kind,
+        counts=counts,
+        since=since,
+    )
 
 
 @bp.get("/alerts.csv")
 def alerts_csv() -> ResponseReturnValue:
     """The alerts listed, as CSV."""
-    body = service.alerts_csv(service.alerts(utcnow(), _kind()))
+    every, _ = _alerts()
+    kind = _kind()
+    body = service.alerts_csv([a for a in every if a.kind == kind] if kind else every)
     return Response(
         body,
         mimetype="text/csv",
@@ -140,7 +178,7 @@ def entries() -> ResponseReturnValue:
     agency_id = _agency_arg()
     return render_template(
         "supervisor/entries.html",
-        rows=service.entries(agency_id=agency_id)[:500],
+        rows=service.entries(agency_id=agency_id, limit=500),
         agencies=service.agencies(),
         agency_id=agency_id,
     )

@@ -16,6 +16,8 @@ from tests.qr_support import decode_png
 from tests.sync_support import T0, inspection_op, scan_op
 
 PASSWORD = "jiandu-mima-2024"
+# The fixture's visits are of May 2024; the alert list starts at the start of last year.
+SINCE = "2024-01-01"
 
 
 @pytest.fixture
@@ -71,7 +73,7 @@ def test_five_wrong_passwords_lock_a_supervisor_out(app) -> None:
 
 
 def test_alerts_name_the_entries_behind_them(party, supervisor, client) -> None:
-    page = supervisor.get("/supervise/").get_data(as_text=True)
+    page = supervisor.get(f"/supervise/?since={SINCE}").get_data(as_text=True)
     rows = {kind: [] for kind in ("no_scan", "multi_department", "high_frequency")}
     for row in _rows(page, 'data-alert="'):
         kind = row.split('"', 1)[0]
@@ -87,7 +89,7 @@ def test_alerts_name_the_entries_behind_them(party, supervisor, client) -> None:
     [frequent] = rows["high_frequency"]
     assert "本年度第 2 次入企，年度上限 1 次" in frequent
     assert party.visits["unscanned"] in frequent and party.visits["scanned"] in frequent
-    only = supervisor.get("/supervise/?kind=multi_department").get_data(as_text=True)
+    only = supervisor.get(f"/supervise/?kind=multi_department&since={SINCE}").get_data(as_text=True)
     assert len(_rows(only, 'data-alert="')) == 1
 
 
@@ -99,7 +101,7 @@ def test_a_scan_after_the_visit_began_is_flagged_as_late(party, supervisor, clie
     scan = scan_op(decode_png(png.data), party.team, at=began + timedelta(minutes=45))
     visit = inspection_op(party.nankai["id"], party.team, scan_id=scan["id"], at=began)
     assert [r["status"] for r in party.device.push([scan, visit])] == ["applied"] * 2
-    page = supervisor.get("/supervise/?kind=late_scan").get_data(as_text=True)
+    page = supervisor.get(f"/supervise/?kind=late_scan&since={SINCE}").get_data(as_text=True)
     [late] = _rows(page, 'data-alert="')
     assert "检查开始 45 分钟后才扫码" in late and visit["id"] in late
 
@@ -112,7 +114,7 @@ def test_low_ratings_and_overdue_complaints_are_alerts(party, app, supervisor) -
         f"{path}/evaluation", data={"csrf_token": token, "rating": "1", "comment": "态度差"}
     )
     browser.post(f"{path}/complaints", data={"csrf_token": token, "text": "检查时索要材料过多"})
-    page = supervisor.get("/supervise/?kind=low_rating").get_data(as_text=True)
+    page = supervisor.get(f"/supervise/?kind=low_rating&since={SINCE}").get_data(as_text=True)
     [low] = _rows(page, 'data-alert="')
     assert "评分 1 星：态度差" in low
     with app.app_context():
@@ -125,7 +127,7 @@ def test_low_ratings_and_overdue_complaints_are_alerts(party, app, supervisor) -
 
 
 def test_alerts_export_as_csv_with_their_entries(party, supervisor) -> None:
-    response = supervisor.get("/supervise/alerts.csv?kind=no_scan")
+    response = supervisor.get(f"/supervise/alerts.csv?kind=no_scan&since={SINCE}")
     assert response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0] == supervision.ALERT_CSV_HEADER
@@ -214,3 +216,31 @@ def test_the_supervisor_sees_the_photos_of_a_complaint_and_no_other_file(
     other = party.device.upload(b"\x89PNG\r\n\x1a\n another photo")
     missing = supervisor.get(f"/supervise/complaints/{complaint['id']}/photos/{other}")
     assert missing.status_code == 404
+
+
+def test_the_alert_list_starts_at_the_start_of_last_year_unless_asked_for_earlier(
+    party, supervisor
+) -> None:
+    default = supervisor.get("/supervise/").get_data(as_text=True)
+    assert 'data-alert="no_scan"' not in default
+    assert f'name="since" value="{datetime.now(UTC).year - 1}-01-01"' in default
+    earlier = supervisor.get(f"/supervise/?since={SINCE}").get_data(as_text=True)
+    assert 'data-alert="no_scan"' in earlier
+    assert f"/supervise/alerts.csv?since={SINCE}" in earlier
+    nonsense = supervisor.get("/supervise/?since=1200-13-45")
+    assert nonsense.status_code == 200
+
+
+def test_a_long_alert_list_comes_in_pages(party, supervisor, monkeypatch) -> None:
+    from server.web import supervisor as pages
+
+    monkeypatch.setattr(pages, "_ALERTS_PER_PAGE", 2)
+    seen = []
+    # Two without a scan, one of several departments, one beyond the yearly cap.
+    for n in (1, 2):
+        page = supervisor.get(f"/supervise/?since={SINCE}&page={n}").get_data(as_text=True)
+        seen += _rows(page, 'data-alert="')
+        assert f"第 {n} / 2 页，共 4 条" in page
+    assert len(seen) == 4 and len(set(seen)) == 4
+    last = supervisor.get(f"/supervise/?since={SINCE}&page=99").get_data(as_text=True)
+    assert "第 2 / 2 页" in last

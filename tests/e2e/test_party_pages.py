@@ -151,6 +151,9 @@ def test_a_supervisor_filters_alerts_opens_the_entries_behind_one_and_answers_a_
         page.fill("input[name=password]", "jiandu-mima-2024")
         page.click("button[type=submit]")
         page.wait_for_url(f"{live_server}/supervise/")
+        page.fill("#since-form input[name=since]", "2024-01-01")
+        page.click("#since-form button[type=submit]")
+        page.wait_for_url("**since=2024-01-01")
         kinds = {
             row.get_attribute("data-alert")
             for row in page.locator("#alert-table tr[data-alert]").all()
@@ -159,7 +162,7 @@ def test_a_supervisor_filters_alerts_opens_the_entries_behind_one_and_answers_a_
         page.screenshot(path=str(tmp_path / "alerts.png"), full_page=True)
 
         page.click("#kinds a[data-kind=multi_department]")
-        page.wait_for_url("**kind=multi_department")
+        page.wait_for_url("**kind=multi_department**")
         rows = page.locator("#alert-table tr[data-alert]")
         assert rows.count() == 1 and "多头检查" in rows.first.inner_text()
         with page.expect_download() as download:
