@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server.web import (
+    apidocs,
     devices,  # noqa: F401 - its routes join manager.bp when imported
     draws,
     manager,
@@ -15,6 +16,7 @@ from server.web import (
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(public.bp)
+    app.register_blueprint(apidocs.bp)
     app.register_blueprint(manager.bp)
     app.register_blueprint(draws.bp)
     app.register_blueprint(penalties.public_bp)

@@ -1,0 +1,65 @@
+"""The office in real headless Chromium: where one lands, the API docs, and each role's jobs.
+
+Needs Debian's ``chromium`` and the ``playwright`` Python package (see test_manager_pages).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.e2e.test_manager_pages import LAPTOP, chromium, live_server  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in_from_root(page: Any, base: str, username: str) -> None:
+    """Open the bare address, as a newcomer would, and sign in there."""
+    page.goto(base + "/")
+    page.wait_for_url("**/manage/login**")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/manage/")
+
+
+def test_the_bare_address_opens_the_chinese_sign_in_and_then_the_overview(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    world,
+) -> None:
+    world.agency()
+    world.user("boss", role="manager", full_name="赵局长")
+    context = chromium.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/")
+        page.wait_for_url("**/manage/login**")
+        assert page.locator("html").get_attribute("lang") == "zh-CN"
+        assert "登录" in page.locator("body").inner_text()
+        sign_in_from_root(page, live_server, "boss")
+        assert "boss" in page.locator("nav.top").inner_text()
+    finally:
+        context.close()
+
+
+def test_the_api_docs_render_with_nothing_fetched_from_another_host(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+) -> None:
+    context = chromium.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    hosts: set[str] = set()
+    page.on("request", lambda request: hosts.add(urlparse(request.url).netloc))
+    try:
+        page.goto(live_server + "/docs")
+        title = page.locator(".swagger-ui .info .title")
+        title.wait_for(timeout=15_000)
+        assert "Field enforcement service" in title.inner_text()
+        page.locator(".opblock-tag", has_text="draws").first.wait_for()
+        assert hosts == {urlparse(live_server).netloc}
+    finally:
+        context.close()
