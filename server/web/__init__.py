@@ -8,6 +8,7 @@ from server.web import (
     apidocs,
     devices,  # noqa: F401 - its routes join manager.bp when imported
     draws,
+    enterprises,  # noqa: F401 - its routes join manager.bp when imported
     manager,
     penalties,
     public,

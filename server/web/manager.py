@@ -32,7 +32,7 @@ from server.domain.permissions import ROLE_LABELS
 from server.domain.reporting import format_fen
 from server.schemas.fields import in_service_range, reporting_zone
 from server.services import attachments, enterprises, escalation, hazards, web_sessions
-from server.web import charts
+from server.web import charts, messages
 
 bp = Blueprint("manager", __name__, url_prefix="/manage", template_folder="templates")
 
@@ -118,7 +118,9 @@ def _domain_error(exc: DomainError) -> ResponseReturnValue:
     from server.api.errors import status_for
 
     status = status_for(exc)
-    return render_template("manager/error.html", message=exc.message, status=status), status
+    return render_template(
+        "manager/error.html", message=messages.message_for(exc), detail=exc, status=status
+    ), status
 
 
 @bp.errorhandler(400)

@@ -63,3 +63,44 @@ def test_the_api_docs_render_with_nothing_fetched_from_another_host(
         assert hosts == {urlparse(live_server).netloc}
     finally:
         context.close()
+
+
+def test_a_lead_finds_an_enterprise_downloads_its_poster_and_the_qr_decodes(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    world,
+    client,
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from tests.hazard_support import make_site
+    from tests.qr_support import qr_texts
+
+    site = make_site(world, client)
+    works = site.enterprise("works", name="天津宏达机械制造有限公司", industry="machinery")
+    site.enterprise("chem", name="天津渤海化工有限公司", industry="hazardous_chemicals")
+    context = chromium.new_context(viewport=LAPTOP, locale="zh-CN", accept_downloads=True)
+    page = context.new_page()
+    try:
+        sign_in_from_root(page, live_server, "lead1")
+        page.click("nav.top >> text=企业名录")
+        page.wait_for_url("**/manage/enterprises")
+        page.fill("input[name=q]", "宏达")
+        page.click("#filters button[type=submit]")
+        page.wait_for_url("**q=**")
+        rows = page.locator("#enterprise-table tr[data-enterprise]")
+        assert rows.count() == 1
+        link = rows.first.locator("a.poster-link")
+        poster = context.request.get(live_server + link.get_attribute("href"))
+        assert poster.status == 200 and poster.headers["content-type"] == "application/pdf"
+        pdf_page = PdfReader(io.BytesIO(poster.body())).pages[0]
+        assert works["name"] in pdf_page.extract_text()
+        (url,) = qr_texts(pdf_page.images[0].image)
+        assert url.startswith("https://enforce.example.cn/e/")
+        # The code leads a camera user to the public page naming the enterprise.
+        page.goto(live_server + url.removeprefix("https://enforce.example.cn"))
+        assert works["name"] in page.locator("body").inner_text()
+    finally:
+        context.close()
