@@ -7,6 +7,7 @@ from flask import Flask
 from server.web import (
     apidocs,
     devices,  # noqa: F401 - its routes join manager.bp when imported
+    draw_office,  # noqa: F401 - its routes join manager.bp when imported
     draws,
     enterprises,  # noqa: F401 - its routes join manager.bp when imported
     manager,

@@ -104,3 +104,50 @@ def test_a_lead_finds_an_enterprise_downloads_its_poster_and_the_qr_decodes(
         assert works["name"] in page.locator("body").inner_text()
     finally:
         context.close()
+
+
+def test_a_lead_plans_a_draw_runs_it_redraws_and_opens_the_published_page(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    world,
+    client,
+) -> None:
+    from tests.draw_support import make_field
+
+    world.agency()
+    make_field(world, client, good=4, poor=2, key=1)
+    world.user("duizhang", role="lead", full_name="孙队长")
+    context = chromium.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    try:
+        sign_in_from_root(page, live_server, "duizhang")
+        page.click("nav.top >> text=双随机抽查")
+        page.click("#new-plan")
+        page.fill("input[name=name]", "2024年第二季度一般企业抽查")
+        page.fill("input[data-stratum='risk:good']", "50")
+        page.fill("input[data-stratum='risk:poor']", "100")
+        page.click("#plan-form button[type=submit]")
+        page.wait_for_url("**/manage/draw-plans/*")
+        assert page.locator("#plan-name").inner_text() == "2024年第二季度一般企业抽查"
+        assert "风险等级好 50%" in page.locator("#plan-rates").inner_text()
+
+        page.click("#run-form button[type=submit]")
+        page.wait_for_url("**/manage/draws/*")
+        drawn = int(page.locator("#drawn-count").inner_text())
+        teams = page.locator("#teams tr[data-enterprise]")
+        assert drawn == teams.count() > 0
+        for i in range(teams.count()):
+            assert teams.nth(i).locator("td.team").inner_text().count("（") >= 2
+        first_url = page.url
+
+        page.fill("#redraw-form textarea[name=redraw_reason]", "原抽中企业已注销，重新抽取")
+        page.click("#redraw-form button[type=submit]")
+        page.wait_for_url(lambda url: "/manage/draws/" in url and url != first_url)
+        assert page.locator("#redraw-reason").inner_text() == "原抽中企业已注销，重新抽取"
+        page.click("#public-page")
+        page.wait_for_url("**/public/draws/*")
+        assert "原抽中企业已注销，重新抽取" in page.locator("body").inner_text()
+        page.goto(first_url)
+        assert page.locator("#superseded").count() == 1
+    finally:
+        context.close()
