@@ -10,6 +10,7 @@ from server.web import (
     draw_office,  # noqa: F401 - its routes join manager.bp when imported
     draws,
     enterprises,  # noqa: F401 - its routes join manager.bp when imported
+    hazard_steps,  # noqa: F401 - its routes join manager.bp when imported
     manager,
     penalties,
     public,

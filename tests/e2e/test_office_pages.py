@@ -151,3 +151,46 @@ def test_a_lead_plans_a_draw_runs_it_redraws_and_opens_the_published_page(
         assert page.locator("#superseded").count() == 1
     finally:
         context.close()
+
+
+def test_a_lead_orders_a_hazard_on_its_page_and_opens_the_order_pdf(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    world,
+    client,
+    tmp_path,
+) -> None:
+    import io
+    from datetime import date, timedelta
+
+    from pypdf import PdfReader
+
+    from tests.hazard_support import make_site
+
+    site = make_site(world, client)
+    hazard = site.hazard(description="消防通道堵塞，杂物堆放")
+    deadline = (date.today() + timedelta(days=15)).isoformat()
+    context = chromium.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    try:
+        sign_in_from_root(page, live_server, "lead1")
+        page.goto(f"{live_server}/manage/hazards")
+        page.locator("a.hazard-link", has_text="消防通道堵塞").click()
+        page.wait_for_url(f"**/manage/hazards/{hazard['id']}")
+        page.fill("#step-order input[name=deadline]", deadline)
+        page.fill("#step-order input[name=note]", "立即清理消防通道")
+        page.click("#step-order button[type=submit]")
+        page.wait_for_url(f"**/manage/hazards/{hazard['id']}#history")
+        assert page.locator("#hazard-status").inner_text() == "限期整改中"
+        assert page.locator("#hazard-deadline").inner_text().startswith(deadline)
+        link = page.locator("#history li[data-action=order] a.document-link")
+        number = link.inner_text()
+        assert number.startswith("（南开）应急责改〔") and number.endswith("号")
+        page.screenshot(path=str(tmp_path / "ordered.png"), full_page=True)
+        pdf = context.request.get(live_server + link.get_attribute("href"))
+        assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+        text = PdfReader(io.BytesIO(pdf.body())).pages[0].extract_text()
+        assert "责令限期整改指令书" in text and "消防通道堵塞" in text
+        assert number in text.replace(" ", "").replace("\n", "")
+    finally:
+        context.close()
