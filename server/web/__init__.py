@@ -14,6 +14,7 @@ from server.web import (
     manager,
     penalties,
     public,
+    users,  # noqa: F401 - its routes join manager.bp when imported
 )
 
 

@@ -41,6 +41,7 @@ MESSAGES = {
     "publication_conflict": "该决定已公示或已撤销",
     "case_not_open": "案件已结案，不能再操作",
     "duplicate_username": "用户名已存在",
+    "own_account": "不能停用自己的账号",
     "validation_failed": "填写的内容有误，请按提示修改",
     "invalid_data": "填写的内容有误，请按提示修改",
 }

@@ -194,3 +194,48 @@ def test_a_lead_orders_a_hazard_on_its_page_and_opens_the_order_pdf(
         assert number in text.replace(" ", "").replace("\n", "")
     finally:
         context.close()
+
+
+def test_each_role_signs_in_and_sees_its_own_menu_and_the_admin_adds_a_user(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    world,
+    client,
+) -> None:
+    from tests.hazard_support import make_site
+
+    make_site(world, client)
+    world.user("root", role="admin", full_name="系统管理员", cert_no=None)
+    menus = {}
+    for username in ("lead1", "boss", "root"):
+        context = chromium.new_context(viewport=LAPTOP, locale="zh-CN")
+        page = context.new_page()
+        try:
+            page.goto(live_server + "/")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_load_state()
+            links = page.locator("nav.top a")
+            menus[username] = [links.nth(i).inner_text() for i in range(links.count())]
+            if username == "root":
+                assert page.url.endswith("/manage/users")
+                page.fill("#user-form input[name=username]", "chen")
+                page.fill("#user-form input[name=full_name]", "陈刚")
+                page.select_option("#user-form select[name=role]", "inspector")
+                page.fill("#user-form input[name=password]", "chen-pass-2024")
+                page.click("#user-form button[type=submit]")
+                page.wait_for_load_state()
+                assert "陈刚" in page.locator("#users tr[data-user=chen]").inner_text()
+                page.goto(live_server + "/manage/hazards")
+                assert "您的角色无权进行此项操作" in page.locator("#error").inner_text()
+        finally:
+            context.close()
+    assert "双随机抽查" in menus["lead1"] and "用户管理" not in menus["lead1"]
+    assert "总览" in menus["boss"] and "用户管理" not in menus["boss"]
+    assert "用户管理" in menus["root"] and "隐患清单" not in menus["root"]
+    login = client.post(
+        "/api/v1/auth/login",
+        json={"username": "chen", "password": "chen-pass-2024", "device_id": "p-chen"},
+    )
+    assert login.status_code == 200
