@@ -23,6 +23,7 @@ from server.models import (
     Document,
     Exemption,
     Hazard,
+    Inspection,
     LegalReview,
     PenaltyCase,
     PenaltyDecision,
@@ -389,6 +390,40 @@ def annual_report(principal: Principal, year: int, now: datetime) -> AnnualRepor
     agency = db.session.get(Agency, principal.agency_id)
     assert agency is not None
     return build_report(agency, year, now.astimezone(ZoneInfo(agency.timezone)).date())
+
+
+def latest_year(principal: Principal, now: datetime) -> int:
+    """The latest year (the agency's zone) holding a record the report counts; this year when
+    there is none, so the report opens where there is something to read."""
+    permissions.require_role(principal, permissions.READ_REPORTS, "reading the annual report")
+    agency = db.session.get(Agency, principal.agency_id)
+    assert agency is not None
+    zone = ZoneInfo(agency.timezone)
+    moments = [
+        db.session.scalar(sa.select(sa.func.max(column)).where(model.agency_id == agency.id))
+        for model, column in (
+            (Inspection, Inspection.started_at),
+            (Document, Document.issued_at),
+            (Hazard, Hazard.found_at),
+        )
+    ]
+    days = [
+        db.session.scalar(sa.select(sa.func.max(column)).where(model.agency_id == agency.id))
+        for model, column in (
+            (PenaltyCase, PenaltyCase.opened_on),
+            (PenaltyCase, PenaltyCase.transferred_on),
+            (PenaltyDecision, PenaltyDecision.decided_on),
+            (LegalReview, LegalReview.reviewed_on),
+            (Exemption, Exemption.decided_on),
+            (Complaint, Complaint.handled_on),
+        )
+    ]
+    years = [m.astimezone(zone).year for m in moments if m is not None]
+    years += [d.year for d in days if d is not None]
+    # A record dated ahead of today (a typed date) does not make an empty future year the
+    # default.
+    this_year = now.astimezone(zone).year
+    return min(max(years), this_year) if years else this_year
 
 
 def build_report(agency: Agency, year: int, today: date) -> AnnualReport:

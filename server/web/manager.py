@@ -300,10 +300,12 @@ def dashboard() -> ResponseReturnValue:
         ],
         charts.Series("月末未销号", charts.OPEN_COLOUR, [s["open"] for s in series]),
         title="近12个月隐患发现与销号",
+        drawn_title=False,  # the card's heading says it
     )
     ages = charts.horizontal_bars(
         [(f"{b}天", everything["age_buckets"][b]) for b in lifecycle.AGE_BUCKETS],
         title="未销号隐患账龄",
+        drawn_title=False,
     )
     return render_template(
         "manager/dashboard.html",

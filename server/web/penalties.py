@@ -126,7 +126,10 @@ def publish_decision(decision_id: uuid.UUID) -> ResponseReturnValue:
 
 
 def _report_year() -> int:
-    return _int_arg("year", date.today().year - 1, 2000, 2100)
+    """The year asked for, else the latest year holding records (not an empty one)."""
+    if "year" in request.args:
+        return _int_arg("year", date.today().year, 2000, 2100)
+    return reports.latest_year(g.principal, utcnow())
 
 
 @manager_bp.get("/reports/annual")
@@ -134,17 +137,16 @@ def annual_report() -> ResponseReturnValue:
     """The annual report, printable, with two charts drawn on the server."""
     report = reports.annual_report(g.principal, _report_year(), utcnow())
     case_rows = [r for r in report.table("case_data").rows if r.kind == reports.COUNT]
-    comparison = charts.bars_and_line(
-        [r.label.split("（")[0] for r in case_rows],
-        [
+    comparison = None
+    if any(r.this_year or r.last_year for r in case_rows):
+        comparison = charts.paired_bars(
+            [r.label for r in case_rows],
             charts.Series(f"{report.last_year}年", "#9aa5b1", [r.last_year for r in case_rows]),
             charts.Series(f"{report.year}年", "#b42318", [r.this_year for r in case_rows]),
-        ],
-        None,
-        title=f"{report.year}年与{report.last_year}年主要执法数据对比",
-        width=900,
-    )
+            title=f"{report.year}年与{report.last_year}年主要执法数据对比",
+        )
     overview = report.figures("overview")
+    # A kind of inspection the year's plan did not plan has no rate: no bar, not a 0% one.
     plan = [
         (
             label,
@@ -157,8 +159,9 @@ def annual_report() -> ResponseReturnValue:
             ("重点检查", "key_done", "key_planned"),
             ("一般检查", "general_done", "general_planned"),
         )
+        if overview[planned].this_year
     ]
-    completion = charts.horizontal_bars(plan, title="年度计划完成率（%）")
+    completion = charts.horizontal_bars(plan, title="年度计划完成率（%）") if plan else None
     return render_template(
         "report_annual.html", report=report, comparison=comparison, completion=completion
     )

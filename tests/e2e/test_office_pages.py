@@ -239,3 +239,56 @@ def test_each_role_signs_in_and_sees_its_own_menu_and_the_admin_adds_a_user(
         json={"username": "chen", "password": "chen-pass-2024", "device_id": "p-chen"},
     )
     assert login.status_code == 200
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return not (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_the_annual_report_opens_on_its_year_with_titled_charts_whose_labels_stay_apart(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    world,
+    client,
+    app,
+) -> None:
+    from datetime import date
+
+    from tests.report_support import Bureau
+
+    bureau = Bureau(world, client, app, code="nankai", name="天津市南开区应急管理局", abbr="南开")
+    bureau.import_enterprises(key=1, general=2)
+    world.user("boss", agency="nankai", role="manager")
+    bureau.plan(2024, {bureau.enterprises["key"][0]: 2}, general=4, caps={})
+    for n in range(3):
+        bureau.inspect(2024, bureau.enterprises["general"][n % 2], "random")
+    bureau.flush()
+    bureau.decide(bureau.case(date(2024, 3, 1)), date(2024, 3, 6), entity=50_000)
+    context = chromium.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    try:
+        sign_in_from_root(page, live_server, "boss")
+        page.click("nav.top >> text=年度统计")
+        page.wait_for_url("**/manage/reports/annual")
+        assert "2024年行政执法工作统计" in page.locator("h1").inner_text()
+        titles = page.locator("text.chart-title")
+        assert titles.count() == 2
+        for i in range(2):
+            assert titles.nth(i).is_visible()
+            box = titles.nth(i).bounding_box()
+            assert box is not None and box["height"] >= 10
+        labels = page.locator("#comparison-chart text.axis-label")
+        boxes = [labels.nth(i).bounding_box() for i in range(labels.count())]
+        assert len(boxes) == 10
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not _overlap(a, b)
+        bars = page.locator("#completion-chart svg").bounding_box()
+        assert bars is not None and bars["width"] <= 480
+    finally:
+        context.close()

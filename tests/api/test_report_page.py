@@ -1,0 +1,56 @@
+"""The printable annual report page: the year it opens on and its charts."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+
+from tests.api.test_hazard_pages import sign_in
+from tests.report_support import Bureau
+
+
+@pytest.fixture
+def bureau(world, client, app) -> Bureau:
+    bureau = Bureau(world, client, app, code="nankai", name="天津市南开区应急管理局", abbr="南开")
+    bureau.import_enterprises(key=1, general=2)
+    world.user("boss", agency="nankai", role="manager")
+    return bureau
+
+
+def heading_year(html: str) -> int:
+    return int(re.search(r"<br>(\d{4})年行政执法工作统计", html).group(1))
+
+
+def test_the_report_opens_on_the_latest_year_that_holds_records(bureau, app) -> None:
+    browser, _ = sign_in(app)
+    assert heading_year(browser.get("/manage/reports/annual").get_data(as_text=True)) == (
+        date.today().year
+    )  # nothing recorded: this year
+    bureau.inspect(2022, bureau.enterprises["general"][0], "random")
+    bureau.flush()
+    case = bureau.case(date(2023, 3, 1))
+    bureau.decide(case, date(2023, 3, 6), entity=50_000)
+    html = browser.get("/manage/reports/annual").get_data(as_text=True)
+    assert heading_year(html) == 2023
+    assert 'href="/manage/reports/annual.xlsx?year=2023"' in html
+    asked = browser.get("/manage/reports/annual?year=2022").get_data(as_text=True)
+    assert heading_year(asked) == 2022
+
+
+def test_charts_carry_visible_titles_and_no_empty_bars(bureau, app) -> None:
+    browser, _ = sign_in(app)
+    empty = browser.get("/manage/reports/annual?year=2024").get_data(as_text=True)
+    assert 'id="no-comparison"' in empty and 'id="no-plan"' in empty
+    assert "<svg" not in empty
+
+    bureau.plan(2024, {bureau.enterprises["key"][0]: 2}, general=4, caps={})
+    bureau.inspect(2024, bureau.enterprises["key"][0], "key")
+    bureau.inspect(2024, bureau.enterprises["general"][0], "random")
+    bureau.flush()
+    html = browser.get("/manage/reports/annual?year=2024").get_data(as_text=True)
+    titles = re.findall(r'class="chart-title">([^<]+)</text>', html)
+    assert titles == ["2024年与2023年主要执法数据对比", "年度计划完成率（%）"]
+    completion = html.split('id="completion-chart"')[1].split("</figure>")[0]
+    assert re.findall(r'class="value">(\d+)</text>', completion) == ["50", "25"]
