@@ -10,7 +10,12 @@ from flask.views import MethodView
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.models.types import utcnow
-from server.schemas.reports import AnnualReportSchema, ReportQuerySchema
+from server.schemas.reports import (
+    AnnualReportSchema,
+    FigureRecordsQuerySchema,
+    FigureRecordsSchema,
+    ReportQuerySchema,
+)
 from server.services import reports
 
 blp = Blueprint(
@@ -49,3 +54,46 @@ class AnnualReport(MethodView):
                 headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             )
         return reports.report_json(report)
+
+
+@blp.route("/annual/figures/<string:figure>/records")
+class FigureRecords(MethodView):
+    @blp.arguments(FigureRecordsQuerySchema, location="query")
+    @blp.response(200, FigureRecordsSchema)
+    @blp.doc(
+        responses={
+            "200": {
+                "content": {
+                    "application/json": {"schema": FigureRecordsSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                }
+            }
+        }
+    )
+    @blp.alt_response(403, description="leads and managers only")
+    @blp.alt_response(
+        404,
+        description="`unknown_figure`, or `not_from_records` for a planned figure or a rate",
+    )
+    def get(self, query: dict[str, Any], figure: str) -> Any:
+        """The records a figure of the annual report counts: as many as the figure (a count)
+        or whose amounts add up to it (money), by pages; ``format=csv`` gives them all."""
+        principal = current_principal()
+        if query["format"] == "csv":
+            body = reports.figure_records_csv(principal, figure, query["year"], utcnow())
+            return Response(
+                body,
+                mimetype="text/csv",
+                headers={
+                    "Content-Disposition": (f'attachment; filename="{figure}-{query["year"]}.csv"')
+                },
+            )
+        found = reports.figure_records(
+            principal,
+            figure,
+            query["year"],
+            utcnow(),
+            page=query["page"],
+            per_page=query["per_page"],
+        )
+        return {**found.__dict__, "label": reports.figure_label(figure)}

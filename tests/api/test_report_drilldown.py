@@ -1,0 +1,103 @@
+"""Every figure of the annual report leads to the records it counts, and they add up to it."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from server.services import report_records, reports
+from tests.api.test_report_seed_002 import xiangxiang  # noqa: F401 - the seed 002 bureau
+from tests.report_support import rows
+
+
+def drill(bureau, key: str, year: int, **query) -> dict:
+    response = bureau.client.get(
+        f"/api/v1/reports/annual/figures/{key}/records",
+        query_string={"year": year, **query},
+        headers=bureau.manager,
+    )
+    assert response.status_code == 200, (key, response.get_json())
+    return response.get_json()
+
+
+def test_every_counted_figure_of_seed_002_lists_exactly_its_records(
+    xiangxiang,  # noqa: F811
+) -> None:
+    report = xiangxiang.report(2024)
+    checked = 0
+    for table in ("overview", "case_data", "enterprise"):
+        for key, row in rows(report, table).items():
+            if key in report_records.NOT_RECORDS:
+                assert key not in report_records.FIGURES
+                continue
+            for year, figure in ((2024, row["this_year"]), (2023, row["last_year"])):
+                listed = drill(xiangxiang, key, year, per_page=500)
+                sections = listed["sections"]
+                # Each section shows its first 500 records; their number is the section's.
+                assert all(len(s["items"]) == min(s["total"], 500) for s in sections)
+                if row["kind"] == reports.FEN:
+                    assert listed["amount_fen"] == figure, (key, year)
+                    assert all(s["total"] <= 500 for s in sections)
+                    assert sum(i["amount_fen"] for s in sections for i in s["items"]) == figure
+                else:
+                    assert listed["total"] == figure, (key, year)
+                    assert sum(s["total"] for s in sections) == figure
+                checked += 1
+    assert checked >= 2 * 40
+
+    # Pages cover the list once; the CSV holds every record of every source.
+    first = drill(xiangxiang, "rectification_orders", 2024, per_page=100)
+    assert first["total"] == 277 and len(first["sections"][0]["items"]) == 100
+    last = drill(xiangxiang, "rectification_orders", 2024, per_page=100, page=3)
+    assert len(last["sections"][0]["items"]) == 77
+    seen = {
+        i["id"]
+        for p in (1, 2, 3)
+        for s in drill(xiangxiang, "rectification_orders", 2024, per_page=100, page=p)["sections"]
+        for i in s["items"]
+    }
+    assert len(seen) == 277
+    body = xiangxiang.client.get(
+        "/api/v1/reports/annual/figures/enterprise_inspections/records",
+        query_string={"year": 2024, "format": "csv"},
+        headers=xiangxiang.manager,
+    )
+    assert body.status_code == 200 and body.data.startswith("\ufeff".encode())
+    lines = list(csv.reader(io.StringIO(body.data.decode("utf-8-sig"))))
+    assert len(lines) - 1 == 874
+
+
+@pytest.mark.parametrize(
+    ("figure", "code"), [("key_rate", "not_from_records"), ("no_such", "unknown_figure")]
+)
+def test_rates_plans_and_unknown_figures_have_no_list(world, client, figure, code) -> None:
+    world.agency()
+    manager = world.headers("manager")
+    response = client.get(
+        f"/api/v1/reports/annual/figures/{figure}/records?year=2024", headers=manager
+    )
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == code
+    inspector = world.headers("inspector")
+    refused = client.get(
+        "/api/v1/reports/annual/figures/decisions/records?year=2024", headers=inspector
+    )
+    assert refused.status_code == 403
+
+
+def test_a_figures_records_are_only_the_agencys_own(world, client, app) -> None:
+    from datetime import date
+
+    from tests.report_support import Bureau
+
+    ours = Bureau(world, client, app, code="nankai", name="天津市南开区应急管理局", abbr="南开")
+    theirs = Bureau(world, client, app, code="hexi", name="天津市河西区应急管理局", abbr="河西")
+    for bureau, n in ((ours, 1), (theirs, 3)):
+        bureau.import_enterprises(key=0, general=1)
+        for _ in range(n):
+            case = bureau.case(date(2024, 3, 1))
+            bureau.decide(case, date(2024, 3, 4), entity=10_000)
+    listed = drill(ours, "decisions", 2024)
+    assert listed["total"] == 1
+    assert rows(ours.report(2024), "overview")["decisions"]["this_year"] == 1
