@@ -109,6 +109,7 @@ TABLES: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
     ("enterprise", "涉企行政执法数据情况统计表", ENTERPRISE),
 )
 
+
 def year_figures(agency: Agency, year: int, today: date) -> dict[str, Any]:
     """Every figure of the report for one calendar year (the agency's zone).
 

@@ -16,8 +16,9 @@ from flask import Blueprint, Response, g, jsonify, redirect, render_template, re
 from flask.typing import ResponseReturnValue
 
 from server.domain.reporting import completion_rate
+from server.domain.reporting_years import YEAR_RULE_TEXT
 from server.models.types import utcnow
-from server.services import cases, reports
+from server.services import cases, report_records, reports
 from server.web import charts
 from server.web.manager import bp as manager_bp
 
@@ -163,7 +164,12 @@ def annual_report() -> ResponseReturnValue:
     ]
     completion = charts.horizontal_bars(plan, title="年度计划完成率（%）") if plan else None
     return render_template(
-        "report_annual.html", report=report, comparison=comparison, completion=completion
+        "report_annual.html",
+        report=report,
+        comparison=comparison,
+        completion=completion,
+        drillable=report_records.FIGURES,
+        rule=YEAR_RULE_TEXT,
     )
 
 
@@ -180,6 +186,40 @@ def _download(fmt: str) -> Response:
         headers={
             "Content-Disposition": f'attachment; filename="annual-report-{report.year}.{fmt}"'
         },
+    )
+
+
+_RECORDS_PAGE = 100
+
+
+@manager_bp.get("/reports/annual/figures/<string:figure>")
+def figure_records(figure: str) -> ResponseReturnValue:
+    """The records behind one figure of the report: as many rows as the figure says."""
+    year = _report_year()
+    page = _int_arg("page", 1, 1, 1_000_000)
+    found = reports.figure_records(
+        g.principal, figure, year, utcnow(), page=page, per_page=_RECORDS_PAGE
+    )
+    largest = max([s.total for s in found.sections] or [0])
+    pages = max((largest + _RECORDS_PAGE - 1) // _RECORDS_PAGE, 1)
+    return render_template(
+        "manager/figure_records.html",
+        found=found,
+        label=reports.figure_label(figure),
+        pages=pages,
+        rule=YEAR_RULE_TEXT,
+    )
+
+
+@manager_bp.get("/reports/annual/figures/<string:figure>/records.csv")
+def figure_records_csv(figure: str) -> ResponseReturnValue:
+    """Every record behind one figure, as CSV for Excel."""
+    year = _report_year()
+    body = reports.figure_records_csv(g.principal, figure, year, utcnow())
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{figure}-{year}.csv"'},
     )
 
 

@@ -54,3 +54,28 @@ def test_charts_carry_visible_titles_and_no_empty_bars(bureau, app) -> None:
     assert titles == ["2024年与2023年主要执法数据对比", "年度计划完成率（%）"]
     completion = html.split('id="completion-chart"')[1].split("</figure>")[0]
     assert re.findall(r'class="value">(\d+)</text>', completion) == ["50", "25"]
+
+
+def test_report_figures_link_to_their_records_and_the_list_is_as_long(bureau, app) -> None:
+    for n in range(3):
+        case = bureau.case(date(2024, 3, 1 + n))
+        bureau.decide(case, date(2024, 3, 4 + n), entity=100_000 + n)
+    bureau.inspect(2024, bureau.enterprises["general"][0], "random")
+    bureau.flush()
+    browser, _ = sign_in(app)
+    html = browser.get("/manage/reports/annual?year=2024").get_data(as_text=True)
+    pattern = r'href="([^"]+)" class="figure" data-figure="(decisions|fines)" data-year="2024"'
+    links = dict(re.findall(pattern, html))
+    assert set(links.values()) == {"decisions", "fines"}
+    assert 'id="year-rule"' in html and "rate" not in "".join(
+        re.findall(r'data-figure="([^"]+)"', html)
+    )
+    by_figure = {figure: url for url, figure in links.items()}
+    listed = browser.get(by_figure["decisions"].replace("&amp;", "&")).get_data(as_text=True)
+    assert listed.count('class="record"') == 3 and "共 <strong>3</strong> 条记录" in listed
+    fines = browser.get(by_figure["fines"].replace("&amp;", "&")).get_data(as_text=True)
+    assert 'id="figure-amount">3,000.03</strong>' in fines
+    csv_link = re.search(r'href="([^"]+)" id="records-csv"', listed).group(1)
+    body = browser.get(csv_link.replace("&amp;", "&"))
+    assert body.status_code == 200 and body.data.decode("utf-8-sig").count("\n") == 4
+    assert browser.get("/manage/reports/annual/figures/key_rate?year=2024").status_code == 404

@@ -292,3 +292,43 @@ def test_the_annual_report_opens_on_its_year_with_titled_charts_whose_labels_sta
         assert bars is not None and bars["width"] <= 480
     finally:
         context.close()
+
+
+def test_a_manager_follows_report_figures_down_to_their_records_and_counts_them(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    world,
+    client,
+    app,
+) -> None:
+    from datetime import date
+
+    from tests.report_support import Bureau
+
+    bureau = Bureau(world, client, app, code="nankai", name="天津市南开区应急管理局", abbr="南开")
+    bureau.import_enterprises(key=1, general=3)
+    world.user("boss", agency="nankai", role="manager")
+    for n in range(4):
+        bureau.inspect(2024, bureau.enterprises["general"][n % 3], "random")
+    bureau.flush()
+    for n in range(2):
+        bureau.decide(bureau.case(date(2024, 4, 1 + n)), date(2024, 4, 5 + n), entity=20_000)
+    bureau.case(date(2024, 6, 1))
+    context = chromium.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    try:
+        sign_in_from_root(page, live_server, "boss")
+        page.goto(f"{live_server}/manage/reports/annual?year=2024")
+        followed = 0
+        for figure in ("inspections", "decisions", "cases_opened"):
+            link = page.locator(f"a.figure[data-figure={figure}][data-year='2024']").first
+            shown = int(link.inner_text())
+            link.click()
+            page.wait_for_url(f"**/figures/{figure}?year=2024")
+            assert page.locator("tr.record").count() == shown > 0
+            assert page.locator("#figure-total strong").first.inner_text() == str(shown)
+            followed += 1
+            page.go_back()
+        assert followed == 3
+    finally:
+        context.close()
