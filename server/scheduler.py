@@ -44,7 +44,7 @@ JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
 AT_START = frozenset({"draw_plans"})
 
 
-def _run(app: Flask, name: str, job: Callable[[], Any]) -> None:
+def _run(app: Flask, name: str, job: Callable[[], Any]) -> Any:
     with app.app_context():
         log.info("job %s starting", name)
         try:
@@ -53,6 +53,12 @@ def _run(app: Flask, name: str, job: Callable[[], Any]) -> None:
             log.exception("job %s failed", name)
             raise
         log.info("job %s done: %s", name, result)
+        return result
+
+
+def run_once(app: Flask, name: str) -> Any:
+    """Run one job now, as the scheduler would (``flask scheduler once NAME``); its result."""
+    return _run(app, name, JOBS[name][1])
 
 
 def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
