@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from hypothesis import settings
 
 from server import create_app
 from server.extensions import db
@@ -22,6 +23,11 @@ from server.services.demo import make_uscc
 from server.services.passwords import use_cheap_hashing
 
 PASSWORD = "correct horse battery"
+
+# Property tests say what holds, not how fast: on a shared, busy machine a slow example is not
+# a failure (hypothesis' default 200 ms deadline would be a timing assertion).
+settings.register_profile("no-deadline", deadline=None)
+settings.load_profile("no-deadline")
 
 # CI sets STRICT_SKIPS=1: a test skipped for want of a part the scripts install (Chromium, the
 # CJK font, playwright) fails instead, so a missing part cannot pass for a green suite. Only
