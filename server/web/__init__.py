@@ -6,6 +6,7 @@ from flask import Flask
 
 from server.web import (
     apidocs,
+    cases,  # noqa: F401 - its routes join manager.bp when imported
     devices,  # noqa: F401 - its routes join manager.bp when imported
     draw_office,  # noqa: F401 - its routes join manager.bp when imported
     draws,

@@ -74,6 +74,7 @@ NAV = (
     ("manager.supervised", "挂牌督办", READ_HAZARDS),
     ("manager.draw_plans", "双随机抽查", permissions.MANAGE_DRAWS),
     ("manager.directory", "企业名录", permissions.EDIT_ENTERPRISES),
+    ("manager.case_list", "处罚案件", permissions.LEGAL_REVIEW | permissions.PUBLISH_DECISIONS),
     ("manager.publication", "处罚公示", permissions.PUBLISH_DECISIONS),
     ("manager.annual_report", "年度统计", permissions.READ_REPORTS),
     ("manager.users", "用户管理", permissions.MANAGE_USERS),

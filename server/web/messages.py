@@ -42,6 +42,7 @@ MESSAGES = {
     "case_not_open": "案件已结案，不能再操作",
     "duplicate_username": "用户名已存在",
     "own_account": "不能停用自己的账号",
+    "no_decision": "该案件尚未作出处罚决定",
     "not_from_records": "该数字是计划数或比率，不是由记录逐条统计的，没有记录清单",
     "unknown_figure": "统计表中没有这一项",
     "validation_failed": "填写的内容有误，请按提示修改",

@@ -332,3 +332,43 @@ def test_a_manager_follows_report_figures_down_to_their_records_and_counts_them(
         assert followed == 3
     finally:
         context.close()
+
+
+def test_a_manager_reviews_and_decides_a_case_and_sees_its_publication_deadline(
+    chromium,  # noqa: F811
+    live_server,  # noqa: F811
+    world,
+    client,
+    app,
+) -> None:
+    from datetime import date, timedelta
+
+    from tests.report_support import Bureau
+
+    bureau = Bureau(world, client, app, code="nankai", name="天津市南开区应急管理局", abbr="南开")
+    bureau.import_enterprises(key=0, general=1)
+    world.user("boss", agency="nankai", role="manager")
+    today = date.today()
+    bureau.case(today - timedelta(days=2), summary="未按规定配备安全生产管理人员")
+    context = chromium.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    try:
+        sign_in_from_root(page, live_server, "boss")
+        page.click("nav.top >> text=处罚案件")
+        page.click("a.case-link")
+        page.fill("#review-form input[name=reviewed_on]", today.isoformat())
+        page.click("#review-form button[type=submit]")
+        page.wait_for_load_state()
+        assert "同意" in page.locator("#reviews").inner_text()
+        page.fill("#decision-form input[name=decided_on]", today.isoformat())
+        page.fill("#decision-form input[name=entity_fine_yuan]", "60000")
+        page.click("#decision-form button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("#case-status").inner_text() == "已作出处罚决定"
+        assert page.locator("#decision-number").inner_text().endswith("号")
+        assert "7个工作日内" in page.locator("#publication-deadline").inner_text()
+        page.click("#publish-form button[type=submit]")
+        page.wait_for_load_state()
+        assert page.locator("#publication-state").inner_text().startswith("已公示")
+    finally:
+        context.close()
