@@ -79,3 +79,24 @@ def test_report_figures_link_to_their_records_and_the_list_is_as_long(bureau, ap
     body = browser.get(csv_link.replace("&amp;", "&"))
     assert body.status_code == 200 and body.data.decode("utf-8-sig").count("\n") == 4
     assert browser.get("/manage/reports/annual/figures/key_rate?year=2024").status_code == 404
+
+
+def test_every_count_on_the_overview_leads_to_a_list_as_long(world, client, app) -> None:
+    from tests.hazard_support import make_site
+
+    site = make_site(world, client)
+    chem = site.enterprise("chem", industry="hazardous_chemicals")
+    works = site.enterprise("works", industry="machinery")
+    late = site.hazard(chem)
+    site.order(late, deadline="2024-05-20")
+    site.hazard(chem)
+    done = site.hazard(works)
+    site.order(done, deadline="2024-05-20")
+    site.reinspect(done, outcome="pass")
+    browser, _ = sign_in(app, "boss")
+    html = browser.get("/manage/?year=2024").get_data(as_text=True)
+    counts = re.findall(r'<a class="count" href="([^"]+)">(\d+)</a>', html)
+    assert len(counts) >= 6 and any(int(n) > 0 for _, n in counts)
+    for href, n in counts:
+        listed = browser.get(href.replace("&amp;", "&")).get_data(as_text=True)
+        assert f'id="total">共 {n} 处' in listed, href
