@@ -14,9 +14,10 @@ from server.schemas.reports import (
     AnnualReportSchema,
     FigureRecordsQuerySchema,
     FigureRecordsSchema,
+    KindRecordsQuerySchema,
     ReportQuerySchema,
 )
-from server.services import reports
+from server.services import report_records, reports
 
 blp = Blueprint(
     "reports", __name__, url_prefix="/api/v1/reports", description="Annual statistics report"
@@ -97,3 +98,55 @@ class FigureRecords(MethodView):
             per_page=query["per_page"],
         )
         return {**found.__dict__, "label": reports.figure_label(figure)}
+
+
+_KIND_FILTERS = ("enterprise_id", "kind", "type", "level", "status", "accident", "party")
+_KIND_FILTERS += ("opinion", "channel")
+
+
+@blp.route("/records/<string:kind>")
+class KindRecords(MethodView):
+    @blp.arguments(KindRecordsQuerySchema, location="query")
+    @blp.response(200, FigureRecordsSchema)
+    @blp.doc(
+        responses={
+            "200": {
+                "content": {
+                    "application/json": {"schema": FigureRecordsSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                }
+            }
+        }
+    )
+    @blp.alt_response(403, description="leads and managers only")
+    @blp.alt_response(404, description="no list of this kind")
+    def get(self, query: dict[str, Any], kind: str) -> Any:
+        """A year's inspections, documents, hazards, cases, decisions, exemptions, legal
+        reviews or complaints (the report's year rule), filtered, by pages, or all as CSV.
+
+        Filters: ``enterprise_id`` for every kind; ``kind`` (inspections), ``type``
+        (documents), ``level``/``status`` (hazards), ``status`` (cases), ``accident``
+        (decisions), ``party`` (exemptions), ``opinion`` (legal_reviews), ``channel``
+        (complaints); another kind's filter is 422."""
+        principal = current_principal()
+        filters = {k: query.get(k) for k in _KIND_FILTERS}
+        if query["format"] == "csv":
+            body = reports.kind_records_csv(principal, kind, query["year"], utcnow(), filters)
+            return Response(
+                body,
+                mimetype="text/csv",
+                headers={
+                    "Content-Disposition": f'attachment; filename="{kind}-{query["year"]}.csv"'
+                },
+            )
+        found = reports.kind_records(
+            principal,
+            kind,
+            query["year"],
+            utcnow(),
+            filters,
+            page=query["page"],
+            per_page=query["per_page"],
+        )
+        label = report_records.KINDS[kind].label
+        return {**found.__dict__, "label": label}

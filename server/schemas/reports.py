@@ -213,3 +213,29 @@ class FigureRecordsSchema(ma.Schema):
     page = ma.fields.Integer(required=True)
     per_page = ma.fields.Integer(required=True)
     sections = ma.fields.List(ma.fields.Nested(RecordSectionSchema), required=True)
+
+
+class KindRecordsQuerySchema(FigureRecordsQuerySchema):
+    enterprise_id = ma.fields.UUID()
+    kind = ma.fields.String(
+        validate=ma.validate.Length(max=20), metadata={"description": "inspections: key, random…"}
+    )
+    type = ma.fields.String(
+        validate=ma.validate.Length(max=30),
+        metadata={"description": "documents: rectification_order, onsite_measures…"},
+    )
+    level = ma.fields.String(validate=ma.validate.OneOf(["general", "major"]))
+    status = ma.fields.String(
+        validate=ma.validate.Length(max=30), metadata={"description": "hazards, cases"}
+    )
+    accident = ma.fields.Boolean(metadata={"description": "decisions"})
+    party = ma.fields.String(
+        validate=ma.validate.OneOf(["entity", "individual"]), metadata={"description": "exemptions"}
+    )
+    opinion = ma.fields.String(
+        validate=ma.validate.OneOf(["approved", "returned"]),
+        metadata={"description": "legal_reviews"},
+    )
+    channel = ma.fields.String(
+        validate=ma.validate.Length(max=30), metadata={"description": "complaints"}
+    )

@@ -78,6 +78,11 @@ class Kind:
     dated_by: Any  # None: the figure's own conditions carry the year
     by_moment: bool
     base: tuple[Condition, ...] = ()
+    # The enterprise a record concerns, for its name in lists (a review: its case's).
+    enterprise_of: Callable[[], Any] | None = None
+
+    def enterprise(self) -> Any:
+        return self.enterprise_of() if self.enterprise_of else self.model.enterprise_id
 
     def in_year(self, y: Year) -> list[Any]:
         conditions = [self.model.agency_id == y.agency.id, *(c(y) for c in self.base)]
@@ -245,6 +250,19 @@ def _reviewed(on_enterprise: bool) -> Condition:
 # Cases reviewed in the year: listed as the cases, whatever year they were opened in.
 REVIEWED_CASES = Kind("reviewed_cases", "法制审核案件", PenaltyCase, None, False)
 KINDS[REVIEWED_CASES.name] = REVIEWED_CASES
+LEGAL_REVIEWS = Kind(
+    "legal_reviews",
+    "法制审核",
+    LegalReview,
+    LegalReview.reviewed_on,
+    False,
+    enterprise_of=lambda: (
+        sa.select(PenaltyCase.enterprise_id)
+        .where(PenaltyCase.id == LegalReview.case_id)
+        .scalar_subquery()
+    ),
+)
+KINDS[LEGAL_REVIEWS.name] = LEGAL_REVIEWS
 
 
 def _reviewed_source(on_enterprise: bool) -> Source:
@@ -483,6 +501,17 @@ def _item(kind: Kind, y: Year, row: Any, enterprise: str | None, amount: Any) ->
             row.channel or "",
             amount_fen,
         )
+    if kind is LEGAL_REVIEWS:
+        opinion = "同意" if row.opinion == "approved" else "退回"
+        return Item(
+            row.id,
+            kind.name,
+            row.reviewed_on,
+            opinion,
+            enterprise or "",
+            row.note or "",
+            amount_fen,
+        )
     day = row.transferred_on if kind is TRANSFERS else row.opened_on
     return Item(row.id, kind.name, day, row.summary, enterprise or "", row.status, amount_fen)
 
@@ -498,8 +527,54 @@ def records(
 ) -> Records:
     """The records a figure of ``year`` counts, a page of each of its sources; ``total`` and
     ``amount_fen`` are over all of them. Unknown figures are ``KeyError``."""
-    figure = FIGURES[figure_key]
-    y = Year(agency, year, today)
+    return _records(FIGURES[figure_key], figure_key, Year(agency, year, today), page, per_page)
+
+
+# Filters of the plain lists (``GET /api/v1/records/<kind>``): name → column.
+LIST_FILTERS: dict[str, dict[str, Any]] = {
+    "inspections": {"kind": Inspection.kind},
+    "documents": {"type": Document.type},
+    "hazards": {"level": Hazard.level, "status": Hazard.status},
+    "decisions": {"accident": d.accident},
+    "exemptions": {"party": Exemption.party},
+    "legal_reviews": {"opinion": LegalReview.opinion},
+    "cases": {"status": PenaltyCase.status},
+    "complaints": {"channel": Complaint.channel},
+}
+# What a plain list adds up beside counting.
+LIST_AMOUNTS: dict[str, Callable[[], Any]] = {
+    "decisions": lambda: _FINES() + d.confiscated_fen,
+    "exemptions": lambda: Exemption.amount_not_imposed_fen,
+}
+
+
+def kind_records(
+    agency: Agency,
+    kind_name: str,
+    year: int,
+    today: date,
+    filters: dict[str, Any],
+    *,
+    page: int = 1,
+    per_page: int = 50,
+) -> Records:
+    """One kind of record of a year (the year rule of ``domain.reporting_years``), filtered
+    by the enterprise and the kind's own ``LIST_FILTERS``."""
+    kind = KINDS[kind_name]
+    where: list[Condition] = []
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name == "enterprise_id":
+            where.append(lambda y, v=value: kind.enterprise() == v)
+        else:
+            column = LIST_FILTERS[kind_name][name]
+            where.append(lambda y, c=column, v=value: c == v)
+    figure = Figure((Source(kind, tuple(where)),), LIST_AMOUNTS.get(kind_name))
+    return _records(figure, kind_name, Year(agency, year, today), page, per_page)
+
+
+def _records(figure: Figure, key: str, y: Year, page: int, per_page: int) -> Records:
     sections = []
     for source in figure.sources:
         kind = source.kind
@@ -509,7 +584,7 @@ def records(
             columns.append(amount.label("amount"))
         stmt = (
             sa.select(*columns)
-            .outerjoin(Enterprise, Enterprise.id == kind.model.enterprise_id)
+            .outerjoin(Enterprise, Enterprise.id == kind.enterprise())
             .where(*_conditions(source, y))
             .order_by(*_order(kind))
         )
@@ -532,8 +607,8 @@ def records(
         sections.append(Section(kind.name, kind.label, total, summed, items))
     amounts = [s.amount_fen for s in sections if s.amount_fen is not None]
     return Records(
-        figure_key,
-        year,
+        key,
+        y.year,
         sum(s.total for s in sections),
         sum(amounts) if figure.amount is not None else None,
         sections,
@@ -544,13 +619,20 @@ def records(
 
 def records_csv(agency: Agency, figure_key: str, year: int, today: date, label: str) -> bytes:
     """Every record of a figure as CSV (UTF-8 with BOM, so Excel reads the Chinese)."""
+    return pages_csv(
+        lambda page: records(agency, figure_key, year, today, page=page, per_page=500), label
+    )
+
+
+def pages_csv(fetch: Callable[[int], Records], label: str) -> bytes:
+    """Every page ``fetch`` gives (500 a page) as one CSV, UTF-8 with BOM."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(["指标", "类别", "日期", "名称/文号", "企业", "说明", "金额（元）"])
     page = 1
     while True:
-        chunk = records(agency, figure_key, year, today, page=page, per_page=500)
+        chunk = fetch(page)
         for section in chunk.sections:
             for item in section.items:
                 writer.writerow(

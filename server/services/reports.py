@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from server.domain import permissions
-from server.domain.errors import NotFound
+from server.domain.errors import NotFound, ValidationFailed
 from server.domain.permissions import Principal
 from server.domain.reporting import Change, change, format_fen, rectification_rate
 from server.extensions import db
@@ -233,6 +233,47 @@ def figure_records(
 def figure_records_csv(principal: Principal, key: str, year: int, now: datetime) -> bytes:
     agency, today = _records_context(principal, key, now)
     return report_records.records_csv(agency, key, year, today, figure_label(key))
+
+
+def kind_records(
+    principal: Principal,
+    kind: str,
+    year: int,
+    now: datetime,
+    filters: dict[str, Any],
+    *,
+    page: int,
+    per_page: int,
+) -> report_records.Records:
+    """A year's records of one kind, filtered; the same year rule as the report's."""
+    permissions.require_role(principal, permissions.READ_REPORTS, "reading records")
+    if kind not in report_records.LIST_FILTERS:
+        raise NotFound(f"no list of {kind}", code="not_found")
+    allowed = {"enterprise_id", *report_records.LIST_FILTERS[kind]}
+    wrong = sorted(k for k, v in filters.items() if v is not None and k not in allowed)
+    if wrong:
+        raise ValidationFailed(
+            f"{', '.join(wrong)} do not filter {kind}",
+            fields={
+                k: [f"not a filter of {kind}; use {', '.join(sorted(allowed))}"] for k in wrong
+            },
+        )
+    agency = db.session.get(Agency, principal.agency_id)
+    assert agency is not None
+    today = now.astimezone(ZoneInfo(agency.timezone)).date()
+    return report_records.kind_records(
+        agency, kind, year, today, filters, page=page, per_page=per_page
+    )
+
+
+def kind_records_csv(
+    principal: Principal, kind: str, year: int, now: datetime, filters: dict[str, Any]
+) -> bytes:
+    label = report_records.KINDS[kind].label if kind in report_records.KINDS else kind
+    return report_records.pages_csv(
+        lambda page: kind_records(principal, kind, year, now, filters, page=page, per_page=500),
+        label,
+    )
 
 
 def latest_year(principal: Principal, now: datetime) -> int:

@@ -101,3 +101,54 @@ def test_a_figures_records_are_only_the_agencys_own(world, client, app) -> None:
     listed = drill(ours, "decisions", 2024)
     assert listed["total"] == 1
     assert rows(ours.report(2024), "overview")["decisions"]["this_year"] == 1
+
+
+def test_plain_lists_of_a_years_records_filter_page_and_download(world, client, app) -> None:
+    from datetime import date
+
+    from tests.report_support import Bureau
+
+    bureau = Bureau(world, client, app, code="nankai", name="天津市南开区应急管理局", abbr="南开")
+    bureau.import_enterprises(key=1, general=2)
+    key, general = bureau.enterprises["key"][0], bureau.enterprises["general"]
+    bureau.inspect(2024, key, "key")
+    for n in range(3):
+        bureau.inspect(2024, general[n % 2], "random")
+    bureau.inspect(2023, general[0], "random")
+    bureau.flush()
+    for party in ("entity", "individual"):
+        case = bureau.case(date(2024, 5, 1), enterprise_id=general[0])
+        bureau.review(case, date(2024, 5, 2))
+        bureau.exempt(case, date(2024, 5, 3), party=party, amount=100_000)
+    case = bureau.case(date(2024, 6, 1), enterprise_id=general[1])
+    bureau.review(case, date(2024, 6, 2))
+    bureau.decide(case, date(2024, 6, 5), entity=250_000)
+
+    def listing(what: str, **query):
+        response = client.get(
+            f"/api/v1/reports/records/{what}",
+            query_string={"year": 2024, **query},
+            headers=bureau.manager,
+        )
+        return response.status_code, response.get_json()
+
+    assert listing("inspections")[1]["total"] == 4
+    assert listing("inspections", kind="random")[1]["total"] == 3
+    assert listing("inspections", enterprise_id=general[0])[1]["total"] == 2
+    assert listing("inspections", per_page=3, page=2)[1]["sections"][0]["items"][0]["kind"] == (
+        "inspections"
+    )
+    entity = listing("exemptions", party="entity")[1]
+    assert (entity["total"], entity["amount_fen"]) == (1, 100_000)
+    reviews = listing("legal_reviews", enterprise_id=general[0])[1]
+    assert reviews["total"] == 2 and reviews["sections"][0]["items"][0]["title"] == "同意"
+    decisions = listing("decisions", accident="false")[1]
+    assert (decisions["total"], decisions["amount_fen"]) == (1, 250_000)
+    assert listing("decisions", party="entity")[0] == 422
+    assert listing("nothing")[0] == 404
+    csv_body = client.get(
+        "/api/v1/reports/records/inspections",
+        query_string={"year": 2024, "format": "csv", "kind": "random"},
+        headers=bureau.manager,
+    )
+    assert csv_body.data.decode("utf-8-sig").strip().count("\n") == 3
