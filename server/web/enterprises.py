@@ -11,12 +11,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, abort, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 
 from server.domain.enterprises import CREDIT_RATINGS, INDUSTRIES, RISK_GRADES
+from server.domain.errors import ValidationFailed
 from server.render import downloads
-from server.services import enterprises
+from server.services import enterprise_import, enterprises, entry_codes
 from server.web.manager import _page_links, _page_number
 from server.web.manager import bp as manager_bp
 
@@ -62,6 +72,35 @@ def directory() -> ResponseReturnValue:
         posters=url_for("manager.entry_code_posters", **chosen),
         max_posters=_MAX_POSTERS,
     )
+
+
+STATUS_LABELS = {"created": "新增", "updated": "更新", "unchanged": "无变化", "error": "有误"}
+
+
+@manager_bp.route("/enterprises/import", methods=["GET", "POST"])
+def import_directory() -> ResponseReturnValue:
+    """Upload a CSV or XLSX sheet of the directory; every row's outcome as a table."""
+    report = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationFailed("choose a file", fields={"file": ["请选择CSV或XLSX文件"]})
+        report = enterprise_import.import_enterprises(
+            g.principal,
+            upload.filename,
+            upload.read(),
+            max_rows=current_app.config["MAX_IMPORT_ROWS"],
+        )
+    return render_template("manager/import.html", report=report, STATUS_LABELS=STATUS_LABELS), (
+        200 if report is None or not report.failed else 422
+    )
+
+
+@manager_bp.post("/enterprises/<uuid:enterprise_id>/entry-code/rotate")
+def rotate_entry_code(enterprise_id: uuid.UUID) -> ResponseReturnValue:
+    """Issue a new gate code (managers): older posters stop working at once."""
+    entry_codes.rotate(g.principal, enterprise_id)
+    return redirect(url_for("manager.enterprise_hazards", enterprise_id=enterprise_id))
 
 
 @manager_bp.get("/enterprises/<uuid:enterprise_id>/entry-code.<fmt>")

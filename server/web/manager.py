@@ -63,6 +63,7 @@ def _template_helpers() -> dict[str, Any]:
         "ESCALATION_LABELS": hazards.ESCALATION_LABELS,
         "ROLE_LABELS": ROLE_LABELS,
         "nav_items": nav_items,
+        "may": may,
     }
 
 
@@ -86,6 +87,13 @@ def nav_items() -> list[tuple[str, str]]:
     """The sections the signed-in user's role may open, in menu order."""
     role = g.principal.role if g.get("principal") else None
     return [(endpoint, label) for endpoint, label, roles in NAV if role in roles]
+
+
+def may(permission: str) -> bool:
+    """Whether the signed-in user's role is in ``permissions.<permission>``, for a page to
+    show only the buttons the service would accept."""
+    allowed = getattr(permissions, permission)
+    return bool(g.get("principal")) and g.principal.role in allowed
 
 
 def home() -> str:

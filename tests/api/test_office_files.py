@@ -91,3 +91,59 @@ def test_files_need_a_session_and_stay_inside_the_agency(site, world, app) -> No
     ):
         assert stranger.get(path).status_code == 404, path
     assert works["id"] not in stranger.get("/manage/enterprises").get_data(as_text=True)
+
+
+def test_a_lead_uploads_a_directory_sheet_and_reads_each_rows_outcome(site, app, world) -> None:
+    import io as _io
+
+    browser, _ = sign_in(app, "lead1")
+    assert 'id="import-link"' in browser.get("/manage/enterprises").get_data(as_text=True)
+    good = world.uscc()
+    sheet = (
+        "统一社会信用代码,企业名称,行业,风险等级,信用等级,重点企业\n"
+        f"{good},天津市新开机械有限公司,机械,好,A,否\n"
+        "123,坏行,机械,好,A,否\n"
+    ).encode("gbk")
+    from tests.api.test_hazard_pages import csrf
+
+    token = csrf(browser, "/manage/enterprises/import")
+    done = browser.post(
+        "/manage/enterprises/import",
+        data={"csrf_token": token, "file": (_io.BytesIO(sheet), "名录.csv")},
+        content_type="multipart/form-data",
+    )
+    assert done.status_code == 422  # a row failed: said so, the good one still imported
+    html = done.get_data(as_text=True)
+    assert 'data-row="2" data-status="created"' in html
+    assert 'data-row="3" data-status="error"' in html and "uscc" in html
+    listing = browser.get("/manage/enterprises?q=新开").get_data(as_text=True)
+    assert listing.count("data-enterprise=") == 1
+
+
+def test_a_manager_rotates_a_gate_code_and_the_old_poster_stops_working(site, app) -> None:
+    from tests.api.test_hazard_pages import csrf
+    from tests.qr_support import decode_png
+
+    works = site.enterprise("works")
+    boss, _ = sign_in(app, "boss")
+    old = decode_png(boss.get(f"/manage/enterprises/{works['id']}/entry-code.png").data)
+    lead, _ = sign_in(app, "lead1")
+    page = lead.get(f"/manage/enterprises/{works['id']}/hazards").get_data(as_text=True)
+    assert 'id="rotate-form"' not in page
+    token = csrf(boss, f"/manage/enterprises/{works['id']}/hazards")
+    rotated = boss.post(
+        f"/manage/enterprises/{works['id']}/entry-code/rotate", data={"csrf_token": token}
+    )
+    assert rotated.status_code == 302
+    new = decode_png(boss.get(f"/manage/enterprises/{works['id']}/entry-code.png").data)
+    assert new != old
+    from tests.sync_support import scan_op
+
+    stale, fresh = site.device.push([scan_op(old, site.team), scan_op(new, site.team)])
+    assert stale["status"] == "rejected" and stale["errors"]["code"] == "entry_code_revoked"
+    assert fresh["status"] == "applied"
+    refused = lead.post(
+        f"/manage/enterprises/{works['id']}/entry-code/rotate",
+        data={"csrf_token": csrf(lead, "/manage/enterprises")},
+    )
+    assert refused.status_code == 403
