@@ -26,7 +26,13 @@ import sqlalchemy as sa
 from server.domain.annual_plan import GENERAL_KINDS, KEY_KINDS
 from server.domain.numbering import DOCUMENT_TYPES
 from server.domain.reporting import format_fen
-from server.domain.reporting_years import day_span, end_of_day, rectified_as_of, year_span
+from server.domain.reporting_years import (
+    YEAR_OF,
+    day_span,
+    end_of_day,
+    rectified_as_of,
+    year_span,
+)
 from server.extensions import db
 from server.models import (
     Agency,
@@ -92,18 +98,23 @@ class Kind:
         return conditions
 
 
+def _dated(model: Any, record: str) -> Any:
+    """The column whose date puts a record in its year: ``domain.reporting_years.YEAR_OF``."""
+    return getattr(model, YEAR_OF[record])
+
+
 d = PenaltyDecision
-INSPECTIONS = Kind("inspections", "检查记录", Inspection, Inspection.started_at, True)
-DOCUMENTS = Kind("documents", "执法文书", Document, Document.issued_at, True)
-HAZARDS = Kind("hazards", "隐患", Hazard, Hazard.found_at, True)
-CASES = Kind("cases", "立案", PenaltyCase, PenaltyCase.opened_on, False)
-TRANSFERS = Kind("transfers", "移送司法", PenaltyCase, PenaltyCase.transferred_on, False)
+INSPECTIONS = Kind("inspections", "检查记录", Inspection, _dated(Inspection, "inspection"), True)
+DOCUMENTS = Kind("documents", "执法文书", Document, _dated(Document, "document"), True)
+HAZARDS = Kind("hazards", "隐患", Hazard, _dated(Hazard, "hazard"), True)
+CASES = Kind("cases", "立案", PenaltyCase, _dated(PenaltyCase, "case"), False)
+TRANSFERS = Kind("transfers", "移送司法", PenaltyCase, _dated(PenaltyCase, "transfer"), False)
 # A revoked decision was annulled: it is not part of any year's enforcement.
 DECISIONS = Kind(
-    "decisions", "处罚决定", d, d.decided_on, False, (lambda y: d.revoked_on.is_(None),)
+    "decisions", "处罚决定", d, _dated(d, "decision"), False, (lambda y: d.revoked_on.is_(None),)
 )
-EXEMPTIONS = Kind("exemptions", "免罚", Exemption, Exemption.decided_on, False)
-COMPLAINTS = Kind("complaints", "投诉举报", Complaint, Complaint.handled_on, False)
+EXEMPTIONS = Kind("exemptions", "免罚", Exemption, _dated(Exemption, "exemption"), False)
+COMPLAINTS = Kind("complaints", "投诉举报", Complaint, _dated(Complaint, "complaint"), False)
 KINDS = {
     k.name: k
     for k in (INSPECTIONS, DOCUMENTS, HAZARDS, CASES, TRANSFERS, DECISIONS, EXEMPTIONS, COMPLAINTS)
@@ -254,7 +265,7 @@ LEGAL_REVIEWS = Kind(
     "legal_reviews",
     "法制审核",
     LegalReview,
-    LegalReview.reviewed_on,
+    _dated(LegalReview, "legal_review"),
     False,
     enterprise_of=lambda: (
         sa.select(PenaltyCase.enterprise_id)

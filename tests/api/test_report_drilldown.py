@@ -152,3 +152,32 @@ def test_plain_lists_of_a_years_records_filter_page_and_download(world, client, 
         headers=bureau.manager,
     )
     assert csv_body.data.decode("utf-8-sig").strip().count("\n") == 3
+
+
+def test_the_report_and_the_hazard_statistics_judge_a_late_closure_alike(
+    world, client, app
+) -> None:
+    from tests.report_support import Bureau
+
+    bureau = Bureau(world, client, app, code="nankai", name="天津市南开区应急管理局", abbr="南开")
+    bureau.import_enterprises(key=0, general=1)
+    enterprise = bureau.enterprises["general"][0]
+    visit = (bureau.inspect(2024, enterprise, "random"), enterprise)
+    bureau.hazard(visit, fixed=True)  # fixed on the spot in 2024
+    late = bureau.hazard(visit, fixed=False)
+    bureau.flush()
+    # Ordered and passed from the office today: closed long after 2024 ended.
+    for body in (
+        {"action": "order", "period_days": 10},
+        {"action": "reinspect", "outcome": "pass", "note": "已整改"},
+    ):
+        done = client.post(f"/api/v1/hazards/{late}/transitions", json=body, headers=bureau.manager)
+        assert done.status_code == 200, done.get_json()
+    figures = rows(bureau.report(2024), "overview")
+    stats = client.get("/api/v1/hazards/aggregates?year=2024", headers=bureau.manager).get_json()[
+        "rectification"
+    ]
+    assert (figures["hazards_found"]["this_year"], stats["found"]) == (2, 2)
+    assert (figures["hazards_rectified"]["this_year"], stats["closed"]) == (1, 1)
+    listed = drill(bureau, "hazards_rectified", 2024)
+    assert listed["total"] == 1
