@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -266,6 +267,51 @@ def run_scheduler() -> None:
     from server import scheduler
 
     scheduler.run_blocking(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@scheduler_cli.command("once")
+@click.argument("names", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Run every job once, in the listed order.")
+def run_jobs_once(names: tuple[str, ...], every: bool) -> None:
+    """Run scheduled jobs once now and print what each did; with no name, list them.
+
+    Every job is safe to run twice, so this is also how to catch up by hand after the
+    scheduler was down, or to try a job while watching its log.
+    """
+    from server import scheduler
+
+    chosen = list(scheduler.JOBS) if every else list(names)
+    if not chosen:
+        for name, (cron, _job) in scheduler.JOBS.items():
+            click.echo(f"{name:<26} {cron}")
+        return
+    unknown = [n for n in chosen if n not in scheduler.JOBS]
+    if unknown:
+        raise click.UsageError(f"no job {', '.join(unknown)}; jobs: {', '.join(scheduler.JOBS)}")
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    for name in chosen:
+        result = scheduler.run_once(app, name)
+        click.echo(f"{name}: {_printable(result)}")
+
+
+def _printable(result: Any) -> str:
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        result = dataclasses.asdict(result)
+    if isinstance(result, list):
+        result = [
+            dataclasses.asdict(r) if dataclasses.is_dataclass(r) and not isinstance(r, type) else r
+            for r in result
+        ]
+    return json.dumps(result, ensure_ascii=False, default=str, sort_keys=True)
+
+
+@hazards_cli.command("escalate")
+def escalate_hazards() -> None:
+    """Run the daily overdue-hazard job once now (escalate_overdue_hazards)."""
+    from server import scheduler
+
+    result = scheduler.run_once(current_app._get_current_object(), "escalate_overdue_hazards")  # type: ignore[attr-defined]
+    click.echo(_printable(result))
 
 
 @hazards_cli.command("recount")

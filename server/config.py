@@ -159,7 +159,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        "OPENAPI_SWAGGER_UI_URL": "/docs/ui/",  # server/web/apidocs.py, no CDN
         "API_SPEC_OPTIONS": {
             "security": [{"bearerAuth": []}],
             "components": {

@@ -46,13 +46,18 @@ JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
 AT_START = frozenset({"draw_plans"})
 
 
-def _run(app: Flask, name: str, job: Callable[[], Any]) -> str:
-    """Run one job unless another scheduler process is running it; returns what happened."""
+# What a job run answers when another scheduler process holds the job's lock.
+SKIPPED = "skipped: another scheduler process is running this job"
+
+
+def _run(app: Flask, name: str, job: Callable[[], Any]) -> Any:
+    """Run one job unless another scheduler process is running it: the job's result, or
+    ``SKIPPED``."""
     with app.app_context(), job_lock(name) as mine:
         if not mine:
             log.info("job %s is running in another scheduler process; skipped here", name)
             JOB_RUNS.labels(name, "skipped").inc()
-            return "skipped"
+            return SKIPPED
         log.info("job %s starting", name)
         try:
             result = job()
@@ -62,7 +67,12 @@ def _run(app: Flask, name: str, job: Callable[[], Any]) -> str:
             raise
         log.info("job %s done: %s", name, result)
         JOB_RUNS.labels(name, "done").inc()
-        return "done"
+        return result
+
+
+def run_once(app: Flask, name: str) -> Any:
+    """Run one job now, as the scheduler would (``flask scheduler once NAME``); its result."""
+    return _run(app, name, JOBS[name][1])
 
 
 def configure(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:

@@ -35,6 +35,7 @@ from server.api.converters import (
 )
 from server.api.errors import ApiWithErrors, register_error_handlers
 from server.api.parsing import Blueprint
+from server.schemas.sync import OP_DOC_SCHEMAS
 
 api = ApiWithErrors()
 
@@ -82,3 +83,7 @@ def init_app(app: Flask) -> None:
         if not isinstance(blueprint, Blueprint):
             raise TypeError(f"{blueprint.name}: use server.api.parsing.Blueprint")
         api.register_blueprint(blueprint)
+    # Push ops are read one by one, not through the push schema: their shapes are added here.
+    for name, schema in OP_DOC_SCHEMAS.items():
+        if name not in api.spec.components.schemas:
+            api.spec.components.schema(name, schema=schema)

@@ -6,10 +6,11 @@ import uuid
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 
 from server.api.parsing import Blueprint
+from server.render import downloads
 from server.schemas.fields import LocalDateTime
 from server.services import documents
 
@@ -52,13 +53,4 @@ class DocumentPdf(MethodView):
     @blp.alt_response(404, description="no such document in your agency")
     def get(self, document_id: uuid.UUID) -> Response:
         """The printable PDF (Chinese text, A4) of one document."""
-        from server.render.fonts import cjk_font
-
-        document, pdf = documents.document_pdf(
-            document_id, font=cjk_font(current_app.config.get("PDF_FONT_PATH"))
-        )
-        return Response(
-            pdf,
-            mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="document-{document.id}.pdf"'},
-        )
+        return downloads.document_pdf(document_id)

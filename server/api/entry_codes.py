@@ -6,13 +6,12 @@ import uuid
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
-from server.domain import entry_codes as codes
-from server.domain.errors import NotFound
+from server.render import downloads
 from server.schemas.enterprises import EnterpriseQuerySchema, EnterpriseSchema
 from server.services import enterprises, entry_codes
 
@@ -22,26 +21,14 @@ blp = Blueprint(
 
 
 class ImageQuerySchema(ma.Schema):
-    format = ma.fields.String(load_default="png", validate=ma.validate.OneOf(["png", "svg"]))
+    format = ma.fields.String(
+        load_default="png", validate=ma.validate.OneOf(downloads.IMAGE_FORMATS)
+    )
 
 
 class PostersQuerySchema(EnterpriseQuerySchema):
     # About 15 ms a poster: 1,000 fit well inside a request; page through larger districts.
     per_page = ma.fields.Integer(load_default=500, validate=ma.validate.Range(min=1, max=1000))
-
-
-def _key() -> bytes:
-    return codes.derive_key(current_app.config["SECRET_KEY"])
-
-
-def _font() -> Any:
-    from server.render.fonts import cjk_font
-
-    return cjk_font(current_app.config.get("PDF_FONT_PATH"))
-
-
-def _base_url() -> str:
-    return current_app.config["PUBLIC_BASE_URL"]
 
 
 @blp.route("/<uuid:enterprise_id>/entry-code")
@@ -55,17 +42,7 @@ class EntryCodeImage(MethodView):
     @blp.alt_response(404, description="no such enterprise in your agency")
     def get(self, query: dict[str, Any], enterprise_id: uuid.UUID) -> Response:
         """The gate QR code: it encodes <PUBLIC_BASE_URL>/e/<signed token>."""
-        from server.render import qr
-
-        code = entry_codes.code_for(enterprise_id, _key(), _base_url())
-        if query["format"] == "svg":
-            body, mimetype = qr.qr_svg(code.url), "image/svg+xml"
-        else:
-            body, mimetype = qr.qr_png(code.url), "image/png"
-        response = Response(body, mimetype=mimetype)
-        response.headers["X-Entry-Code-Version"] = str(code.enterprise.entry_code_version)
-        response.headers["Cache-Control"] = "private, no-cache"
-        return response
+        return downloads.entry_code_image(enterprise_id, query["format"])
 
 
 @blp.route("/<uuid:enterprise_id>/entry-code/poster.pdf")
@@ -74,15 +51,7 @@ class EntryCodePoster(MethodView):
     @blp.alt_response(404, description="no such enterprise in your agency")
     def get(self, enterprise_id: uuid.UUID) -> Response:
         """A printable A4 poster: enterprise name, its code, one line of instructions."""
-        from server.render.pdf import render_entry_poster
-
-        code = entry_codes.code_for(enterprise_id, _key(), _base_url())
-        pdf = render_entry_poster(entry_codes.poster_data(code), font=_font())
-        return Response(
-            pdf,
-            mimetype="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="entry-code-{enterprise_id}.pdf"'},
-        )
+        return downloads.entry_code_poster(enterprise_id)
 
 
 @blp.route("/entry-code-posters.pdf")
@@ -96,20 +65,7 @@ class EntryCodePosters(MethodView):
     @blp.alt_response(404, description="no enterprise matches these filters (`no_enterprises`)")
     def get(self, query: dict[str, Any]) -> Response:
         """Posters of a filtered list (same filters as the enterprise list), to print at once."""
-        from server.render.pdf import render_entry_posters
-
-        page = enterprises.list_enterprises(**query)
-        if not page.items:
-            raise NotFound("no enterprise matches these filters", code="no_enterprises")
-        cards = (
-            entry_codes.poster_data(c)
-            for c in entry_codes.codes_for(page.items, _key(), _base_url())
-        )
-        return Response(
-            render_entry_posters(cards),
-            mimetype="application/pdf",
-            headers={"Content-Disposition": 'inline; filename="entry-code-posters.pdf"'},
-        )
+        return downloads.entry_code_posters(enterprises.list_enterprises(**query).items)
 
 
 @blp.route("/<uuid:enterprise_id>/entry-code/rotate")

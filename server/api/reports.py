@@ -10,8 +10,14 @@ from flask.views import MethodView
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.models.types import utcnow
-from server.schemas.reports import AnnualReportSchema, ReportQuerySchema
-from server.services import reports
+from server.schemas.reports import (
+    AnnualReportSchema,
+    FigureRecordsQuerySchema,
+    FigureRecordsSchema,
+    KindRecordsQuerySchema,
+    ReportQuerySchema,
+)
+from server.services import report_records, reports
 
 blp = Blueprint(
     "reports", __name__, url_prefix="/api/v1/reports", description="Annual statistics report"
@@ -49,3 +55,98 @@ class AnnualReport(MethodView):
                 headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
             )
         return reports.report_json(report)
+
+
+@blp.route("/annual/figures/<string:figure>/records")
+class FigureRecords(MethodView):
+    @blp.arguments(FigureRecordsQuerySchema, location="query")
+    @blp.response(200, FigureRecordsSchema)
+    @blp.doc(
+        responses={
+            "200": {
+                "content": {
+                    "application/json": {"schema": FigureRecordsSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                }
+            }
+        }
+    )
+    @blp.alt_response(403, description="leads and managers only")
+    @blp.alt_response(
+        404,
+        description="`unknown_figure`, or `not_from_records` for a planned figure or a rate",
+    )
+    def get(self, query: dict[str, Any], figure: str) -> Any:
+        """The records a figure of the annual report counts: as many as the figure (a count)
+        or whose amounts add up to it (money), by pages; ``format=csv`` gives them all."""
+        principal = current_principal()
+        if query["format"] == "csv":
+            body = reports.figure_records_csv(principal, figure, query["year"], utcnow())
+            return Response(
+                body,
+                mimetype="text/csv",
+                headers={
+                    "Content-Disposition": (f'attachment; filename="{figure}-{query["year"]}.csv"')
+                },
+            )
+        found = reports.figure_records(
+            principal,
+            figure,
+            query["year"],
+            utcnow(),
+            page=query["page"],
+            per_page=query["per_page"],
+        )
+        return {**found.__dict__, "label": reports.figure_label(figure)}
+
+
+_KIND_FILTERS = ("enterprise_id", "kind", "type", "level", "status", "accident", "party")
+_KIND_FILTERS += ("opinion", "channel")
+
+
+@blp.route("/records/<string:kind>")
+class KindRecords(MethodView):
+    @blp.arguments(KindRecordsQuerySchema, location="query")
+    @blp.response(200, FigureRecordsSchema)
+    @blp.doc(
+        responses={
+            "200": {
+                "content": {
+                    "application/json": {"schema": FigureRecordsSchema},
+                    "text/csv": {"schema": {"type": "string"}},
+                }
+            }
+        }
+    )
+    @blp.alt_response(403, description="leads and managers only")
+    @blp.alt_response(404, description="no list of this kind")
+    def get(self, query: dict[str, Any], kind: str) -> Any:
+        """A year's inspections, documents, hazards, cases, decisions, exemptions, legal
+        reviews or complaints (the report's year rule), filtered, by pages, or all as CSV.
+
+        Filters: ``enterprise_id`` for every kind; ``kind`` (inspections), ``type``
+        (documents), ``level``/``status`` (hazards), ``status`` (cases), ``accident``
+        (decisions), ``party`` (exemptions), ``opinion`` (legal_reviews), ``channel``
+        (complaints); another kind's filter is 422."""
+        principal = current_principal()
+        filters = {k: query.get(k) for k in _KIND_FILTERS}
+        if query["format"] == "csv":
+            body = reports.kind_records_csv(principal, kind, query["year"], utcnow(), filters)
+            return Response(
+                body,
+                mimetype="text/csv",
+                headers={
+                    "Content-Disposition": f'attachment; filename="{kind}-{query["year"]}.csv"'
+                },
+            )
+        found = reports.kind_records(
+            principal,
+            kind,
+            query["year"],
+            utcnow(),
+            filters,
+            page=query["page"],
+            per_page=query["per_page"],
+        )
+        label = report_records.KINDS[kind].label
+        return {**found.__dict__, "label": label}

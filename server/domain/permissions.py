@@ -20,6 +20,10 @@ ROLE_LABELS = {
     ADMIN: "系统管理员",
 }
 
+# The agency's accounts: create, disable, enable, set a new password.
+MANAGE_USERS = frozenset({ADMIN})
+# Who signs in to the office pages (inspectors use the field app).
+OFFICE_ROLES = frozenset({LEAD, MANAGER, ADMIN})
 # List, revoke (a lost phone) and reinstate (found again) the agency's devices.
 MANAGE_DEVICES = frozenset({LEAD, MANAGER, ADMIN})
 # What ``device_events`` records of a device.

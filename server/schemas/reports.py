@@ -160,3 +160,82 @@ class CompletionSchema(ma.Schema):
     )
     inspections = ma.fields.Integer(required=True)
     over_cap = ma.fields.List(ma.fields.Nested(OverCapSchema), required=True)
+
+
+class FigureRecordsQuerySchema(ma.Schema):
+    year = ma.fields.Integer(required=True, validate=YEAR)
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+    format = ma.fields.String(
+        load_default="json",
+        validate=ma.validate.OneOf(["json", "csv"]),
+        metadata={"description": "`csv`: every record, UTF-8 with BOM, Chinese headers"},
+    )
+
+
+class RecordItemSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    kind = ma.fields.String(required=True)
+    day = ma.fields.Date(
+        required=True, metadata={"description": "the date that puts it in the year"}
+    )
+    title = ma.fields.String(required=True)
+    enterprise = ma.fields.String(required=True)
+    detail = ma.fields.String(required=True)
+    amount_fen = ma.fields.Integer(allow_none=True)
+    document_id = ma.fields.UUID(allow_none=True)
+
+
+class RecordSectionSchema(ma.Schema):
+    kind = ma.fields.String(
+        required=True,
+        metadata={
+            "description": "inspections, documents, hazards, cases, transfers, reviewed_cases, "
+            "decisions, exemptions, complaints"
+        },
+    )
+    label = ma.fields.String(required=True)
+    total = ma.fields.Integer(required=True)
+    amount_fen = ma.fields.Integer(allow_none=True)
+    items = ma.fields.List(ma.fields.Nested(RecordItemSchema), required=True)
+
+
+class FigureRecordsSchema(ma.Schema):
+    figure = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    year = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(
+        required=True, metadata={"description": "how many records: the figure, for a count"}
+    )
+    amount_fen = ma.fields.Integer(
+        allow_none=True, metadata={"description": "their amounts' total: the figure, for money"}
+    )
+    page = ma.fields.Integer(required=True)
+    per_page = ma.fields.Integer(required=True)
+    sections = ma.fields.List(ma.fields.Nested(RecordSectionSchema), required=True)
+
+
+class KindRecordsQuerySchema(FigureRecordsQuerySchema):
+    enterprise_id = ma.fields.UUID()
+    kind = ma.fields.String(
+        validate=ma.validate.Length(max=20), metadata={"description": "inspections: key, random…"}
+    )
+    type = ma.fields.String(
+        validate=ma.validate.Length(max=30),
+        metadata={"description": "documents: rectification_order, onsite_measures…"},
+    )
+    level = ma.fields.String(validate=ma.validate.OneOf(["general", "major"]))
+    status = ma.fields.String(
+        validate=ma.validate.Length(max=30), metadata={"description": "hazards, cases"}
+    )
+    accident = ma.fields.Boolean(metadata={"description": "decisions"})
+    party = ma.fields.String(
+        validate=ma.validate.OneOf(["entity", "individual"]), metadata={"description": "exemptions"}
+    )
+    opinion = ma.fields.String(
+        validate=ma.validate.OneOf(["approved", "returned"]),
+        metadata={"description": "legal_reviews"},
+    )
+    channel = ma.fields.String(
+        validate=ma.validate.Length(max=30), metadata={"description": "complaints"}
+    )

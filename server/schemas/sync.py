@@ -226,6 +226,42 @@ class OpSchema(ma.Schema):
     data = ma.fields.Dict(required=True)
 
 
+def _op_doc(entity: str, data: type[ma.Schema]) -> type[ma.Schema]:
+    """An op of one entity as the OpenAPI document shows it; pushes are checked op by op
+    (``OpSchema``, then the entity's payload schema), so these only document."""
+    mutable = sorted(getattr(data, "MUTABLE", ()))
+    edits = (
+        f"an edit (base_version set) sends only the fields it changes, among {', '.join(mutable)}"
+        if mutable
+        else "never edited: base_version is always null"
+    )
+    fields = {
+        "op_id": ma.fields.UUID(required=True),
+        "entity": ma.fields.String(required=True, validate=ma.validate.OneOf([entity])),
+        "id": ma.fields.UUID(required=True, metadata={"description": "the record's own id"}),
+        "base_version": ma.fields.Integer(
+            required=True,
+            allow_none=True,
+            metadata={"description": "null: create; the version edited otherwise"},
+        ),
+        "client_time": LocalDateTime(required=True),
+        "data": ma.fields.Nested(
+            data,
+            required=True,
+            metadata={"description": f"a create sends every field; {edits}"},
+        ),
+    }
+    name = "".join(part.capitalize() for part in entity.split("_")) + "Op"
+    return type(name, (ma.Schema,), fields)
+
+
+# name in the OpenAPI document → schema; registered by server/api (components/schemas).
+OP_DOC_SCHEMAS: dict[str, type[ma.Schema]] = {
+    schema.__name__: schema
+    for schema in (_op_doc(entity, data) for entity, data in PAYLOAD_SCHEMAS.items())
+}
+
+
 class PushSchema(ma.Schema):
     device_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     schema_version = ma.fields.Integer(required=True, strict=True)
@@ -240,12 +276,24 @@ class PushSchema(ma.Schema):
     )
     # Ops are validated one by one so that one bad op never blocks the others.
     ops = ma.fields.List(
-        ma.fields.Raw(allow_none=True),  # a null op is refused alone, like any other bad op
+        # A null op is refused alone, like any other bad op.
+        ma.fields.Raw(
+            allow_none=True,
+            metadata={
+                "oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in OP_DOC_SCHEMAS],
+                "discriminator": {
+                    "propertyName": "entity",
+                    "mapping": {
+                        entity: f"#/components/schemas/{name}"
+                        for entity, name in zip(PAYLOAD_SCHEMAS, OP_DOC_SCHEMAS, strict=True)
+                    },
+                },
+            }
+        ),
         required=True,
         metadata={
             "description": f"at most {MAX_OPS_PER_PUSH} ops and {MAX_PUSH_BYTES} bytes a push "
-            "(413 beyond); each op is {op_id, entity, id, base_version, client_time, data}",
-            "items": {"type": "object"},
+            "(413 beyond); each op is checked by itself, so one bad op never blocks the others"
         },
     )
 

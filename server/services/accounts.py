@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -277,6 +278,70 @@ def list_colleagues() -> list[User]:
             sa.select(User).where(User.active.is_(True)).order_by(User.full_name, User.username)
         )
     )
+
+
+def list_users(principal: Principal) -> list[User]:
+    """The agency's accounts, by role and name."""
+    permissions.require_role(principal, permissions.MANAGE_USERS, "listing users")
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.agency_id == principal.agency_id)
+            .order_by(User.role, User.unit, User.username)
+        )
+    )
+
+
+def add_user(principal: Principal, **fields: Any) -> User:
+    """An admin creates an account in their own agency."""
+    permissions.require_role(principal, permissions.MANAGE_USERS, "creating users")
+    agency = db.session.get(Agency, principal.agency_id)
+    return create_user(agency_code=agency.code, **fields)
+
+
+def _managed_user(principal: Principal, user_id: uuid.UUID, action: str) -> User:
+    permissions.require_role(principal, permissions.MANAGE_USERS, action)
+    user = db.session.scalar(
+        sa.select(User).where(User.id == user_id, User.agency_id == principal.agency_id)
+    )
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
+def _revoke_tokens(user: User, now: datetime) -> None:
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def set_user_active(
+    principal: Principal, user_id: uuid.UUID, active: bool, now: datetime | None = None
+) -> User:
+    """Disable an account (every token stops at once) or enable it again."""
+    user = _managed_user(principal, user_id, "disabling users")
+    if user.id == principal.user_id and not active:
+        raise Conflict("you cannot disable your own account", code="own_account")
+    user.active = active
+    if not active:
+        _revoke_tokens(user, now or utcnow())
+    db.session.commit()
+    return user
+
+
+def set_password(
+    principal: Principal, user_id: uuid.UUID, password: str, now: datetime | None = None
+) -> User:
+    """Give an account a new password; its tokens stop, its devices log in again with it."""
+    user = _managed_user(principal, user_id, "setting passwords")
+    if len(password) < 8:
+        raise ValidationFailed("password too short", fields={"password": ["at least 8 characters"]})
+    user.password_hash = hash_password(password)
+    _revoke_tokens(user, now or utcnow())
+    db.session.commit()
+    return user
 
 
 def get_user(user_id: uuid.UUID) -> User:

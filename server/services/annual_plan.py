@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -14,17 +13,15 @@ from server.domain import annual_plan as plans
 from server.domain import permissions
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.permissions import Principal
+from server.domain.reporting_years import year_span
 from server.extensions import db
 from server.models import Agency, AnnualPlan, AnnualPlanItem, Enterprise, Inspection
 from server.services.visit_policy import visit_policy_for
 
 
 def year_bounds(year: int, timezone: str) -> tuple[datetime, datetime]:
-    """The agency's calendar year as a half-open UTC span, for index range scans."""
-    zone = ZoneInfo(timezone)
-    start = datetime(year, 1, 1, tzinfo=zone).astimezone(UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(UTC)
-    return start, end
+    """The agency's calendar year as a half-open UTC span (``domain.reporting_years``)."""
+    return year_span(year, timezone)
 
 
 @dataclass

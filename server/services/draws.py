@@ -236,6 +236,22 @@ def list_plans(principal: Principal) -> list[DrawPlan]:
     )
 
 
+def pool_candidates(principal: Principal) -> list[User]:
+    """The agency's active inspectors and leads, whom a plan may list in its inspector pool."""
+    permissions.require_role(principal, permissions.MANAGE_DRAWS, "reading draw plans")
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.agency_id == principal.agency_id,
+                User.active.is_(True),
+                User.role.in_([INSPECTOR, permissions.LEAD]),
+            )
+            .order_by(User.role, User.unit, User.full_name, User.username)
+        )
+    )
+
+
 def plan_view(plan: DrawPlan, now: datetime | None = None) -> dict[str, Any]:
     """A plan as the API shows it: settings, the next run and its published commitment."""
     now = now or utcnow()

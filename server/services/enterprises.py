@@ -32,6 +32,13 @@ def get_enterprise(enterprise_id: uuid.UUID) -> Enterprise:
     return enterprise
 
 
+def enterprises_by_id(ids: list[uuid.UUID]) -> list[Enterprise]:
+    """The caller's agency's enterprises among ``ids`` (others are not found), in no order."""
+    if not ids:
+        return []
+    return list(db.session.scalars(sa.select(Enterprise).where(Enterprise.id.in_(set(ids)))))
+
+
 def _uscc_taken(uscc: str, agency_id: uuid.UUID, exclude: uuid.UUID | None = None) -> bool:
     stmt = sa.select(Enterprise.id).where(
         Enterprise.agency_id == agency_id, Enterprise.uscc == uscc

@@ -20,6 +20,7 @@ from server.domain.enterprises import INDUSTRIES
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.permissions import Principal
 from server.domain.reporting import format_percent, rectification_rate
+from server.domain.reporting_years import rectified_as_of
 from server.extensions import db
 from server.models import (
     Agency,
@@ -428,7 +429,7 @@ def aggregates(
     start, end = _period(agency, year, found_from, found_to)
     filters = HazardFilters(industry=industry, level=level, found_from=start, found_to=end)
     _check_period(filters)
-    as_of = as_of or (min(end, today) if end else today)
+    as_of = as_of or rectified_as_of(end, today)
     as_of_end = local_midnight(agency, as_of + timedelta(1))
     closed_by = sa.and_(Hazard.status == lifecycle.CLOSED, Hazard.closed_at < as_of_end)
 
@@ -515,7 +516,7 @@ def aggregates(
     policy = policy_of(agency)
     rate = rectification_rate(closed, total)
     label = f"{start.year}年" if year is not None and start else "统计期内"
-    if as_of != (min(end, today) if end else today):
+    if as_of != rectified_as_of(end, today):
         label = f"{label}（截至{as_of.year}年{as_of.month}月{as_of.day}日）"
     summary = (
         f"{label}共排查发现隐患{total}处，其中重大事故隐患{major}处，"

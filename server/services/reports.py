@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from server.domain import permissions
+from server.domain.errors import NotFound, ValidationFailed
 from server.domain.permissions import Principal
 from server.domain.reporting import Change, change, format_fen, rectification_rate
 from server.extensions import db
@@ -23,11 +23,13 @@ from server.models import (
     Document,
     Exemption,
     Hazard,
+    Inspection,
     LegalReview,
     PenaltyCase,
     PenaltyDecision,
 )
-from server.services.annual_plan import completion_for, inspections_by_enterprise_kind, year_bounds
+from server.services import report_records
+from server.services.annual_plan import completion_for, inspections_by_enterprise_kind
 
 COUNT, FEN, RATE = "count", "fen", "rate"
 
@@ -107,221 +109,28 @@ TABLES: tuple[tuple[str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
     ("enterprise", "涉企行政执法数据情况统计表", ENTERPRISE),
 )
 
-# On-site measures that are 行政强制措施: a stop of production or of equipment.
-COMPULSORY_MEASURES = frozenset({"stop_production", "stop_use"})
-
-
-def _between(column: Any, year: int) -> Any:
-    return sa.and_(column >= date(year, 1, 1), column < date(year + 1, 1, 1))
-
-
-def _total(expression: Any, condition: Any = None) -> Any:
-    """SUM that reads 0 over no rows, optionally over the rows matching ``condition``."""
-    summed = sa.func.sum(expression)
-    if condition is not None:
-        summed = summed.filter(condition)
-    return sa.func.coalesce(summed, 0)
-
 
 def year_figures(agency: Agency, year: int, today: date) -> dict[str, Any]:
     """Every figure of the report for one calendar year (the agency's zone).
 
-    Each is counted by the database (GROUP BY, COUNT, SUM with filters): no query returns
-    more rows than there are kinds of inspections times enterprises, or kinds of measures.
+    The counted figures are ``report_records.FIGURES``, the definitions the lists behind them
+    use too; each is counted by the database (COUNT and SUM with filters, one query per kind
+    of record). The plan's figures and the rates come from the annual plan's completion.
     """
-    start, end = year_bounds(year, agency.timezone)
-    f: dict[str, Any] = {}
-
     done = inspections_by_enterprise_kind(agency, year)
     c = completion_for(agency, year, done, with_over_cap=False).completion
-    f.update(
+    f: dict[str, Any] = dict(
         key_enterprises=c.key_enterprises,
         key_enterprises_covered=c.key_enterprises_covered,
         key_coverage_rate=c.coverage_rate,
         key_planned=c.key.planned,
-        key_done=c.key.done,
-        key_outside_plan=c.key_outside_plan,
         key_rate=c.key.rate,
         general_planned=c.general.planned,
-        general_done=c.general.done,
         general_rate=c.general.rate,
         overall_rate=c.overall.rate,
-        inspections=sum(done.values()),
     )
-
-    found, major, closed, major_closed = db.session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.count().filter(Hazard.level == "major"),
-            sa.func.count().filter(Hazard.closed_at.is_not(None)),
-            sa.func.count().filter(Hazard.level == "major", Hazard.closed_at.is_not(None)),
-        ).where(Hazard.agency_id == agency.id, Hazard.found_at >= start, Hazard.found_at < end)
-    ).one()
-    f.update(
-        hazards_found=found,
-        major_hazards=major,
-        hazards_rectified=closed,
-        major_rectified=major_closed,
-        rectification_rate=rectification_rate(closed, found),
-    )
-
-    f.update(_document_figures(agency, start, end))
-    # 涉企行政检查 counts every check at an enterprise: the inspection records and the
-    # re-inspections (复查), which are written on the order's inspection as an opinion.
-    f["enterprise_inspections"] = f["inspections"] + f["reinspections"]
-
-    cases_opened, transferred = db.session.execute(
-        sa.select(
-            sa.func.count().filter(_between(PenaltyCase.opened_on, year)),
-            sa.func.count().filter(_between(PenaltyCase.transferred_on, year)),
-        ).where(
-            PenaltyCase.agency_id == agency.id,
-            sa.or_(
-                _between(PenaltyCase.opened_on, year), _between(PenaltyCase.transferred_on, year)
-            ),
-        )
-    ).one()
-    f.update(cases_opened=cases_opened, transferred=transferred)
-    f["complaints"] = db.session.scalar(
-        sa.select(sa.func.count()).where(
-            Complaint.agency_id == agency.id, _between(Complaint.handled_on, year)
-        )
-    )
-
-    f.update(_decision_figures(agency, year, today))
-
-    by_party = {
-        party: (n, amount)
-        for party, n, amount in db.session.execute(
-            sa.select(Exemption.party, sa.func.count(), _total(Exemption.amount_not_imposed_fen))
-            .where(Exemption.agency_id == agency.id, _between(Exemption.decided_on, year))
-            .group_by(Exemption.party)
-        )
-    }
-    f.update(
-        exemptions=sum(n for n, _a in by_party.values()),
-        exemption_fines=int(sum(a for _n, a in by_party.values())),
-        exempted_entities=by_party.get("entity", (0, 0))[0],
-        exempted_individuals=by_party.get("individual", (0, 0))[0],
-        enterprise_exemptions=by_party.get("entity", (0, 0))[0],
-        enterprise_exemption_fines=int(by_party.get("entity", (0, 0))[1]),
-    )
-    return f
-
-
-def _document_figures(agency: Agency, start: Any, end: Any) -> dict[str, int]:
-    in_year = (
-        Document.agency_id == agency.id,
-        Document.issued_at >= start,
-        Document.issued_at < end,
-    )
-    counts = dict(
-        db.session.execute(
-            sa.select(Document.type, sa.func.count())
-            .where(
-                *in_year,
-                Document.type.in_(
-                    ("onsite_measures", "rectification_order", "reinspection_opinion")
-                ),
-            )
-            .group_by(Document.type)
-        ).all()
-    )
-    # On-site measures grouped by what they imposed and whether compulsion was applied with
-    # restraint: a handful of groups, however many documents.
-    compulsory = prudent = 0
-    for measures, prudence, n in db.session.execute(
-        sa.select(
-            Document.body["measures"].as_string(),
-            Document.body["prudence"].as_string(),
-            sa.func.count(),
-        )
-        .where(*in_year, Document.type == "onsite_measures")
-        # By position: PostgreSQL does not see two renderings of a JSON path as one expression.
-        .group_by(sa.literal_column("1"), sa.literal_column("2"))
-    ):
-        if COMPULSORY_MEASURES & set(json.loads(measures) if measures else ()):
-            compulsory += n
-        if prudence:
-            prudent += n
-    return {
-        "onsite_measures": counts.get("onsite_measures", 0),
-        "rectification_orders": counts.get("rectification_order", 0),
-        "reinspections": counts.get("reinspection_opinion", 0),
-        "compulsory": compulsory,
-        "prudent_compulsory": prudent,
-    }
-
-
-def _decision_figures(agency: Agency, year: int, today: date) -> dict[str, Any]:
-    d = PenaltyDecision
-    fines = d.entity_fine_fen + d.individual_fine_fen
-    on_individuals = sa.func.json_array_length(d.individuals) > 0
-    on_entity = sa.or_(
-        d.entity_fine_fen > 0,
-        d.confiscated_fen > 0,
-        sa.func.json_array_length(d.other_penalties) > 0,
-    )
-    accident = d.accident.is_(True)
-    ordinary = d.accident.is_(False)
-    lenient = d.lenient.is_(True)
-    published = d.published_at.is_not(None)
-    # Late by the server's record: found late by the daily check, published after the
-    # deadline, or still unpublished with the deadline behind us (whether or not the daily
-    # check has run yet).
-    late = sa.or_(
-        d.late_flagged_on.is_not(None),
-        d.published_late.is_(True),
-        sa.and_(d.published_at.is_(None), d.publication_deadline < today),
-    )
-    figures = {
-        "decisions": sa.func.count(),
-        "fines": _total(fines),
-        "forfeitures": _total(fines + d.confiscated_fen),
-        "ordinary_decisions": sa.func.count().filter(ordinary),
-        "ordinary_on_individuals": sa.func.count().filter(ordinary, on_individuals),
-        "ordinary_fines": _total(fines, ordinary),
-        "ordinary_individual_fines": _total(d.individual_fine_fen, ordinary),
-        "accident_decisions": sa.func.count().filter(accident),
-        "accident_on_individuals": sa.func.count().filter(accident, on_individuals),
-        "accident_fines": _total(fines, accident),
-        "accident_individual_fines": _total(d.individual_fine_fen, accident),
-        "decisions_on_individuals": sa.func.count().filter(on_individuals),
-        "enterprise_decisions": sa.func.count().filter(on_entity),
-        "enterprise_forfeitures": _total(d.entity_fine_fen + d.confiscated_fen),
-        "lenient_decisions": sa.func.count().filter(lenient),
-        "lenient_fines": _total(fines, lenient),
-        "published_on_time": sa.func.count().filter(published, sa.not_(late)),
-        "publication_late": sa.func.count().filter(late),
-    }
-    # Revoked decisions were annulled: they are not part of the year's enforcement.
-    row = db.session.execute(
-        sa.select(*(value.label(key) for key, value in figures.items())).where(
-            d.agency_id == agency.id, _between(d.decided_on, year), d.revoked_on.is_(None)
-        )
-    ).one()
-    f: dict[str, Any] = {key: int(value or 0) for key, value in row._mapping.items()}
-
-    # Legal reviews count the cases reviewed in the year (a case reviewed twice counts once);
-    # 涉企 those whose outcome concerns the enterprise: a decision on it, or its exemption.
-    on_enterprise = sa.or_(
-        LegalReview.case_id.in_(
-            sa.select(d.case_id).where(d.agency_id == agency.id, d.revoked_on.is_(None), on_entity)
-        ),
-        LegalReview.case_id.in_(
-            sa.select(Exemption.case_id).where(
-                Exemption.agency_id == agency.id, Exemption.party == "entity"
-            )
-        ),
-    )
-    reviewed, on_enterprises = db.session.execute(
-        sa.select(
-            sa.func.count(sa.distinct(LegalReview.case_id)),
-            sa.func.count(sa.distinct(LegalReview.case_id)).filter(on_enterprise),
-        ).where(LegalReview.agency_id == agency.id, _between(LegalReview.reviewed_on, year))
-    ).one()
-    f["legal_reviews"] = reviewed
-    f["enterprise_legal_reviews"] = on_enterprises
+    f.update(report_records.figure_values(report_records.Year(agency, year, today)))
+    f["rectification_rate"] = rectification_rate(f["hazards_rectified"], f["hazards_found"])
     return f
 
 
@@ -389,6 +198,116 @@ def annual_report(principal: Principal, year: int, now: datetime) -> AnnualRepor
     agency = db.session.get(Agency, principal.agency_id)
     assert agency is not None
     return build_report(agency, year, now.astimezone(ZoneInfo(agency.timezone)).date())
+
+
+def figure_label(key: str) -> str:
+    """The report's own wording of a figure (its first table that has it)."""
+    for _key, _title, rows in TABLES:
+        for row_key, label, _unit, _kind in rows:
+            if row_key == key:
+                return label.strip("　")
+    raise NotFound(f"the report has no figure {key}", code="unknown_figure")
+
+
+def _records_context(principal: Principal, key: str, now: datetime) -> tuple[Agency, date]:
+    permissions.require_role(principal, permissions.READ_REPORTS, "reading the annual report")
+    if key not in report_records.FIGURES:
+        figure_label(key)  # a figure unknown to the report: 404 unknown_figure
+        raise NotFound(
+            f"{key} is not counted from records: {report_records.NOT_RECORDS.get(key, '')}",
+            code="not_from_records",
+        )
+    agency = db.session.get(Agency, principal.agency_id)
+    assert agency is not None
+    return agency, now.astimezone(ZoneInfo(agency.timezone)).date()
+
+
+def figure_records(
+    principal: Principal, key: str, year: int, now: datetime, *, page: int, per_page: int
+) -> report_records.Records:
+    """The records a figure of the report counts for ``year``: as many as the figure says."""
+    agency, today = _records_context(principal, key, now)
+    return report_records.records(agency, key, year, today, page=page, per_page=per_page)
+
+
+def figure_records_csv(principal: Principal, key: str, year: int, now: datetime) -> bytes:
+    agency, today = _records_context(principal, key, now)
+    return report_records.records_csv(agency, key, year, today, figure_label(key))
+
+
+def kind_records(
+    principal: Principal,
+    kind: str,
+    year: int,
+    now: datetime,
+    filters: dict[str, Any],
+    *,
+    page: int,
+    per_page: int,
+) -> report_records.Records:
+    """A year's records of one kind, filtered; the same year rule as the report's."""
+    permissions.require_role(principal, permissions.READ_REPORTS, "reading records")
+    if kind not in report_records.LIST_FILTERS:
+        raise NotFound(f"no list of {kind}", code="not_found")
+    allowed = {"enterprise_id", *report_records.LIST_FILTERS[kind]}
+    wrong = sorted(k for k, v in filters.items() if v is not None and k not in allowed)
+    if wrong:
+        raise ValidationFailed(
+            f"{', '.join(wrong)} do not filter {kind}",
+            fields={
+                k: [f"not a filter of {kind}; use {', '.join(sorted(allowed))}"] for k in wrong
+            },
+        )
+    agency = db.session.get(Agency, principal.agency_id)
+    assert agency is not None
+    today = now.astimezone(ZoneInfo(agency.timezone)).date()
+    return report_records.kind_records(
+        agency, kind, year, today, filters, page=page, per_page=per_page
+    )
+
+
+def kind_records_csv(
+    principal: Principal, kind: str, year: int, now: datetime, filters: dict[str, Any]
+) -> bytes:
+    label = report_records.KINDS[kind].label if kind in report_records.KINDS else kind
+    return report_records.pages_csv(
+        lambda page: kind_records(principal, kind, year, now, filters, page=page, per_page=500),
+        label,
+    )
+
+
+def latest_year(principal: Principal, now: datetime) -> int:
+    """The latest year (the agency's zone) holding a record the report counts; this year when
+    there is none, so the report opens where there is something to read."""
+    permissions.require_role(principal, permissions.READ_REPORTS, "reading the annual report")
+    agency = db.session.get(Agency, principal.agency_id)
+    assert agency is not None
+    zone = ZoneInfo(agency.timezone)
+    moments = [
+        db.session.scalar(sa.select(sa.func.max(column)).where(model.agency_id == agency.id))
+        for model, column in (
+            (Inspection, Inspection.started_at),
+            (Document, Document.issued_at),
+            (Hazard, Hazard.found_at),
+        )
+    ]
+    days = [
+        db.session.scalar(sa.select(sa.func.max(column)).where(model.agency_id == agency.id))
+        for model, column in (
+            (PenaltyCase, PenaltyCase.opened_on),
+            (PenaltyCase, PenaltyCase.transferred_on),
+            (PenaltyDecision, PenaltyDecision.decided_on),
+            (LegalReview, LegalReview.reviewed_on),
+            (Exemption, Exemption.decided_on),
+            (Complaint, Complaint.handled_on),
+        )
+    ]
+    years = [m.astimezone(zone).year for m in moments if m is not None]
+    years += [d.year for d in days if d is not None]
+    # A record dated ahead of today (a typed date) does not make an empty future year the
+    # default.
+    this_year = now.astimezone(zone).year
+    return min(max(years), this_year) if years else this_year
 
 
 def build_report(agency: Agency, year: int, today: date) -> AnnualReport:

@@ -15,9 +15,10 @@ from server.models import ApiToken
 from server.models.types import utcnow
 from server.services import accounts
 
-WEB_ROLES = frozenset({permissions.LEAD, permissions.MANAGER})
+WEB_ROLES = permissions.OFFICE_ROLES
 # Every browser of a user shares one device row: revoking it ends all their web sessions.
 WEB_DEVICE_PREFIX = "web:"
+_ONLY_OFFICE = "办公端供执法大队负责人和局领导、系统管理员使用；执法人员请使用执法端"
 
 
 def sign_in(
@@ -41,7 +42,7 @@ def sign_in(
     )
     if result.user.role not in WEB_ROLES:
         sign_out(result.access_token)
-        raise Forbidden("这些页面供执法大队负责人和局领导使用", code="role_not_allowed")
+        raise Forbidden(_ONLY_OFFICE, code="role_not_allowed")
     return result.access_token
 
 
@@ -49,7 +50,7 @@ def principal_for(token: str) -> Principal:
     """The signed-in user, fencing the session to their agency (as the API does)."""
     principal = accounts.authenticate(token)
     if principal.role not in WEB_ROLES:
-        raise Forbidden("这些页面供执法大队负责人和局领导使用", code="role_not_allowed")
+        raise Forbidden(_ONLY_OFFICE, code="role_not_allowed")
     return principal
 
 

@@ -26,13 +26,15 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from server.domain import hazards as lifecycle
+from server.domain import permissions
 from server.domain.enterprises import INDUSTRIES
 from server.domain.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
 from server.domain.permissions import ROLE_LABELS
 from server.domain.reporting import format_fen
 from server.schemas.fields import in_service_range, reporting_zone
 from server.services import attachments, enterprises, escalation, hazards, web_sessions
-from server.web import charts
+from server.services.hazards import READ_HAZARDS
+from server.web import charts, messages
 
 bp = Blueprint("manager", __name__, url_prefix="/manage", template_folder="templates")
 
@@ -60,7 +62,48 @@ def _template_helpers() -> dict[str, Any]:
         "ACTION_LABELS": hazards.ACTION_LABELS,
         "ESCALATION_LABELS": hazards.ESCALATION_LABELS,
         "ROLE_LABELS": ROLE_LABELS,
+        "nav_items": nav_items,
+        "may": may,
     }
+
+
+# The office's sections, each shown to the roles that may use it (server/domain/permissions.py).
+NAV = (
+    ("manager.dashboard", "总览", READ_HAZARDS),
+    ("manager.hazard_list", "隐患清单", READ_HAZARDS),
+    ("manager.overdue", "逾期隐患", READ_HAZARDS),
+    ("manager.supervised", "挂牌督办", READ_HAZARDS),
+    ("manager.draw_plans", "双随机抽查", permissions.MANAGE_DRAWS),
+    ("manager.directory", "企业名录", permissions.EDIT_ENTERPRISES),
+    ("manager.case_list", "处罚案件", permissions.LEGAL_REVIEW | permissions.PUBLISH_DECISIONS),
+    ("manager.publication", "处罚公示", permissions.PUBLISH_DECISIONS),
+    ("manager.annual_report", "年度统计", permissions.READ_REPORTS),
+    ("manager.visit_feedback", "企业评价与投诉", READ_HAZARDS),
+    ("manager.users", "用户管理", permissions.MANAGE_USERS),
+    ("manager.devices", "设备管理", permissions.MANAGE_DEVICES),
+)
+
+
+def nav_items() -> list[tuple[str, str]]:
+    """The sections the signed-in user's role may open, in menu order."""
+    role = g.principal.role if g.get("principal") else None
+    return [(endpoint, label) for endpoint, label, roles in NAV if role in roles]
+
+
+def may(permission: str) -> bool:
+    """Whether the signed-in user's role is in ``permissions.<permission>``, for a page to
+    show only the buttons the service would accept."""
+    allowed = getattr(permissions, permission)
+    return bool(g.get("principal")) and g.principal.role in allowed
+
+
+def home() -> str:
+    """Where a user lands after signing in: the overview, else the accounts (the admin)."""
+    allowed = [endpoint for endpoint, _ in nav_items()]
+    for endpoint in ("manager.dashboard", "manager.users", *allowed):
+        if endpoint in allowed:
+            return url_for(endpoint)
+    return url_for("manager.login")
 
 
 @bp.app_template_filter("local_time")
@@ -118,7 +161,9 @@ def _domain_error(exc: DomainError) -> ResponseReturnValue:
     from server.api.errors import status_for
 
     status = status_for(exc)
-    return render_template("manager/error.html", message=exc.message, status=status), status
+    return render_template(
+        "manager/error.html", message=messages.message_for(exc), detail=exc, status=status
+    ), status
 
 
 @bp.errorhandler(400)
@@ -133,7 +178,7 @@ def _safe_next(target: str | None) -> str:
     # Only back into these pages: never an open redirect to another site.
     if target and target.startswith("/manage") and not target.startswith("//"):
         return target
-    return url_for("manager.dashboard")
+    return url_for("manager.dashboard")  # which sends each role on to its own first section
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -249,6 +294,8 @@ def _page_links(page: Any) -> dict[str, str | None]:
 def dashboard() -> ResponseReturnValue:
     """Where things stand: open, overdue, supervised, this year's rate, and two charts."""
     principal = g.principal
+    if principal.role not in READ_HAZARDS:
+        return redirect(home())
     agency = hazards.agency_of(principal)
     today = hazards.local_today(agency)
     try:
@@ -268,10 +315,12 @@ def dashboard() -> ResponseReturnValue:
         ],
         charts.Series("月末未销号", charts.OPEN_COLOUR, [s["open"] for s in series]),
         title="近12个月隐患发现与销号",
+        drawn_title=False,  # the card's heading says it
     )
     ages = charts.horizontal_bars(
         [(f"{b}天", everything["age_buckets"][b]) for b in lifecycle.AGE_BUCKETS],
         title="未销号隐患账龄",
+        drawn_title=False,
     )
     return render_template(
         "manager/dashboard.html",

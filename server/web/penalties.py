@@ -16,8 +16,9 @@ from flask import Blueprint, Response, g, jsonify, redirect, render_template, re
 from flask.typing import ResponseReturnValue
 
 from server.domain.reporting import completion_rate
+from server.domain.reporting_years import YEAR_RULE_TEXT
 from server.models.types import utcnow
-from server.services import cases, reports
+from server.services import cases, report_records, reports
 from server.web import charts
 from server.web.manager import bp as manager_bp
 
@@ -126,7 +127,10 @@ def publish_decision(decision_id: uuid.UUID) -> ResponseReturnValue:
 
 
 def _report_year() -> int:
-    return _int_arg("year", date.today().year - 1, 2000, 2100)
+    """The year asked for, else the latest year holding records (not an empty one)."""
+    if "year" in request.args:
+        return _int_arg("year", date.today().year, 2000, 2100)
+    return reports.latest_year(g.principal, utcnow())
 
 
 @manager_bp.get("/reports/annual")
@@ -134,17 +138,16 @@ def annual_report() -> ResponseReturnValue:
     """The annual report, printable, with two charts drawn on the server."""
     report = reports.annual_report(g.principal, _report_year(), utcnow())
     case_rows = [r for r in report.table("case_data").rows if r.kind == reports.COUNT]
-    comparison = charts.bars_and_line(
-        [r.label.split("（")[0] for r in case_rows],
-        [
+    comparison = None
+    if any(r.this_year or r.last_year for r in case_rows):
+        comparison = charts.paired_bars(
+            [r.label for r in case_rows],
             charts.Series(f"{report.last_year}年", "#9aa5b1", [r.last_year for r in case_rows]),
             charts.Series(f"{report.year}年", "#b42318", [r.this_year for r in case_rows]),
-        ],
-        None,
-        title=f"{report.year}年与{report.last_year}年主要执法数据对比",
-        width=900,
-    )
+            title=f"{report.year}年与{report.last_year}年主要执法数据对比",
+        )
     overview = report.figures("overview")
+    # A kind of inspection the year's plan did not plan has no rate: no bar, not a 0% one.
     plan = [
         (
             label,
@@ -157,10 +160,16 @@ def annual_report() -> ResponseReturnValue:
             ("重点检查", "key_done", "key_planned"),
             ("一般检查", "general_done", "general_planned"),
         )
+        if overview[planned].this_year
     ]
-    completion = charts.horizontal_bars(plan, title="年度计划完成率（%）")
+    completion = charts.horizontal_bars(plan, title="年度计划完成率（%）") if plan else None
     return render_template(
-        "report_annual.html", report=report, comparison=comparison, completion=completion
+        "report_annual.html",
+        report=report,
+        comparison=comparison,
+        completion=completion,
+        drillable=report_records.FIGURES,
+        rule=YEAR_RULE_TEXT,
     )
 
 
@@ -177,6 +186,40 @@ def _download(fmt: str) -> Response:
         headers={
             "Content-Disposition": f'attachment; filename="annual-report-{report.year}.{fmt}"'
         },
+    )
+
+
+_RECORDS_PAGE = 100
+
+
+@manager_bp.get("/reports/annual/figures/<string:figure>")
+def figure_records(figure: str) -> ResponseReturnValue:
+    """The records behind one figure of the report: as many rows as the figure says."""
+    year = _report_year()
+    page = _int_arg("page", 1, 1, 1_000_000)
+    found = reports.figure_records(
+        g.principal, figure, year, utcnow(), page=page, per_page=_RECORDS_PAGE
+    )
+    largest = max([s.total for s in found.sections] or [0])
+    pages = max((largest + _RECORDS_PAGE - 1) // _RECORDS_PAGE, 1)
+    return render_template(
+        "manager/figure_records.html",
+        found=found,
+        label=reports.figure_label(figure),
+        pages=pages,
+        rule=YEAR_RULE_TEXT,
+    )
+
+
+@manager_bp.get("/reports/annual/figures/<string:figure>/records.csv")
+def figure_records_csv(figure: str) -> ResponseReturnValue:
+    """Every record behind one figure, as CSV for Excel."""
+    year = _report_year()
+    body = reports.figure_records_csv(g.principal, figure, year, utcnow())
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{figure}-{year}.csv"'},
     )
 
 

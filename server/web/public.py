@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from server.domain import entry_codes as codes
 from server.services import entry_codes
 
 bp = Blueprint("public", __name__, template_folder="templates")
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """The site's root leads to the office pages (their sign-in when nobody is signed in)."""
+    return redirect(url_for("manager.dashboard"))
 
 
 @bp.get("/e/<token>")

@@ -15,7 +15,7 @@ from tests.agency_rows import make_rows, never_existed
 _PARAMETER = re.compile(r"<(?:[^:>]+:)?(\w+)>")
 # Path parameters that do not name a record of an agency: an annual plan is the caller's own
 # agency's plan for that year, never another's; a date is one of the national calendar.
-NOT_IDS = {"year", "day"}
+NOT_IDS = {"year", "day", "figure", "kind"}  # figure, kind: names, not rows
 # A valid body for each route that takes one, so that the answer is about the id and not about
 # the body (a 422 would prove nothing).
 BODIES = {

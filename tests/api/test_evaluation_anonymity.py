@@ -18,7 +18,14 @@ from tests.qr_support import decode_png
 from tests.sync_support import Device, inspection_op
 
 _PARAMETER = re.compile(r"<(?:[^:>]+:)?(\w+)>")
-FIXED = {"year": "2024", "day": "2024-05-06", "name": "index.html"}
+FIXED = {
+    "year": "2024",
+    "day": "2024-05-06",
+    "name": "index.html",
+    "figure": "inspections",
+    "kind": "inspections",
+    "fmt": "png",
+}
 SECRET_COMMENT = "评价暗号"
 
 
