@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import marshmallow as ma
 from flask import (
     Response,
     abort,
@@ -26,6 +27,7 @@ from flask.typing import ResponseReturnValue
 from server.domain.enterprises import CREDIT_RATINGS, INDUSTRIES, RISK_GRADES
 from server.domain.errors import ValidationFailed
 from server.render import downloads
+from server.schemas.enterprises import EnterprisePatchSchema
 from server.services import enterprise_import, enterprises, entry_codes
 from server.web.manager import _page_links, _page_number
 from server.web.manager import bp as manager_bp
@@ -94,6 +96,46 @@ def import_directory() -> ResponseReturnValue:
     return render_template("manager/import.html", report=report, STATUS_LABELS=STATUS_LABELS), (
         200 if report is None or not report.failed else 422
     )
+
+
+_EDITABLE = (
+    "name",
+    "address",
+    "region",
+    "industry",
+    "legal_representative",
+    "contact_phone",
+    "risk_grade",
+    "credit_rating",
+)
+
+
+@manager_bp.route("/enterprises/<uuid:enterprise_id>/edit", methods=["GET", "POST"])
+def edit_enterprise(enterprise_id: uuid.UUID) -> ResponseReturnValue:
+    """Change an enterprise's facts; loaded by the API's schema, checked by the service."""
+    enterprise = enterprises.get_enterprise(enterprise_id)
+    errors = None
+    if request.method == "POST":
+        form = request.form
+        body: dict[str, Any] = {name: form.get(name, "").strip() for name in _EDITABLE}
+        body["risk_grade"] = body["risk_grade"] or None
+        body["credit_rating"] = body["credit_rating"] or None
+        body["is_key"] = form.get("is_key") == "1"
+        body["seriously_dishonest"] = form.get("seriously_dishonest") == "1"
+        try:
+            changes = EnterprisePatchSchema(partial=True).load(body)
+            enterprises.update_enterprise(g.principal, enterprise_id, changes)
+        except ma.ValidationError as exc:
+            errors = [f"{k}: {'；'.join(v)}" for k, v in exc.messages.items()]  # type: ignore[union-attr]
+        else:
+            return redirect(url_for("manager.enterprise_hazards", enterprise_id=enterprise_id))
+    return render_template(
+        "manager/enterprise_form.html",
+        enterprise=enterprise,
+        errors=errors,
+        RISK_GRADES=RISK_GRADES,
+        CREDIT_RATINGS=CREDIT_RATINGS,
+    ), (422 if errors else 200)
 
 
 @manager_bp.post("/enterprises/<uuid:enterprise_id>/entry-code/rotate")

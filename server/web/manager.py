@@ -27,7 +27,7 @@ from flask.typing import ResponseReturnValue
 
 from server.domain import hazards as lifecycle
 from server.domain import permissions
-from server.domain.enterprises import INDUSTRIES
+from server.domain.enterprises import INDUSTRIES, RISK_GRADES
 from server.domain.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
 from server.domain.permissions import ROLE_LABELS
 from server.domain.reporting import format_fen
@@ -59,6 +59,7 @@ def _template_helpers() -> dict[str, Any]:
         "STATUS_LABELS": hazards.STATUS_LABELS,
         "LEVEL_LABELS": lifecycle.LEVEL_LABELS,
         "INDUSTRIES": INDUSTRIES,
+        "RISK_LABELS": RISK_GRADES,
         "ACTION_LABELS": hazards.ACTION_LABELS,
         "ESCALATION_LABELS": hazards.ESCALATION_LABELS,
         "ROLE_LABELS": ROLE_LABELS,

@@ -147,3 +147,36 @@ def test_a_manager_rotates_a_gate_code_and_the_old_poster_stops_working(site, ap
         data={"csrf_token": csrf(lead, "/manage/enterprises")},
     )
     assert refused.status_code == 403
+
+
+def test_a_lead_edits_an_enterprises_facts_from_its_page(site, app) -> None:
+    from tests.api.test_hazard_pages import csrf
+
+    works = site.enterprise("works", name="天津宏达机械制造有限公司", risk_grade="good")
+    browser, _ = sign_in(app, "lead1")
+    page = browser.get(f"/manage/enterprises/{works['id']}/hazards").get_data(as_text=True)
+    assert "风险等级：好" in page and 'id="edit-enterprise"' in page
+    token = csrf(browser, f"/manage/enterprises/{works['id']}/edit")
+    form = {
+        "csrf_token": token,
+        "name": "天津宏达重工有限公司",
+        "industry": "machinery",
+        "risk_grade": "poor",
+        "credit_rating": "C",
+        "address": "天津市南开区红旗路100号",
+        "is_key": "1",
+    }
+    done = browser.post(f"/manage/enterprises/{works['id']}/edit", data=form)
+    assert done.status_code == 302
+    stored = site.client.get(f"/api/v1/enterprises/{works['id']}", headers=site.lead).get_json()
+    assert (stored["name"], stored["risk_grade"], stored["credit_rating"], stored["is_key"]) == (
+        "天津宏达重工有限公司",
+        "poor",
+        "C",
+        True,
+    )
+    assert stored["version"] == works["version"] + 1
+    refused = browser.post(
+        f"/manage/enterprises/{works['id']}/edit", data={**form, "industry": "spaceflight"}
+    )
+    assert refused.status_code == 422 and 'id="form-errors"' in refused.get_data(as_text=True)
