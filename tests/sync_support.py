@@ -165,3 +165,27 @@ class Device:
             self.cursor = body["next_cursor"]
             if not body["has_more"]:
                 return seen
+
+
+def at_once(jobs: list[Any]) -> list[Any]:
+    """Run the jobs in threads released together (a barrier); their results in order."""
+    import threading
+
+    barrier = threading.Barrier(len(jobs))
+    results: list[Any] = [None] * len(jobs)
+    failures: list[BaseException] = []
+
+    def run(i: int, job: Any) -> None:
+        try:
+            barrier.wait()
+            results[i] = job()
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i, j)) for i, j in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    return results

@@ -7,12 +7,11 @@ retry fails the same way and the phone's whole queue stalls behind it.
 from __future__ import annotations
 
 import io
-import threading
 import uuid
 
 import pytest
 
-from tests.sync_support import Device, hazard_op, inspection_op, op, scan_op
+from tests.sync_support import Device, at_once, hazard_op, inspection_op, op, scan_op
 
 # Deeper than a device's data ever goes (an op's limit), within what a body may hold.
 DEEP_OP = 100
@@ -26,28 +25,6 @@ def _nested(depth: int) -> dict:
     for _ in range(depth):
         value = {"n": value}
     return value
-
-
-def _at_once(jobs) -> list:
-    """Run the jobs in threads released together; their results in order."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-    failures: list[BaseException] = []
-
-    def run(i, job) -> None:
-        try:
-            barrier.wait()
-            results[i] = job()
-        except BaseException as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, j)) for i, j in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    return results
 
 
 def _push(client, headers, device_id: str, ops: list) -> tuple[int, dict]:
@@ -69,7 +46,7 @@ def test_a_retry_racing_its_original_is_answered_duplicate_for_what_the_first_st
         hazards = [hazard_op(inspection["id"], ent["id"]) for _ in range(3)]
         batch = [scan, inspection, *hazards]
         clients = [app.test_client() for _ in range(3)]
-        answers = _at_once(
+        answers = at_once(
             [
                 (lambda c=c, b=batch: _push(c, device.headers, device.device_id, b))
                 for c in clients
@@ -274,7 +251,7 @@ def test_a_create_racing_another_agencys_create_of_the_same_id_never_fails(gate,
         record_id = str(uuid.uuid4())
         ours = inspection_op(ent["id"], gate["team"], record_id=record_id)
         theirs = inspection_op(other["id"], [str(zhao.id), str(qian.id)], record_id=record_id)
-        answers = _at_once(
+        answers = at_once(
             [
                 lambda o=ours: _push(app.test_client(), gate["device"].headers, "phone-wang", [o]),
                 lambda t=theirs: _push(app.test_client(), hexi, "phone-zhao", [t]),
@@ -294,7 +271,7 @@ def test_a_phones_first_login_sent_three_times_at_once_logs_in_three_times(world
     for n in range(4):
         body = {"username": "wang", "password": PASSWORD, "device_id": f"new-phone-{n}",
                 "device_name": "华为 Mate"}
-        statuses = _at_once(
+        statuses = at_once(
             [
                 lambda b=body: app.test_client().post("/api/v1/auth/login", json=b).status_code
             ]
@@ -316,7 +293,7 @@ def test_racing_creates_and_uploads_of_the_same_thing_get_answers_not_failures(
     lead = world.headers("lead")
     for n in range(3):
         payload = world.enterprise_payload()
-        created = _at_once(
+        created = at_once(
             [
                 lambda p=payload: app.test_client()
                 .post("/api/v1/enterprises", json=p, headers=lead)
@@ -327,7 +304,7 @@ def test_racing_creates_and_uploads_of_the_same_thing_get_answers_not_failures(
         assert sorted(created) == [201, 409, 409]
         content = f"现场照片{n}".encode() * 2000
         sha = hashlib.sha256(content).hexdigest()
-        uploaded = _at_once(
+        uploaded = at_once(
             [
                 lambda c=content, s=sha: app.test_client()
                 .put(f"/api/v1/attachments/{s}", data=c, headers=lead)

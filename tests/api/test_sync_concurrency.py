@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tests.sync_support import Device, document_op, hazard_op, inspection_op, op
+from tests.sync_support import Device, at_once, document_op, hazard_op, inspection_op, op
 
 ROUNDS = 4
 
@@ -22,28 +20,6 @@ def crew(world, app):
     ]
     team = [str(p.id) for p in people]
     return {"devices": devices, "team": team, "enterprise": enterprise}
-
-
-def _at_once(jobs) -> list:
-    """Run the jobs in threads released together; their results in order."""
-    barrier = threading.Barrier(len(jobs))
-    results: list = [None] * len(jobs)
-    failures: list[BaseException] = []
-
-    def run(i, job) -> None:
-        try:
-            barrier.wait()
-            results[i] = job()
-        except BaseException as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, j)) for i, j in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures, failures
-    return results
 
 
 def _new_hazard(crew) -> tuple[dict, dict]:
@@ -62,7 +38,7 @@ def test_edits_of_different_fields_sent_at_once_all_land(crew) -> None:
             op("hazard", {name: value}, record_id=hazard["id"], base_version=1)
             for name, value in fields.items()
         ]
-        results = _at_once(
+        results = at_once(
             [lambda d=d, e=e: d.push([e]) for d, e in zip(crew["devices"], edits, strict=True)]
         )
         assert sorted(r[0]["status"] for r in results) == ["applied"] * 3, results
@@ -84,7 +60,7 @@ def test_one_hazard_ordered_from_two_devices_at_once_is_ordered_once(crew) -> No
             for _ in range(2)
         ]
         devices = crew["devices"][:2]
-        results = _at_once(
+        results = at_once(
             [lambda d=d, o=o: d.push([o]) for d, o in zip(devices, orders, strict=True)]
         )
         statuses = sorted(r[0]["status"] for r in results)
