@@ -335,7 +335,10 @@ class DocumentData:
     enterprise_name: str
     enterprise_uscc: str = ""
     enterprise_address: str = ""
+    # the enterprise's legal representative (法定代表人) or head (负责人), from the directory
     representative: str = ""
+    # who stood for the enterprise on site, with their title
+    onsite_representative: str = ""
     time: str = ""
     place: str = ""
     issued_on: str = ""
@@ -540,6 +543,7 @@ def _parties(doc: DocumentData, layout: TypeLayout, styles: _Styles) -> list[Flo
         ("统一社会信用代码", doc.enterprise_uscc),
         ("地址", doc.enterprise_address),
         ("法定代表人（负责人）", doc.representative),
+        ("现场负责人", doc.onsite_representative),
         ("检查时间", doc.time),
         ("检查场所", doc.place),
         ("执法人员", inspectors),

@@ -73,6 +73,21 @@ def _chinese_date(day: date) -> str:
     return day.strftime("%Y年%m月%d日")
 
 
+def _chinese_date_text(text: str) -> str:
+    """A ``YYYY-MM-DD`` date of a document's body as printed (anything else as it is)."""
+    try:
+        return _chinese_date(date.fromisoformat(text))
+    except (TypeError, ValueError):
+        return text
+
+
+def _hazard_deadline(hazard: Any) -> str:
+    """A hazard's deadline as printed; one fixed on the spot says so instead."""
+    if hazard.fixed_on_spot:
+        return "当场整改"
+    return _chinese_date(hazard.deadline) if hazard.deadline else ""
+
+
 def _signature_png(agency_id: uuid.UUID, sha256: str) -> bytes | None:
     """A stored signature image as a small PNG, or None when it is missing or no image."""
     content = attachments.stored_content(agency_id, sha256, SIGNATURE_MAX_BYTES)
@@ -131,7 +146,7 @@ def document_data(document: Document) -> DocumentData:
     stop_until = body.get("stop_until")
     outcome = OUTCOME_TEXT.get(body.get("outcome", ""), "")
     if body.get("outcome") == "fail" and body.get("deadline"):
-        outcome += f"\n请于{body['deadline']}前整改完毕。"
+        outcome += f"\n请于{_chinese_date_text(body['deadline'])}前整改完毕。"
     return DocumentData(
         doc_type=document.type,
         agency_name=agency.name,
@@ -139,7 +154,8 @@ def document_data(document: Document) -> DocumentData:
         enterprise_name=enterprise.name,
         enterprise_uscc=enterprise.uscc,
         enterprise_address=enterprise.address,
-        representative=" ".join(
+        representative=enterprise.legal_representative or "",
+        onsite_representative=" ".join(
             p for p in (representative.get("name", ""), representative.get("title", "")) if p
         ),
         time=time,
@@ -154,12 +170,10 @@ def document_data(document: Document) -> DocumentData:
         ),
         findings=body.get("content") or inspection.findings,
         hazards=tuple(
-            HazardEntry(
-                h.description, h.level, h.legal_basis, h.deadline.isoformat() if h.deadline else ""
-            )
+            HazardEntry(h.description, h.level, h.legal_basis, _hazard_deadline(h))
             for h in (hazards[i] for i in document.hazard_ids if i in hazards)
         ),
-        deadline=body.get("deadline", ""),
+        deadline=_chinese_date_text(body.get("deadline", "")),
         measures=tuple(MEASURE_TEXT.get(m, m) for m in body.get("measures", [])),
         stop_until=_chinese_date(date.fromisoformat(stop_until)) if stop_until else "",
         order_number=_order_number(document) if document.type == "reinspection_opinion" else "",

@@ -224,3 +224,39 @@ def test_concurrent_pushes_never_repeat_or_skip_a_number(site, app, world) -> No
     assert {t: len(v) for t, v in serials.items()} == expected
     for doc_type, taken in serials.items():
         assert sorted(taken) == list(range(1, len(taken) + 1)), doc_type
+
+
+def test_a_document_prints_the_legal_representative_the_onsite_one_and_dates_in_chinese(
+    world, client
+) -> None:
+    world.agency()
+    wang = world.user("wang", role="inspector", cert_no="12010420001", full_name="王伟")
+    li = world.user("li", role="inspector", cert_no="12010420002", full_name="李娜")
+    enterprise = world.enterprise(
+        world.headers("lead"), name="天津市恒通机械有限公司", legal_representative="赵建国"
+    )
+    device = Device(client, world.login("wang", device_id="phone-wang"), "phone-wang")
+    inspection = inspection_op(
+        enterprise["id"],
+        [str(wang.id), str(li.id)],
+        representative={"name": "张伟", "title": "安全科长"},
+    )
+    photo = device.upload(b"\xff\xd8\xff\xe0 fixed extinguisher " * 50)
+    fixed = hazard_op(
+        inspection["id"], enterprise["id"], fixed_on_spot=True, photos=[photo],
+        description="灭火器压力不足，已当场更换",
+    )
+    ordered = hazard_op(inspection["id"], enterprise["id"], deadline="2024-05-20")
+    record = document_op("inspection_record", inspection["id"], [fixed["id"], ordered["id"]])
+    order = document_op(
+        "rectification_order", inspection["id"], [ordered["id"]], deadline="2024-05-20"
+    )
+    results = device.push([inspection, fixed, ordered, record, order])
+    assert [r["status"] for r in results] == ["applied"] * 5, results
+    record_text = _text(_pdf(client, device, record["id"]))
+    assert "法定代表人（负责人）赵建国" in record_text
+    assert "现场负责人张伟安全科长" in record_text
+    assert "当场整改" in record_text
+    order_text = _text(_pdf(client, device, order["id"]))
+    assert "2024年05月20日" in order_text
+    assert "2024-05-20" not in order_text
