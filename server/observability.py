@@ -98,6 +98,8 @@ def configure_logging(kind: str) -> None:
     handler._fieldenforce = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # APScheduler says each job's every run at INFO; ours says what it did (server.scheduler).
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 # --- metrics -------------------------------------------------------------------------------
