@@ -57,7 +57,7 @@ def request_id() -> str | None:
 
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id()
+        record.request_id = request_id() or "-"
         return True
 
 
@@ -72,7 +72,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         rid = getattr(record, "request_id", None)
-        if rid:
+        if rid and rid != "-":
             entry["request_id"] = rid
         if record.exc_info:
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
