@@ -453,26 +453,41 @@ def dialect_insert(session: Any) -> Any:
 
 
 _INSERTS: dict[tuple[sa.Table, frozenset[str]], Any] = {}
-_FROM_JSON: dict[tuple[sa.Table, tuple[str, ...]], Any] = {}
+_FROM_JSON: dict[tuple[Any, ...], Any] = {}
 
 
-def insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+def insert_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    upsert: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+    fallback: Any = None,
+) -> None:
     """Insert ``rows`` (dicts of column keys, each naming the same columns) into ``table``.
 
     On PostgreSQL the rows go as one JSON document, expanded by the server
     (``INSERT ... SELECT ... FROM json_populate_recordset``): one statement and one
     parameter for a batch's rows instead of a statement a row, which costs the driver and
     the server less than a pipelined executemany. Values orjson cannot encode (integers
-    wider than 64 bits) and other databases take the executemany."""
+    wider than 64 bits) and other databases take the executemany of ``fallback`` (a plain
+    INSERT when not given).
+
+    ``upsert`` = (conflict columns, columns to update): a row whose conflict columns match a
+    stored one updates it instead, as ``fallback``'s ON CONFLICT DO UPDATE does; of rows of
+    the batch with the same conflict columns the last one stands, as in an executemany."""
     if not rows:
         return
     keys = tuple(rows[0])
     if connection.dialect.name == "postgresql" and len(rows) > 1:
+        if upsert is not None:
+            rows = list({tuple(row[k] for k in upsert[0]): row for row in rows}.values())
         document = _rows_document(rows, set(keys))
         if document is not None:
-            connection.execute(_from_json(connection, table, keys), {"rows": document})
+            stmt = _from_json(connection, table, keys, upsert)
+            connection.execute(stmt, {"rows": document})
             return
-    connection.execute(_insert(table, frozenset(keys)), rows)
+    connection.execute(fallback if fallback is not None else _insert(table, frozenset(keys)), rows)
 
 
 def _rows_document(rows: list[dict[str, Any]], keys: set[str]) -> str | None:
@@ -484,16 +499,29 @@ def _rows_document(rows: list[dict[str, Any]], keys: set[str]) -> str | None:
         return None
 
 
-def _from_json(connection: sa.Connection, table: sa.Table, keys: tuple[str, ...]) -> Any:
-    stmt = _FROM_JSON.get((table, keys))
+def _from_json(
+    connection: sa.Connection,
+    table: sa.Table,
+    keys: tuple[str, ...],
+    upsert: tuple[tuple[str, ...], tuple[str, ...]] | None,
+) -> Any:
+    stmt = _FROM_JSON.get((table, keys, upsert))
     if stmt is None:
         quote = connection.dialect.identifier_preparer
+
+        def names(columns: tuple[str, ...]) -> list[str]:
+            return [quote.quote(table.c[k].name) for k in columns]
+
         name = quote.format_table(table)
-        names = ", ".join(quote.quote(table.c[k].name) for k in keys)
-        stmt = _FROM_JSON[(table, keys)] = sa.text(
-            f"INSERT INTO {name} ({names}) SELECT {names} "
+        listed = ", ".join(names(keys))
+        sql = (
+            f"INSERT INTO {name} ({listed}) SELECT {listed} "
             f"FROM json_populate_recordset(NULL::{name}, CAST(:rows AS json))"
         )
+        if upsert is not None:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in names(upsert[1]))
+            sql += f" ON CONFLICT ({', '.join(names(upsert[0]))}) DO UPDATE SET {updates}"
+        stmt = _FROM_JSON[(table, keys, upsert)] = sa.text(sql)
     return stmt
 
 
