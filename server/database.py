@@ -183,10 +183,14 @@ def read_phase() -> Iterator[None]:
     On SQLite a request that may write takes the writer lock at its first query; reads done
     in here take a shared snapshot instead and let other writers run meanwhile. What is read
     is not locked: use it for what may be a moment old (as a concurrent batch on PostgreSQL
-    sees it), never for what the request goes on to change."""
+    sees it), never for what the request goes on to change.
+
+    Elsewhere the transaction goes on: every statement of a read-committed transaction reads
+    what is committed when it runs, so ending it would only cost a commit and a begin."""
     with snapshot():
         yield
-        db.session.commit()
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.commit()
 
 
 def become_writer(session: Any) -> None:
