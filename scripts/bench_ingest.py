@@ -7,7 +7,7 @@ phones spread over 8 agencies), two phases run one after the other, in the same 
 - bare rows: as many threads as phones, each on its own connection, insert the data of
   batches of 200 inspections as plain rows of an ``inspections``-like table with
   ``executemany``, one transaction per batch (no ledger, audit, feed, checks or HTTP);
-- ours: the phones push batches of 200 ``inspection`` ops (about 600 bytes each) back to
+- ours: the phones push batches of 200 ``inspection`` ops (about 700 bytes each) back to
   back to ``POST /api/v1/sync/push``, one connection per phone.
 
 Prints rows/s and ops/s committed in each window, the ratio ours / bare, and the batch
