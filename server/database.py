@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from flask import Flask, g, has_request_context, request
 
@@ -182,10 +183,14 @@ def read_phase() -> Iterator[None]:
     On SQLite a request that may write takes the writer lock at its first query; reads done
     in here take a shared snapshot instead and let other writers run meanwhile. What is read
     is not locked: use it for what may be a moment old (as a concurrent batch on PostgreSQL
-    sees it), never for what the request goes on to change."""
+    sees it), never for what the request goes on to change.
+
+    Elsewhere the transaction goes on: every statement of a read-committed transaction reads
+    what is committed when it runs, so ending it would only cost a commit and a begin."""
     with snapshot():
         yield
-        db.session.commit()
+        if db.session.get_bind().dialect.name == "sqlite":
+            db.session.commit()
 
 
 def become_writer(session: Any) -> None:
@@ -449,3 +454,83 @@ def dialect_insert(session: Any) -> Any:
     from sqlalchemy.dialects import postgresql, sqlite
 
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+_INSERTS: dict[tuple[sa.Table, frozenset[str]], Any] = {}
+_FROM_JSON: dict[tuple[Any, ...], Any] = {}
+
+
+def insert_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    upsert: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
+    fallback: Any = None,
+) -> None:
+    """Insert ``rows`` (dicts of column keys, each naming the same columns) into ``table``.
+
+    On PostgreSQL the rows go as one JSON document, expanded by the server
+    (``INSERT ... SELECT ... FROM json_populate_recordset``): one statement and one
+    parameter for a batch's rows instead of a statement a row, which costs the driver and
+    the server less than a pipelined executemany. Values orjson cannot encode (integers
+    wider than 64 bits) and other databases take the executemany of ``fallback`` (a plain
+    INSERT when not given).
+
+    ``upsert`` = (conflict columns, columns to update): a row whose conflict columns match a
+    stored one updates it instead, as ``fallback``'s ON CONFLICT DO UPDATE does; of rows of
+    the batch with the same conflict columns the last one stands, as in an executemany."""
+    if not rows:
+        return
+    keys = tuple(rows[0])
+    if connection.dialect.name == "postgresql" and len(rows) > 1:
+        if upsert is not None:
+            rows = list({tuple(row[k] for k in upsert[0]): row for row in rows}.values())
+        document = _rows_document(rows, set(keys))
+        if document is not None:
+            stmt = _from_json(connection, table, keys, upsert)
+            connection.execute(stmt, {"rows": document})
+            return
+    connection.execute(fallback if fallback is not None else _insert(table, frozenset(keys)), rows)
+
+
+def _rows_document(rows: list[dict[str, Any]], keys: set[str]) -> str | None:
+    if any(row.keys() != keys for row in rows):
+        return None
+    try:
+        return orjson.dumps(rows, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_NAIVE_UTC).decode()
+    except TypeError:  # orjson.JSONEncodeError included
+        return None
+
+
+def _from_json(
+    connection: sa.Connection,
+    table: sa.Table,
+    keys: tuple[str, ...],
+    upsert: tuple[tuple[str, ...], tuple[str, ...]] | None,
+) -> Any:
+    stmt = _FROM_JSON.get((table, keys, upsert))
+    if stmt is None:
+        quote = connection.dialect.identifier_preparer
+
+        def names(columns: tuple[str, ...]) -> list[str]:
+            return [quote.quote(table.c[k].name) for k in columns]
+
+        name = quote.format_table(table)
+        listed = ", ".join(names(keys))
+        sql = (
+            f"INSERT INTO {name} ({listed}) SELECT {listed} "
+            f"FROM json_populate_recordset(NULL::{name}, CAST(:rows AS json))"
+        )
+        if upsert is not None:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in names(upsert[1]))
+            sql += f" ON CONFLICT ({', '.join(names(upsert[0]))}) DO UPDATE SET {updates}"
+        stmt = _FROM_JSON[(table, keys, upsert)] = sa.text(sql)
+    return stmt
+
+
+def _insert(table: sa.Table, keys: frozenset[str]) -> Any:
+    stmt = _INSERTS.get((table, keys))
+    if stmt is None:
+        stmt = _INSERTS[(table, keys)] = sa.insert(table)
+    return stmt

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 
+from server.database import insert_rows
 from server.domain import numbering
 from server.domain.inspections import Officer
 from server.extensions import db
@@ -34,16 +35,6 @@ def _by_ids(model: type, lock: bool) -> sa.Select[Any]:
                 stmt.order_by(model.id).with_for_update().execution_options(populate_existing=True)
             )
         _BY_IDS[(model, lock)] = stmt
-    return stmt
-
-
-_INSERTS: dict[type, sa.Insert] = {}
-
-
-def _insert_into(model: type) -> sa.Insert:
-    stmt = _INSERTS.get(model)
-    if stmt is None:
-        stmt = _INSERTS[model] = sa.insert(model.__table__)
     return stmt
 
 
@@ -278,10 +269,9 @@ class BatchCache:
         db.session.flush()
         connection = db.session.connection()
         for model, rows in self.rows.items():
-            if rows:
-                # The table, not the mapped class: the ORM's bulk path costs more than the
-                # rows take to write, and the rows carry column keys already.
-                connection.execute(_insert_into(model), rows)
+            # The table, not the mapped class: the ORM's bulk path costs more than the rows
+            # take to write, and the rows carry column keys already.
+            insert_rows(connection, model.__table__, rows)
         self.rows.clear()
 
     # officers --------------------------------------------------------------------------------

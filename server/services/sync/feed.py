@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.database import dialect_insert
+from server.database import dialect_insert, insert_rows
 from server.models.sync import EVERYONE, Change, SyncClock
 
 _PENDING = "feed_pending"
@@ -82,18 +82,21 @@ def _insert(session: so.Session) -> Any:
 
 
 _UPSERTS: dict[str, Any] = {}
+# A record's one feed row for an audience.
+_FEED_KEY = ("agency_id", "entity", "record_id", "audience")
 
 
 def _upsert(session: so.Session) -> Any:
     """One feed row per record and audience: a later change moves it to its new position.
 
-    Built once per dialect and run as an executemany: building a statement of many VALUES
-    for every commit cost more than writing the rows."""
+    Built once per dialect and run as an executemany where ``insert_rows`` does not take the
+    rows as one document: building a statement of many VALUES for every commit cost more
+    than writing the rows."""
     dialect = session.get_bind().dialect.name
     if dialect not in _UPSERTS:
         stmt = _insert(session)(Change)
         _UPSERTS[dialect] = stmt.on_conflict_do_update(
-            index_elements=["agency_id", "entity", "record_id", "audience"],
+            index_elements=list(_FEED_KEY),
             set_={
                 "seq": stmt.excluded.seq,
                 "version": stmt.excluded.version,
@@ -153,7 +156,13 @@ def _before_commit(session: so.Session) -> None:
         last = _advance_clock(session, agency_id, len(group))
         for offset, row in enumerate(group):
             row["seq"] = last - len(group) + 1 + offset
-        session.execute(_upsert(session), group)
+        insert_rows(
+            session.connection(),
+            Change.__table__,
+            group,
+            upsert=(_FEED_KEY, ("seq", "version", "deleted")),
+            fallback=_upsert(session),
+        )
 
 
 def _after_rollback(session: so.Session) -> None:
