@@ -13,7 +13,7 @@ from server.domain.enterprises import SORTABLE_FIELDS, normalize_uscc
 from server.domain.errors import Conflict, NotFound, ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
-from server.models import Enterprise
+from server.models import Document, Enterprise, Inspection, Scan, User
 
 
 @dataclass(frozen=True)
@@ -139,3 +139,48 @@ def list_enterprises(
     order = column.desc() if descending else column.asc()
     stmt = stmt.order_by(order, Enterprise.id).limit(per_page).offset((page - 1) * per_page)
     return Page(list(db.session.scalars(stmt)), page, per_page, total)
+
+
+@dataclass(frozen=True)
+class History:
+    """An enterprise's record with the agency: its latest inspections, documents and gate
+    scans (each newest first, at most ``limit``), how many there are of each, and the names
+    of the people in them."""
+
+    inspections: list[Inspection]
+    documents: list[Document]
+    scans: list[Scan]
+    totals: dict[str, int]
+    people: dict[str, str]
+
+
+def history(enterprise_id: uuid.UUID, limit: int = 30) -> History:
+    """The enterprise's visit history, documents and scans (the session is fenced to the
+    caller's agency, so another agency's enterprise is not found)."""
+    get_enterprise(enterprise_id)
+    found: dict[str, list[Any]] = {}
+    totals: dict[str, int] = {}
+    for key, model, moment in (
+        ("inspections", Inspection, Inspection.started_at),
+        ("documents", Document, Document.issued_at),
+        ("scans", Scan, Scan.scanned_at),
+    ):
+        where = model.enterprise_id == enterprise_id
+        found[key] = list(
+            db.session.scalars(sa.select(model).where(where).order_by(moment.desc()).limit(limit))
+        )
+        totals[key] = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(where))
+    ids = {
+        uuid.UUID(str(i))
+        for record in found["inspections"] + found["scans"]
+        for i in record.inspector_ids or ()
+    }
+    people = (
+        {
+            str(user.id): user.display_name
+            for user in db.session.scalars(sa.select(User).where(User.id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
+    return History(found["inspections"], found["documents"], found["scans"], totals, people)

@@ -180,3 +180,36 @@ def test_a_lead_edits_an_enterprises_facts_from_its_page(site, app) -> None:
         f"/manage/enterprises/{works['id']}/edit", data={**form, "industry": "spaceflight"}
     )
     assert refused.status_code == 422 and 'id="form-errors"' in refused.get_data(as_text=True)
+
+
+def test_an_enterprise_page_shows_its_visits_documents_and_scans(world, client, app) -> None:
+    from tests.api.test_hazard_pages import sign_in
+    from tests.hazard_support import make_site
+    from tests.sync_support import document_op, hazard_op, inspection_op, scan_op
+
+    site = make_site(world, client)
+    enterprise = site.enterprise()
+    png = client.get(
+        f"/api/v1/enterprises/{enterprise['id']}/entry-code?format=png", headers=site.lead
+    )
+    from tests.qr_support import decode_png
+
+    scan = scan_op(decode_png(png.data), site.team)
+    inspection = inspection_op(
+        enterprise["id"], site.team, scan_id=scan["id"], findings="消防通道堵塞"
+    )
+    hazard = hazard_op(inspection["id"], enterprise["id"], deadline="2024-05-20")
+    order = document_op(
+        "rectification_order", inspection["id"], [hazard["id"]], deadline="2024-05-20"
+    )
+    results = site.device.push([scan, inspection, hazard, order])
+    assert [r["status"] for r in results] == ["applied"] * 4, results
+    browser, _ = sign_in(app, "boss")
+    page = browser.get(f"/manage/enterprises/{enterprise['id']}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'id="enterprise-visits"' in text and "消防通道堵塞" in text
+    assert results[3]["number"] in text
+    assert f"/manage/documents/{order['id']}.pdf" in text
+    assert f'data-scan="{scan["id"]}"' in text
+    assert "责令限期整改指令书" in text

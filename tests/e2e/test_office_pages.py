@@ -99,6 +99,12 @@ def test_a_lead_finds_an_enterprise_downloads_its_poster_and_the_qr_decodes(
         assert works["name"] in pdf_page.extract_text()
         (url,) = qr_texts(pdf_page.images[0].image)
         assert url.startswith("https://enforce.example.cn/e/")
+        # The enterprise's page: its facts, visits, documents and scans, its hazards.
+        page.goto(f"{live_server}/manage/enterprises/{works['id']}")
+        for section in ("#enterprise-facts", "#enterprise-visits", "#enterprise-documents",
+                        "#enterprise-scans", "#enterprise-hazards"):
+            assert page.locator(section).is_visible(), section
+        assert "尚无检查记录" in page.locator("#enterprise-visits").inner_text()
         # The code leads a camera user to the public page naming the enterprise.
         page.goto(live_server + url.removeprefix("https://enforce.example.cn"))
         assert works["name"] in page.locator("body").inner_text()
