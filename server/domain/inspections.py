@@ -11,6 +11,15 @@ from server.domain.errors import ValidationFailed
 
 MIN_TEAM = 2
 
+# An inspection's kind as printed on pages, lists and exports (联合检查: with other departments).
+KIND_LABELS = {
+    "key": "重点检查",
+    "random": "双随机抽查",
+    "complaint": "投诉举报核查",
+    "joint": "联合检查",
+    "other": "其他检查",
+}
+
 
 @dataclass(frozen=True)
 class Officer:

@@ -34,6 +34,8 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
     )
 }
 _TYPE_BY_ABBR = {t.abbr: t.code for t in DOCUMENT_TYPES.values()}
+# Each type's title, by its code, for pages and exports.
+DOCUMENT_TITLES = {t.code: t.title for t in DOCUMENT_TYPES.values()}
 
 PROVISIONAL_PREFIX = "临"
 MAX_AGENCY_ABBR_LENGTH = 20

@@ -19,6 +19,9 @@ CAP_KEYS: tuple[str, ...] = tuple(f"credit:{c}" for c in CREDIT_RATINGS) + tuple
 MAX_YEARLY_CAP = 366
 
 
+# A visit warning's code (see visit_warnings) as the office reads it.
+WARNING_LABELS = {"repeat_visit": "短期内重复检查", "yearly_cap_reached": "超过年度检查上限"}
+
 def yearly_cap_errors(caps: Mapping[str, Any]) -> dict[str, str]:
     """Per-key problems of a set of yearly caps (``{"credit:A": 1, "risk:poor": 4}``)."""
     errors: dict[str, str] = {}

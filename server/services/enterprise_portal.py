@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from server.domain import hazards as lifecycle
-from server.domain import parties
+from server.domain import inspections, parties
 from server.domain.attachments import normalize_media_type
 from server.domain.enterprises import normalize_uscc
 from server.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -57,20 +57,6 @@ _CODE_LENGTH = 8
 PORTAL_USERNAME_PREFIX = "enterprise-portal:"
 PORTAL_FULL_NAME = "企业自行上报"
 
-KIND_LABELS = {
-    "key": "重点检查",
-    "random": "双随机抽查",
-    "complaint": "投诉举报核查",
-    "joint": "联合检查",
-    "other": "其他检查",
-}
-DOCUMENT_LABELS = {
-    "inspection_record": "现场检查记录",
-    "onsite_measures": "现场处理措施决定书",
-    "rectification_order": "责令限期整改指令书",
-    "reinspection_opinion": "整改复查意见书",
-    "penalty_decision": "行政处罚决定书",
-}
 
 
 def _digest(code: str) -> str:
@@ -266,7 +252,7 @@ def _visit(
     inspection: Inspection, enterprise: Enterprise, agency: Agency, *, full: bool, account_id: Any
 ) -> Visit:
     task = db.session.get(Task, inspection.task_id) if inspection.task_id else None
-    purpose = KIND_LABELS.get(inspection.kind, inspection.kind)
+    purpose = inspections.KIND_LABELS.get(inspection.kind, inspection.kind)
     if task is not None:
         purpose = f"{purpose}：{task.title}"
     hazards = list(

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from server.domain import inspections
 from server.domain.annual_plan import GENERAL_KINDS, KEY_KINDS
 from server.domain.numbering import DOCUMENT_TYPES
 from server.domain.reporting import format_fen
@@ -398,13 +399,6 @@ def figure_values(y: Year) -> dict[str, int]:
 
 # --- the lists behind the figures -----------------------------------------------------------------
 
-INSPECTION_KINDS = {
-    "key": "重点检查",
-    "random": "双随机抽查",
-    "joint": "联合抽查",
-    "complaint": "投诉举报核查",
-    "other": "其他检查",
-}
 PARTY_LABELS = {"entity": "单位", "individual": "个人"}
 
 
@@ -455,7 +449,7 @@ def _item(kind: Kind, y: Year, row: Any, enterprise: str | None, amount: Any) ->
             row.id,
             kind.name,
             _day(y, row.started_at),
-            INSPECTION_KINDS.get(row.kind, row.kind),
+            inspections.KIND_LABELS.get(row.kind, row.kind),
             enterprise or "",
             row.place or "",
             amount_fen,

@@ -22,6 +22,7 @@ from flask.typing import ResponseReturnValue
 
 from server.domain import parties
 from server.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from server.domain.numbering import DOCUMENT_TITLES
 from server.services import enterprise_portal as portal
 from server.services.hazards import STATUS_LABELS
 from server.web.guarded import csrf_token, guard
@@ -38,7 +39,7 @@ def _helpers() -> dict[str, Any]:
     return {
         "csrf_token": csrf_token,
         "STATUS_LABELS": STATUS_LABELS,
-        "DOCUMENT_LABELS": portal.DOCUMENT_LABELS,
+        "DOCUMENT_LABELS": DOCUMENT_TITLES,
         "COMPLAINT_STATUS_LABELS": parties.COMPLAINT_STATUS_LABELS,
         "flashes": get_flashed_messages,
     }

@@ -26,16 +26,16 @@ from flask import (
 from flask.typing import ResponseReturnValue
 
 from server.domain import hazards as lifecycle
-from server.domain import permissions
+from server.domain import permissions, visits
 from server.domain.enterprises import INDUSTRIES, RISK_GRADES
 from server.domain.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
-from server.domain.numbering import DOCUMENT_TYPES
+from server.domain.inspections import KIND_LABELS as INSPECTION_KIND_LABELS
+from server.domain.numbering import DOCUMENT_TITLES
 from server.domain.permissions import ROLE_LABELS
 from server.domain.reporting import format_fen
 from server.schemas.fields import in_service_range, reporting_zone
 from server.services import attachments, enterprises, escalation, hazards, web_sessions
 from server.services.hazards import READ_HAZARDS
-from server.services.report_records import INSPECTION_KINDS as INSPECTION_KIND_LABELS
 from server.web import charts, messages
 
 bp = Blueprint("manager", __name__, url_prefix="/manage", template_folder="templates")
@@ -454,13 +454,9 @@ def enterprise_hazards(enterprise_id: uuid.UUID) -> ResponseReturnValue:
         evidence=evidence,
         history=enterprises.history(enterprise_id),
         KIND_LABELS=INSPECTION_KIND_LABELS,
-        DOCUMENT_TYPES=DOCUMENT_TYPES,
-        WARNING_LABELS=VISIT_WARNING_LABELS,
+        DOCUMENT_TITLES=DOCUMENT_TITLES,
+        WARNING_LABELS=visits.WARNING_LABELS,
     )
-
-
-# A scan's warnings, as the office reads them (server/domain/visits.py gives the codes).
-VISIT_WARNING_LABELS = {"repeat_visit": "短期内重复检查", "yearly_cap_reached": "超过年度检查上限"}
 
 
 @bp.get("/attachments/<sha256>")

@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 
 from server.domain import parties, supervision
 from server.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from server.domain.numbering import DOCUMENT_TITLES
 from server.models.types import utcnow
 from server.schemas.fields import in_service_range
 from server.services import enterprise_portal, supervision_report
@@ -46,7 +47,7 @@ def _helpers() -> dict[str, Any]:
         "ALERT_LABELS": supervision.ALERT_LABELS,
         "COMPLAINT_STATUS_LABELS": parties.COMPLAINT_STATUS_LABELS,
         "STATUS_LABELS": STATUS_LABELS,
-        "DOCUMENT_LABELS": enterprise_portal.DOCUMENT_LABELS,
+        "DOCUMENT_LABELS": DOCUMENT_TITLES,
         "flashes": get_flashed_messages,
     }
 
