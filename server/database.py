@@ -458,6 +458,50 @@ def dialect_insert(session: Any) -> Any:
 
 _INSERTS: dict[tuple[sa.Table, frozenset[str]], Any] = {}
 _FROM_JSON: dict[tuple[Any, ...], Any] = {}
+_ROW_COLUMNS: dict[type, list[tuple[str, str, Any]]] = {}
+
+
+def row_of(obj: Any) -> dict[str, Any]:
+    """The row the ORM would insert for the new object ``obj``, for ``insert_rows``: each
+    column of its table by key, with the object's value, else the column's Python default,
+    which is set on the object too (so that object and row agree once the object is handed
+    to a session as stored)."""
+    columns = _ROW_COLUMNS.get(type(obj))
+    if columns is None:
+        columns = _ROW_COLUMNS[type(obj)] = _row_columns(type(obj))
+    values = obj.__dict__
+    row: dict[str, Any] = {}
+    for attr, key, default in columns:
+        if attr in values:
+            row[key] = values[attr]
+        elif default is _KEY:
+            raise ValueError(f"a new {type(obj).__name__} written as a row needs its {key}")
+        else:
+            value = None if default is None else default.arg(None)
+            setattr(obj, attr, value)
+            row[key] = value
+    return row
+
+
+_KEY = object()  # a primary key column without a default: the object must have its value
+
+
+def _row_columns(model: type) -> list[tuple[str, str, Any]]:
+    columns = []
+    for prop in sa.inspect(model).column_attrs:
+        column = prop.columns[0]
+        default = column.default
+        if default is not None and not (default.is_callable or default.is_scalar):
+            raise TypeError(f"{column} has a default only the ORM's flush can give")
+        if default is None and column.server_default is not None:
+            raise TypeError(f"{column} has a server default only the ORM's flush can give")
+        if default is not None and default.is_scalar:
+            scalar = default.arg
+            default = sa.ColumnDefault(lambda _ctx, v=scalar: v)
+        if default is None and column.primary_key:
+            default = _KEY
+        columns.append((prop.key, column.key, default))
+    return columns
 
 
 def insert_rows(
@@ -486,12 +530,32 @@ def insert_rows(
     if connection.dialect.name == "postgresql" and len(rows) > 1:
         if upsert is not None:
             rows = list({tuple(row[k] for k in upsert[0]): row for row in rows}.values())
+        _check_bound(table, keys, rows)
         document = _rows_document(rows, set(keys))
         if document is not None:
             stmt = _from_json(connection, table, keys, upsert)
             connection.execute(stmt, {"rows": document})
             return
     connection.execute(fallback if fallback is not None else _insert(table, frozenset(keys)), rows)
+
+
+_DECORATED: dict[tuple[sa.Table, tuple[str, ...]], list[tuple[str, Any]]] = {}
+
+
+def _check_bound(table: sa.Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+    """Refuse what the driver's path refuses of decorated column types (a naive datetime
+    for an aware UTC column): the JSON document passes no type's processing otherwise.
+    Each such type says how (``check_json_value``); one that cannot is a bug here."""
+    checks = _DECORATED.get((table, keys))
+    if checks is None:
+        checks = _DECORATED[(table, keys)] = [
+            (k, table.c[k].type.check_json_value)
+            for k in keys
+            if isinstance(table.c[k].type, sa.types.TypeDecorator)
+        ]
+    for key, check in checks:
+        for row in rows:
+            check(row[key])
 
 
 def _rows_document(rows: list[dict[str, Any]], keys: set[str]) -> str | None:

@@ -37,11 +37,13 @@ def _add_agency_criteria(state: so.ORMExecuteState) -> None:
     )
 
 
-def _check_writes(session: so.Session, flush_context: Any, instances: Any) -> None:
+def check_writes(session: so.Session, objects: Any) -> None:
+    """Give ``objects`` about to be written the session's agency, or refuse another's: at
+    every flush, and for records a batch writes as rows (see sync/cache.py)."""
     agency_id = session.info.get(_KEY)
     if agency_id is None:
         return
-    for obj in list(session.new) + list(session.dirty):
+    for obj in objects:
         if not isinstance(obj, AgencyScoped):
             continue
         if obj.agency_id is None:
@@ -51,6 +53,10 @@ def _check_writes(session: so.Session, flush_context: Any, instances: Any) -> No
                 f"{type(obj).__name__} of another agency written through a session bound to "
                 f"agency {agency_id}"
             )
+
+
+def _check_writes(session: so.Session, flush_context: Any, instances: Any) -> None:
+    check_writes(session, list(session.new) + list(session.dirty))
 
 
 def install() -> None:

@@ -25,6 +25,13 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
+    @staticmethod
+    def check_json_value(value: datetime | None) -> None:
+        """The rule of ``process_bind_param`` for a value written inside a JSON document
+        (``database.insert_rows``): aware, or refused; its offset travels with it."""
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
         if value is None:
             return None

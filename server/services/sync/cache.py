@@ -8,17 +8,27 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
-from server.database import insert_rows
+from server.database import insert_rows, row_of
 from server.domain import numbering
 from server.domain.inspections import Officer
 from server.extensions import db
-from server.models import DocumentCounter, User
+from server.models import DocumentCounter, Inspection, Scan, User
+from server.models.scoping import check_writes
 from server.services import attachments
+from server.services.sync import feed
 from server.services.sync.outcomes import NeedsWriter
 
 _MISSING = object()
 _T = TypeVar("_T")
+
+# Records a batch creates that go to the database as rows, one statement a table, instead of
+# through the ORM's flush (a statement a row, and most of a batch's write time). Only models
+# whose flush does nothing more than the feed and the agency fence (both done for them in
+# ``_write_new``): hazards (their monthly counts follow the flush), documents and reports stay
+# with the ORM.
+WRITTEN_AS_ROWS = (Scan, Inspection)
 
 
 _BY_IDS: dict[tuple[type, bool], sa.Select[Any]] = {}
@@ -43,9 +53,13 @@ _STAMPS: dict[tuple[type, ...], sa.CompoundSelect[Any]] = {}
 
 def _stamps(models: tuple[type, ...]) -> sa.CompoundSelect[Any]:
     """What tells whether records changed, for every model in one statement: each model's
-    rows of the agency ``:agency`` with ids in ``:ids<n>`` (n its place in ``models``), as
-    (n, id, version, updated_at). Every writer bumps ``version`` of what devices see, and
-    the ORM sets ``updated_at`` on any update."""
+    rows with ids in ``:ids<n>`` (n its place in ``models``), as (n, id, agency, version,
+    updated_at). Every writer bumps ``version`` of what devices see, and the ORM sets
+    ``updated_at`` on any update.
+
+    By primary key alone, the agency told apart by the caller: with ``agency_id = ...`` in
+    the query the planner may walk the agency's whole index when its statistics lag behind
+    a busy day's inserts (a batch's look-up grew with every batch before)."""
     stmt = _STAMPS.get(models)
     if stmt is None:
         stmt = _STAMPS[models] = sa.union_all(
@@ -53,12 +67,10 @@ def _stamps(models: tuple[type, ...]) -> sa.CompoundSelect[Any]:
                 sa.select(
                     sa.literal(n).label("n"),
                     table.c.id,
+                    table.c.agency_id,
                     table.c.version,
                     table.c.updated_at,
-                ).where(
-                    table.c.agency_id == sa.bindparam("agency"),
-                    table.c.id.in_(sa.bindparam(f"ids{n}", expanding=True)),
-                )
+                ).where(table.c.id.in_(sa.bindparam(f"ids{n}", expanding=True)))
                 for n, table in enumerate(m.__table__ for m in models)
             )
         )
@@ -114,22 +126,29 @@ class BatchCache:
         # Ids asked of ``taken_elsewhere``, and those of them another agency's records hold.
         self._elsewhere_checked: dict[type, set[uuid.UUID]] = defaultdict(set)
         self._elsewhere: dict[type, set[uuid.UUID]] = defaultdict(set)
+        # Records created by the batch and not written yet (of WRITTEN_AS_ROWS), in order.
+        self._new: list[Any] = []
 
     def _stored(
         self, ids: dict[type, Iterable[uuid.UUID]]
     ) -> dict[type, dict[uuid.UUID, tuple[Any, ...]]]:
         """Of these ids, the ones stored for the agency, with their (version, updated_at):
-        one statement for every model."""
+        one statement for every model. Ids another agency's records hold are noted for
+        ``taken_elsewhere`` on the way."""
         models = tuple(sorted((m for m, wanted in ids.items() if wanted), key=str))
         found: dict[type, dict[uuid.UUID, tuple[Any, ...]]] = {m: {} for m in models}
         if not models:
             return found
-        params: dict[str, Any] = {"agency": self.agency_id}
-        params.update({f"ids{n}": list(ids[m]) for n, m in enumerate(models)})
+        params: dict[str, Any] = {f"ids{n}": list(ids[m]) for n, m in enumerate(models)}
         with db.session.no_autoflush:
             rows = db.session.connection().execute(_stamps(models), params)
-            for n, record_id, version, updated_at in rows:
-                found[models[n]][record_id] = (version, updated_at)
+            for n, record_id, agency_id, version, updated_at in rows:
+                if agency_id == self.agency_id:
+                    found[models[n]][record_id] = (version, updated_at)
+                else:
+                    self._elsewhere[models[n]].add(record_id)
+        for n, model in enumerate(models):
+            self._elsewhere_checked[model].update(params[f"ids{n}"])
         return found
 
     def writer_only(self) -> None:
@@ -178,11 +197,11 @@ class BatchCache:
 
     def preload_many(self, wanted: dict[type, set[uuid.UUID]]) -> None:
         """``preload`` for several models; first one statement finds which of the ids are
-        stored at all, so a batch of new records reads nothing more (one statement for its
-        scans, inspections, hazards and documents instead of one each)."""
+        stored at all (and which another agency holds), so a batch of new records reads
+        nothing more: one statement for its scans, inspections, hazards and documents."""
         todo = {m: {i for i in ids if i not in self._records[m]} for m, ids in wanted.items()}
         todo = {m: ids for m, ids in todo.items() if ids}
-        if len(todo) > 1:
+        if todo:
             for model, stored in self._stored(todo).items():
                 for missing in todo[model] - stored.keys():
                     self._records[model][missing] = _MISSING
@@ -211,16 +230,25 @@ class BatchCache:
             ids = {i for i, r in self._records[model].items() if r is _MISSING} | {record_id}
             ids -= checked
             table = model.__table__
-            stmt = sa.select(table.c.id).where(
-                table.c.id.in_(list(ids)), table.c.agency_id != self.agency_id
-            )
+            # By primary key alone (see _stamps), the agency told apart here.
+            stmt = sa.select(table.c.id, table.c.agency_id).where(table.c.id.in_(list(ids)))
             with db.session.no_autoflush:
-                self._elsewhere[model].update(db.session.connection().execute(stmt).scalars())
+                rows = db.session.connection().execute(stmt)
+                self._elsewhere[model].update(i for i, a in rows if a != self.agency_id)
             checked |= ids
         return record_id in self._elsewhere[model]
 
     def add(self, record: Any) -> None:
         self._records[type(record)][record.id] = record
+
+    def create(self, record: Any) -> None:
+        """A record the batch creates: written as a row with the batch's others when its
+        model is one of WRITTEN_AS_ROWS, else added to the session for its flush."""
+        if type(record) in WRITTEN_AS_ROWS:
+            self._new.append(record)
+        else:
+            db.session.add(record)
+        self.add(record)
 
     def touched(self, model: type) -> list[Any]:
         """The records of ``model`` this batch has read or written, as they stand in memory."""
@@ -248,10 +276,12 @@ class BatchCache:
             dict(self._counters_loaded),
             dict(self._unnumbered),
             dict(self._number_results),
+            list(self._new),
         )
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        records, rows, counters, loaded, unnumbered, results = state
+        records, rows, counters, loaded, unnumbered, results, new = state
+        self._new = list(new)
         self._records = defaultdict(dict, {model: dict(k) for model, k in records.items()})
         self.rows = defaultdict(list, {model: list(r) for model, r in rows.items()})
         self.counters = dict(counters)
@@ -264,8 +294,9 @@ class BatchCache:
         refer to are flushed first). The batch's one way to the database before commit."""
         self.writer_only()
         self.number_documents()
-        if not any(self.rows.values()):
+        if not any(self.rows.values()) and not self._new:
             return
+        self._write_new()  # first: what the session flushes may refer to them
         db.session.flush()
         connection = db.session.connection()
         for model, rows in self.rows.items():
@@ -273,6 +304,24 @@ class BatchCache:
             # take to write, and the rows carry column keys already.
             insert_rows(connection, model.__table__, rows)
         self.rows.clear()
+
+    def _write_new(self) -> None:
+        """Insert the records created since the last write, a statement a table in foreign
+        key order, then hand them to the session as stored: a later change in the batch is
+        flushed as an update, and the feed gives them their positions at commit."""
+        new, self._new = self._new, []
+        if not new:
+            return
+        check_writes(db.session, new)
+        connection = db.session.connection()
+        for model in WRITTEN_AS_ROWS:  # in foreign key order: inspections name their scan
+            rows = [row_of(r) for r in new if type(r) is model]
+            if rows:
+                insert_rows(connection, model.__table__, rows)
+        for record in new:
+            so.make_transient_to_detached(record)
+        db.session.add_all(new)
+        feed.written(db.session, new)
 
     # officers --------------------------------------------------------------------------------
 

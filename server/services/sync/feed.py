@@ -61,12 +61,17 @@ def restore(session: so.Session, state: tuple[dict[Any, Any], list[Any]]) -> Non
     session.info[_EXTRA] = list(state[1])
 
 
+def written(session: so.Session, objects: Any) -> None:
+    """Note records created or changed outside the ORM's flush (a batch's records written
+    as rows, see sync/cache.py): they take feed positions at commit like flushed ones."""
+    pending = _pending(session)
+    for obj in objects:
+        pending[id(obj)] = (type(obj).__entity__, obj, False)
+
+
 def _before_flush(session: so.Session, flush_context: Any, instances: Any) -> None:
     pending = _pending(session)
-    for obj in session.new:
-        entity = getattr(type(obj), "__entity__", None)
-        if entity:
-            pending[id(obj)] = (entity, obj, False)
+    written(session, (obj for obj in session.new if getattr(type(obj), "__entity__", None)))
     for obj in session.dirty:
         entity = getattr(type(obj), "__entity__", None)
         if entity and session.is_modified(obj):

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 import sqlalchemy as sa
 
+from server import jsoncodec
 from server.domain.errors import ValidationFailed
 from server.domain.sync import merge
 from server.extensions import db
@@ -106,11 +107,14 @@ def audit(ctx: OpContext, entity: str, record: Any, action: str, changes: dict[s
         "record_id": record.id,
         "action": action,
         "version": record.version,
-        "changes": to_json(changes),
+        "changes": None,
     }
     if ctx.cache is not None:
+        # Inserted as a row at the batch's end: the changes as they are now, as JSON text.
+        row["changes"] = jsoncodec.frozen(changes) or to_json(changes)
         ctx.cache.rows[AuditEntry].append(row)
     else:
+        row["changes"] = to_json(changes)
         db.session.add(AuditEntry(**row))
 
 
@@ -128,9 +132,10 @@ def create(ctx: OpContext, entity: str, record: SyncedRecord, values: dict[str, 
     record.created_by = ctx.principal.user_id
     record.created_on_device = ctx.device_id
     record.agency_id = ctx.agency_id
-    db.session.add(record)
     if ctx.cache is not None:
-        ctx.cache.add(record)
+        ctx.cache.create(record)
+    else:
+        db.session.add(record)
     audit(ctx, entity, record, "create", {k: [None, v] for k, v in values.items()})
     return Applied(record.version)
 
