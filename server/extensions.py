@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -41,4 +41,13 @@ class Session(_FlaskSession):
 
 # Responses are serialized after the commit; expiring would reload every row for nothing.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": Session})
+
+# The models' base. At run time it is ``db.Model``: ``Base`` rebuilt with Flask-SQLAlchemy's
+# mixins, sharing its metadata. ``db.Model`` is set in ``SQLAlchemy.__init__``, so a type
+# checker cannot subclass it; to the checker the base is ``Base``, whose ``Mapped`` columns
+# are what the models' attributes are typed from.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
