@@ -225,7 +225,7 @@ def _install_sqlite(
     checkpoint_interval: float = CHECKPOINT_INTERVAL,
     wal_pages_in_commit: int = WAL_PAGES_IN_COMMIT,
 ) -> None:
-    path = engine.url.database
+    path = engine.url.database or ""
     on_disk = bool(path) and path != ":memory:" and "mode=memory" not in path
     queue = WriterQueue(path) if on_disk else None
     checkpointer = Checkpointer(path, checkpoint_interval) if on_disk else None
@@ -402,7 +402,7 @@ def named_lock(name: str) -> Iterator[bool]:
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
         return
-    path = engine.url.database
+    path = engine.url.database or ""
     if not path or path == ":memory:":
         yield True  # one process owns an in-memory database
         return

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -24,6 +24,11 @@ class Base(so.DeclarativeBase):
         }
     )
 
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (none to a join or a select), so its
+        # ``__table__`` has ``.c``, ``.insert()`` and the rest of a Table's API.
+        __table__: ClassVar[sa.Table]
+
 
 class Session(_FlaskSession):
     """Flask-SQLAlchemy's session, except that a session bound to a connection uses it.
@@ -37,6 +42,11 @@ class Session(_FlaskSession):
         if bind is None and isinstance(self.bind, sa.Connection):
             return self.bind
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kw)
+
+
+# A session, or Flask-SQLAlchemy's scoped proxy to one (``db.session``): either is passed
+# to the helpers that read or write ``session.info``.
+SessionLike: TypeAlias = so.Session | so.scoped_session[Any]
 
 
 # Responses are serialized after the commit; expiring would reload every row for nothing.

@@ -8,17 +8,18 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from server.extensions import SessionLike
 from server.models.types import AgencyScoped
 
 _KEY = "agency_id"
 
 
-def bind_agency(session: so.Session, agency_id: uuid.UUID) -> None:
+def bind_agency(session: SessionLike, agency_id: uuid.UUID) -> None:
     """Fence ``session`` to ``agency_id`` for the rest of its life (one request)."""
     session.info[_KEY] = agency_id
 
 
-def bound_agency(session: so.Session) -> uuid.UUID | None:
+def bound_agency(session: SessionLike) -> uuid.UUID | None:
     return session.info.get(_KEY)
 
 
@@ -60,6 +61,6 @@ def install() -> None:
         sa.event.listen(so.Session, "before_flush", _check_writes)
 
 
-def unbind_agency(session: so.Session) -> None:
+def unbind_agency(session: SessionLike) -> None:
     """Lift the fence: for work that spans agencies outside a request (the demo seed)."""
     session.info.pop(_KEY, None)
