@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from server.domain.workdays import DayKind
 from server.extensions import Model
 from server.models.types import AgencyScoped, IdMixin, TimestampMixin, UTCDateTime
 
@@ -45,7 +46,7 @@ class DrawPlan(IdMixin, TimestampMixin, AgencyScoped, Model):
     outside_inspectors: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
     outside_per_team: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     due_days: so.Mapped[int] = so.mapped_column(sa.Integer, default=20)
-    due_day_kind: so.Mapped[str] = so.mapped_column(sa.String(10), default="working")
+    due_day_kind: so.Mapped[DayKind] = so.mapped_column(sa.String(10), default="working")
     # Schedule: a crontab line in the agency's zone (null: run by hand only), and the period
     # that allows one draw ("month", "quarter", "year").
     cron: so.Mapped[str | None] = so.mapped_column(sa.String(100))
