@@ -49,6 +49,11 @@ class Session(_FlaskSession):
 SessionLike: TypeAlias = so.Session | so.scoped_session[Any]
 
 
+# A select of any columns. ``sa.Select[Any]`` is a select of one column (the row type is
+# variadic); written as a string so that nothing subscripts ``Select`` at run time.
+AnySelect: TypeAlias = "sa.Select[*tuple[Any, ...]]"
+
+
 # Responses are serialized after the commit; expiring would reload every row for nothing.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": Session})
 
