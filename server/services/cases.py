@@ -134,7 +134,7 @@ def _case_views(cases: list[PenaltyCase], now: datetime) -> list[CaseView]:
     """Views of several cases in five queries, whatever their number."""
     if not cases:
         return []
-    agency = db.session.get(Agency, cases[0].agency_id)
+    agency = db.session.get_one(Agency, cases[0].agency_id)
     ids = [c.id for c in cases]
     names = _names(c.enterprise_id for c in cases)
     reviews: dict[uuid.UUID, list[LegalReview]] = {i: [] for i in ids}
