@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, NoReturn
@@ -316,7 +316,7 @@ def export_csv(
     *,
     sort: str = "-found_at",
     now: datetime | None = None,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """Every matching hazard as CSV with Chinese headers, BOM first so Excel reads UTF-8."""
     permissions.require_role(principal, OVERSEE_HAZARDS, "exporting hazards")
     _check_period(filters)
