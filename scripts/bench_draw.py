@@ -71,7 +71,7 @@ def _uuid(rng: Random) -> str:
 
 def build_inputs(pool_size: int, inspectors: int, recusals: int, rng: Random) -> DrawInputs:
     """A synthetic pool split over five strata, with some expired and missing certificates."""
-    enterprises = []
+    enterprises: list[Enterprise] = []
     keys = list(STRATA)
     weights = [share for _, share in STRATA.values()]
     for key, n in zip(keys, _split(pool_size, weights), strict=True):

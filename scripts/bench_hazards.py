@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from random import Random
@@ -229,10 +229,10 @@ class _History:
         at: str,
         before: str,
         after: str,
-        evidence: list[str] = (),
-        documents: list[str] = (),
-    ) -> None:  # type: ignore[assignment]
-        event = {
+        evidence: Sequence[str] = (),
+        documents: Sequence[str] = (),
+    ) -> None:
+        event: dict[str, Any] = {
             "action": action,
             "actor_role": "inspector",
             "actor_id": str(user),

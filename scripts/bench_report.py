@@ -90,12 +90,14 @@ class Rows:
         columns = self.metadata.tables[table].columns
         row: dict[str, Any] = {}
         for column in columns:
+            # A scalar or a callable default, each with its ``arg``.
+            default: Any = column.default
             if column.name in values:
                 row[column.name] = values[column.name]
-            elif column.default is not None and column.default.is_scalar:
-                row[column.name] = column.default.arg
-            elif column.default is not None and column.default.is_callable:
-                row[column.name] = column.default.arg(None)
+            elif default is not None and default.is_scalar:
+                row[column.name] = default.arg
+            elif default is not None and default.is_callable:
+                row[column.name] = default.arg(None)
             else:
                 row[column.name] = None
         unknown = set(values) - set(row)

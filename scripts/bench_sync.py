@@ -665,9 +665,9 @@ def capture_batches(engine: sa.Engine, agency: Agency, n_ops: int) -> list[RawBa
             .all()
         )
         groups: dict[Any, list[dict[str, Any]]] = {}
-        for row in ledger:
+        for entry in ledger:
             # One push, one ctx.now: its ops share received_at.
-            groups.setdefault((row["device_id"], row["received_at"]), []).append(dict(row))
+            groups.setdefault((entry["device_id"], entry["received_at"]), []).append(dict(entry))
         chosen: list[list[dict[str, Any]]] = []
         for group in groups.values():
             if sum(len(g) for g in chosen) >= n_ops:

@@ -378,7 +378,8 @@ def decode_gate_code(png: bytes) -> str:
     from PIL import Image
 
     results = zxingcpp.read_barcodes(
-        Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+        Image.open(io.BytesIO(png)),
+        formats=zxingcpp.BarcodeFormat.QRCode,  # type: ignore[arg-type]  # one format: the set of it
     )
     if len(results) != 1:
         raise SimError(f"the gate QR image decodes to {len(results)} codes")

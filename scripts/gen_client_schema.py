@@ -57,14 +57,20 @@ def _document(version: int, name: str, title: str, description: str, body: Any) 
 
 
 def generate() -> dict[Path, str]:
-    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    # A resolver answering None inlines nested schemas (apispec's documented use; its
+    # annotation asks for a name).
+    plugin = MarshmallowPlugin(
+        schema_name_resolver=lambda schema: None  # type: ignore[arg-type,return-value]
+    )
     # Registering the plugin with a spec initialises its converter.
     APISpec("client schema", "1", "3.0.3", plugins=[plugin])
+    converter = plugin.converter
+    assert converter is not None
     files: dict[Path, str] = {}
     for version in SUPPORTED_SCHEMA_VERSIONS:
         for entity, schema_cls in sorted(PAYLOAD_SCHEMAS.items()):
             what = (schema_cls.__doc__ or "").strip()
-            body = plugin.converter.schema2jsonschema(schema_cls())
+            body = converter.schema2jsonschema(schema_cls())
             files[OUT / f"v{version}" / f"{entity}.json"] = _document(
                 version,
                 entity,
@@ -72,10 +78,9 @@ def generate() -> dict[Path, str]:
                 what,
                 _to_json_schema(body),
             )
-            if schema_cls.MUTABLE:
-                edit = plugin.converter.schema2jsonschema(
-                    schema_cls(only=sorted(schema_cls.MUTABLE), partial=True)
-                )
+            mutable: frozenset[str] = getattr(schema_cls, "MUTABLE", frozenset())
+            if mutable:
+                edit = converter.schema2jsonschema(schema_cls(only=sorted(mutable), partial=True))
                 edit_body = _to_json_schema(edit)
                 edit_description = (
                     f"{what} An edit (base_version set) sends only the fields it changes."

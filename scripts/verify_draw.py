@@ -20,6 +20,7 @@ import sys
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 FORMATS = {"sr-draw/1": "sr-draw-public/1", "sr-draw/2": "sr-draw-public/2"}
 
@@ -69,6 +70,10 @@ class Stream:
 
 
 # --- reading the document --------------------------------------------------------------
+
+
+def _by_id(row: dict[str, Any]) -> str:
+    return row["id"]
 
 
 def text(value: object, what: str) -> str:
@@ -202,7 +207,7 @@ def rebuild_v1(inputs: object) -> tuple[dict, dict]:
                 }
                 for e in inputs["enterprises"]
             ),
-            key=lambda e: e["id"],
+            key=_by_id,
         )
         people = {}
         for name, extra in (("inspectors", ()), ("outside_inspectors", ("department",))):
@@ -218,10 +223,10 @@ def rebuild_v1(inputs: object) -> tuple[dict, dict]:
                 for member in extra:
                     row[member] = text(i[member], member)
                 rows.append(row)
-            people[name] = sorted(rows, key=lambda r: r["id"])
+            people[name] = sorted(rows, key=_by_id)
     except (KeyError, TypeError, AttributeError) as exc:
         raise BadDocument(f"inputs are incomplete: {exc!r}") from None
-    snap = {
+    snap: dict[str, Any] = {
         "enterprises": enterprises,
         "inspectors": people["inspectors"],
         "outside_inspectors": people["outside_inspectors"],
@@ -332,16 +337,16 @@ def stratum_counts(strata: dict, params: dict) -> list[dict]:
             }
         )
     base = {r["stratum"]: r["base"] for r in rows}
-    size = {r["stratum"]: r["pool_size"] for r in rows}
+    sizes = {r["stratum"]: r["pool_size"] for r in rows}
     total = sum(base.values())
     lo, hi = params["min_targets"], params["max_targets"]
     if hi is not None and total > hi:
         drawn = split_largest_remainder(hi, base, base)
     elif lo is not None and total < lo:
-        room = sum(size[s] for s in keys if base[s] > 0)
+        room = sum(sizes[s] for s in keys if base[s] > 0)
         if room < lo:
             raise Infeasible(f"min_targets {lo} exceeds the {room} enterprises that may be drawn")
-        drawn = split_largest_remainder(lo, base, size)
+        drawn = split_largest_remainder(lo, base, sizes)
     else:
         drawn = dict(base)
     for r in rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,7 @@ def create_user(
     password: str,
     full_name: str,
     cert_no: str | None,
-    cert_valid_until: date | None,
+    cert_valid_until: datetime | None,
     unit: str,
 ) -> None:
     """Create a user account."""

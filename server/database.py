@@ -12,10 +12,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, Protocol, cast
 
 import orjson
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Flask, g, has_request_context, request
 
 from server.extensions import db
@@ -225,7 +226,7 @@ def _install_sqlite(
     checkpoint_interval: float = CHECKPOINT_INTERVAL,
     wal_pages_in_commit: int = WAL_PAGES_IN_COMMIT,
 ) -> None:
-    path = engine.url.database
+    path = engine.url.database or ""
     on_disk = bool(path) and path != ":memory:" and "mode=memory" not in path
     queue = WriterQueue(path) if on_disk else None
     checkpointer = Checkpointer(path, checkpoint_interval) if on_disk else None
@@ -402,7 +403,7 @@ def named_lock(name: str) -> Iterator[bool]:
                     conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
         return
-    path = engine.url.database
+    path = engine.url.database or ""
     if not path or path == ":memory:":
         yield True  # one process owns an in-memory database
         return
@@ -487,8 +488,9 @@ _KEY = object()  # a primary key column without a default: the object must have 
 
 
 def _row_columns(model: type) -> list[tuple[str, str, Any]]:
-    columns = []
-    for prop in sa.inspect(model).column_attrs:
+    columns: list[tuple[str, str, Any]] = []
+    mapper: so.Mapper[Any] = sa.inspect(model)
+    for prop in mapper.column_attrs:
         column = prop.columns[0]
         default = column.default
         if default is not None and not (default.is_callable or default.is_scalar):
@@ -542,6 +544,10 @@ def insert_rows(
 _DECORATED: dict[tuple[sa.Table, tuple[str, ...]], list[tuple[str, Any]]] = {}
 
 
+class _JsonChecked(Protocol):
+    def check_json_value(self, value: Any) -> None: ...
+
+
 def _check_bound(table: sa.Table, keys: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
     """Refuse what the driver's path refuses of decorated column types (a naive datetime
     for an aware UTC column): the JSON document passes no type's processing otherwise.
@@ -549,7 +555,7 @@ def _check_bound(table: sa.Table, keys: tuple[str, ...], rows: list[dict[str, An
     checks = _DECORATED.get((table, keys))
     if checks is None:
         checks = _DECORATED[(table, keys)] = [
-            (k, table.c[k].type.check_json_value)
+            (k, cast(_JsonChecked, table.c[k].type).check_json_value)
             for k in keys
             if isinstance(table.c[k].type, sa.types.TypeDecorator)
         ]

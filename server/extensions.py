@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -24,6 +24,11 @@ class Base(so.DeclarativeBase):
         }
     )
 
+    if TYPE_CHECKING:
+        # Every model here is mapped to a Table (none to a join or a select), so its
+        # ``__table__`` has ``.c``, ``.insert()`` and the rest of a Table's API.
+        __table__: ClassVar[sa.Table]
+
 
 class Session(_FlaskSession):
     """Flask-SQLAlchemy's session, except that a session bound to a connection uses it.
@@ -39,6 +44,25 @@ class Session(_FlaskSession):
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kw)
 
 
+# A session, or Flask-SQLAlchemy's scoped proxy to one (``db.session``): either is passed
+# to the helpers that read or write ``session.info``.
+SessionLike: TypeAlias = so.Session | so.scoped_session[Any]
+
+
+# A select of any columns. ``sa.Select[Any]`` is a select of one column (the row type is
+# variadic); written as a string so that nothing subscripts ``Select`` at run time.
+AnySelect: TypeAlias = "sa.Select[*tuple[Any, ...]]"
+
+
 # Responses are serialized after the commit; expiring would reload every row for nothing.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": Session})
+
+# The models' base. At run time it is ``db.Model``: ``Base`` rebuilt with Flask-SQLAlchemy's
+# mixins, sharing its metadata. ``db.Model`` is set in ``SQLAlchemy.__init__``, so a type
+# checker cannot subclass it; to the checker the base is ``Base``, whose ``Mapped`` columns
+# are what the models' attributes are typed from.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()

@@ -115,7 +115,8 @@ class AttachmentItem(MethodView):
         response = current_app.response_class(status=200)
         response.headers.update(_content_headers(state))
         response.headers["ETag"] = f'"{state.sha256}"'
-        response.content_length = state.size
+        if state.size is not None:  # known once the upload is complete
+            response.content_length = state.size
         media_type = state.content_type or "application/octet-stream"
         response.mimetype = media_type if served_inline(media_type) else "application/octet-stream"
         return response

@@ -163,7 +163,7 @@ class ApiWithErrors(Api):
         kwargs.setdefault("spec_kwargs", {}).setdefault("extra_plugins", [ErrorResponses()])
         super().__init__(*args, **kwargs)
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return http_error_response(error)
 
 

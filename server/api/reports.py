@@ -100,7 +100,15 @@ class FigureRecords(MethodView):
         return {**found.__dict__, "label": reports.figure_label(figure)}
 
 
-_KIND_FILTERS = ("enterprise_id", "kind", "type", "level", "status", "accident", "party")
+_KIND_FILTERS: tuple[str, ...] = (
+    "enterprise_id",
+    "kind",
+    "type",
+    "level",
+    "status",
+    "accident",
+    "party",
+)
 _KIND_FILTERS += ("opinion", "channel")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from server.domain.errors import ValidationFailed
 from server.domain.reporting import completion_rate
@@ -17,10 +19,13 @@ from server.domain.visits import yearly_cap_errors
 KEY_KINDS = frozenset({"key"})
 GENERAL_KINDS = frozenset({"random", "joint"})
 
+# What identifies an enterprise: the service passes UUIDs, the tests plain strings.
+K = TypeVar("K", bound=Hashable)
+
 
 @dataclass(frozen=True)
-class RowCompletion:
-    enterprise_id: Hashable
+class RowCompletion(Generic[K]):
+    enterprise_id: K
     planned: int
     done: int
 
@@ -44,12 +49,12 @@ class CategoryCompletion:
 
 
 @dataclass(frozen=True)
-class PlanCompletion:
+class PlanCompletion(Generic[K]):
     """Completion of a plan. ``key.done`` is every key inspection of the year: the rows' done
     plus ``key_outside_plan`` (key inspections at enterprises the plan does not list, e.g. one
     made key during the year), so the rows and the "other" line add up to the total."""
 
-    rows: tuple[RowCompletion, ...]
+    rows: tuple[RowCompletion[K], ...]
     key: CategoryCompletion
     general: CategoryCompletion
     unplanned_done: int
@@ -79,7 +84,7 @@ class PlanCompletion:
 
 
 def check_plan(
-    planned_general: int, key_rows: Mapping[Hashable, int], caps: Mapping[str, int]
+    planned_general: int, key_rows: Mapping[K, int], caps: Mapping[str, int]
 ) -> None:
     fields: dict[str, str] = {}
     if planned_general < 0:
@@ -94,17 +99,17 @@ def check_plan(
 
 
 def completion(
-    key_rows: Mapping[Hashable, int],
+    key_rows: Mapping[K, int],
     planned_general: int,
-    done_by_enterprise_kind: Mapping[tuple[Hashable, str], int],
-) -> PlanCompletion:
+    done_by_enterprise_kind: Mapping[tuple[K, str], int],
+) -> PlanCompletion[K]:
     """Completion of a plan from counts of the year's inspections per (enterprise, kind).
 
     A key row's done count is its enterprise's ``key`` inspections; every general inspection
     counts against the general figure, whichever enterprise it was at. Done is not capped at
     planned: 255 of 237 is 108%, as the bureaus report it.
     """
-    key_by_enterprise: dict[Hashable, int] = {}
+    key_by_enterprise: dict[K, int] = {}
     for (enterprise_id, kind), n in done_by_enterprise_kind.items():
         if kind in KEY_KINDS:
             key_by_enterprise[enterprise_id] = key_by_enterprise.get(enterprise_id, 0) + n
@@ -130,16 +135,16 @@ def completion(
 
 
 def over_cap(
-    inspections_by_enterprise: Mapping[Hashable, int],
-    cap_of: Callable[[Hashable], int | None],
-    key_enterprises: frozenset[Hashable] | set[Hashable],
-) -> dict[Hashable, tuple[int, int]]:
+    inspections_by_enterprise: Mapping[K, int],
+    cap_of: Callable[[K], int | None],
+    key_enterprises: AbstractSet[K],
+) -> dict[K, tuple[int, int]]:
     """Enterprises inspected more often than their yearly cap: ``{id: (done, cap)}``.
 
     ``cap_of`` gives an enterprise's cap (``VisitPolicy.cap_for``: by credit rating and risk
     grade, none for key enterprises). Enterprises the plan lists as key are never capped.
     """
-    out: dict[Hashable, tuple[int, int]] = {}
+    out: dict[K, tuple[int, int]] = {}
     for enterprise_id, done in inspections_by_enterprise.items():
         if enterprise_id in key_enterprises:
             continue

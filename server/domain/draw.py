@@ -1303,3 +1303,4 @@ def _int(value: Any) -> int:
 def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing member {exc.args[0]!r}"
+    return str(exc)

@@ -64,7 +64,7 @@ Outcome = Literal["pass", "fail"]
 GENERAL: Level = "general"
 MAJOR: Level = "major"
 LEVELS: tuple[Level, ...] = (GENERAL, MAJOR)
-LEVEL_LABELS = {GENERAL: "一般隐患", MAJOR: "重大事故隐患"}
+LEVEL_LABELS: dict[str, str] = {GENERAL: "一般隐患", MAJOR: "重大事故隐患"}
 
 FOUND: Status = "found"
 ORDERED: Status = "ordered"
@@ -345,7 +345,7 @@ def open_hazard(
     if actor_role not in FIND_ROLES:
         raise HazardActionForbidden(f"a {actor_role} may not record hazards")
     _require_aware(now)
-    state = HazardState(level=level, found_at=now)  # type: ignore[arg-type]
+    state = HazardState(level=level, found_at=now)
     event = HazardEvent(
         action=FIND,
         actor_role=actor_role,
@@ -622,6 +622,7 @@ def _lift_stop(
 ) -> tuple[HazardState, _Extra]:
     assert state.stop is not None
     opinion = _optional_text(t.payload, "review_opinion")
+    basis: str
     if state.last_reinspection == "pass":
         basis = REINSPECTION_PASSED
     elif t.payload.get("review_passed") is True and opinion is not None:

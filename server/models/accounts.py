@@ -10,11 +10,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from server.domain.permissions import ROLES
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, IdMixin, TimestampMixin, UTCDateTime
 
 
-class Agency(IdMixin, TimestampMixin, db.Model):
+class Agency(IdMixin, TimestampMixin, Model):
     __tablename__ = "agencies"
 
     code: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
@@ -30,7 +30,7 @@ class Agency(IdMixin, TimestampMixin, db.Model):
     settings: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, default=dict)
 
 
-class User(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class User(IdMixin, TimestampMixin, AgencyScoped, Model):
     __tablename__ = "users"
 
     username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
@@ -55,7 +55,7 @@ class User(IdMixin, TimestampMixin, AgencyScoped, db.Model):
         return self.full_name or self.username
 
 
-class Device(IdMixin, AgencyScoped, db.Model):
+class Device(IdMixin, AgencyScoped, Model):
     __tablename__ = "devices"
     __table_args__ = (sa.UniqueConstraint("agency_id", "device_key"),)
 
@@ -71,7 +71,7 @@ class Device(IdMixin, AgencyScoped, db.Model):
     events: so.Mapped[list[DeviceEvent]] = so.relationship(order_by="DeviceEvent.at", viewonly=True)
 
 
-class DeviceEvent(IdMixin, AgencyScoped, db.Model):
+class DeviceEvent(IdMixin, AgencyScoped, Model):
     """A device revoked or reinstated, by whom and when; the device row holds only its state
     now, these rows every change of it."""
 
@@ -85,7 +85,7 @@ class DeviceEvent(IdMixin, AgencyScoped, db.Model):
     user_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
-class ApiToken(IdMixin, AgencyScoped, db.Model):
+class ApiToken(IdMixin, AgencyScoped, Model):
     __tablename__ = "api_tokens"
 
     # sha256 of the bearer token; the token itself is never stored.

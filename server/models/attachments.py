@@ -17,11 +17,11 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, UTCDateTime, utcnow
 
 
-class Attachment(db.Model):
+class Attachment(Model):
     """Content stored completely and verified; one row per distinct sha256."""
 
     __tablename__ = "attachments"
@@ -37,7 +37,7 @@ class Attachment(db.Model):
     agency_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("agencies.id"))
 
 
-class AttachmentGrant(AgencyScoped, db.Model):
+class AttachmentGrant(AgencyScoped, Model):
     """An agency that uploaded this content itself, and so may read it."""
 
     __tablename__ = "attachment_grants"
@@ -50,7 +50,7 @@ class AttachmentGrant(AgencyScoped, db.Model):
     granted_by: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
-class AttachmentUpload(AgencyScoped, db.Model):
+class AttachmentUpload(AgencyScoped, Model):
     """A resumable upload in progress; the row goes when the content is verified or refused."""
 
     __tablename__ = "attachment_uploads"

@@ -8,11 +8,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import UTCDateTime, utcnow
 
 
-class CalendarDay(db.Model):
+class CalendarDay(Model):
     """A date whose kind is set by hand: a year the library does not know, or a correction.
 
     Holidays and make-up working days (调休) are fixed by the State Council for the whole
@@ -28,7 +28,7 @@ class CalendarDay(db.Model):
     updated_by: so.Mapped[uuid.UUID | None] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
-class CalendarYear(db.Model):
+class CalendarYear(Model):
     """A year whose every holiday and make-up day is in ``calendar_days``: its remaining
     Monday–Friday days are then known, not guessed."""
 

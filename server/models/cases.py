@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, IdMixin, TimestampMixin, UTCDateTime
 
 
-class PenaltyCase(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class PenaltyCase(IdMixin, TimestampMixin, AgencyScoped, Model):
     """One case against an enterprise: from inspections, hazards, a complaint or an accident."""
 
     __tablename__ = "penalty_cases"
@@ -41,7 +41,7 @@ class PenaltyCase(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     opened_by: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
-class LegalReview(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class LegalReview(IdMixin, TimestampMixin, AgencyScoped, Model):
     """法制审核 of a case before its decision; a returned review sends the draft back."""
 
     __tablename__ = "legal_reviews"
@@ -56,7 +56,7 @@ class LegalReview(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     reviewer_id: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
-class PenaltyDecision(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class PenaltyDecision(IdMixin, TimestampMixin, AgencyScoped, Model):
     """行政处罚决定书: numbered per agency and year, published within 7 working days."""
 
     __tablename__ = "penalty_decisions"
@@ -102,7 +102,7 @@ class PenaltyDecision(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     issued_by: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
-class Exemption(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class Exemption(IdMixin, TimestampMixin, AgencyScoped, Model):
     """不予行政处罚 under the minor/first-violation list: recorded and counted, nothing imposed."""
 
     __tablename__ = "penalty_exemptions"
@@ -121,7 +121,7 @@ class Exemption(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     decided_by: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
-class Complaint(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class Complaint(IdMixin, TimestampMixin, AgencyScoped, Model):
     """投诉举报: a complaint or tip-off received, and when and how it was handled."""
 
     __tablename__ = "complaints"

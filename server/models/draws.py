@@ -9,14 +9,15 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.domain.workdays import DayKind
+from server.extensions import Model
 from server.models.types import AgencyScoped, IdMixin, TimestampMixin, UTCDateTime
 
 RECUSAL_SOURCES = ("conflict", "enterprise_request")
 TASK_STATUSES = ("open", "done", "cancelled")
 
 
-class DrawPlan(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class DrawPlan(IdMixin, TimestampMixin, AgencyScoped, Model):
     """What to draw from, how many, who inspects, and when (a cron line and its period)."""
 
     __tablename__ = "draw_plans"
@@ -45,7 +46,7 @@ class DrawPlan(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     outside_inspectors: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
     outside_per_team: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
     due_days: so.Mapped[int] = so.mapped_column(sa.Integer, default=20)
-    due_day_kind: so.Mapped[str] = so.mapped_column(sa.String(10), default="working")
+    due_day_kind: so.Mapped[DayKind] = so.mapped_column(sa.String(10), default="working")
     # Schedule: a crontab line in the agency's zone (null: run by hand only), and the period
     # that allows one draw ("month", "quarter", "year").
     cron: so.Mapped[str | None] = so.mapped_column(sa.String(100))
@@ -65,7 +66,7 @@ class DrawPlan(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     version: so.Mapped[int] = so.mapped_column(sa.Integer, default=1)
 
 
-class Recusal(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class Recusal(IdMixin, TimestampMixin, AgencyScoped, Model):
     """回避: this inspector is never drawn for this enterprise. The reason is never published."""
 
     __tablename__ = "recusals"
@@ -82,7 +83,7 @@ class Recusal(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     created_by: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
 
 
-class DrawSeed(IdMixin, AgencyScoped, db.Model):
+class DrawSeed(IdMixin, AgencyScoped, Model):
     """A seed fixed before a scheduled draw; only its SHA-256 is shown until the draw runs."""
 
     __tablename__ = "draw_seeds"
@@ -106,7 +107,7 @@ class DrawSeed(IdMixin, AgencyScoped, db.Model):
     pseudonym_key: so.Mapped[str | None] = so.mapped_column(sa.String(64))
 
 
-class Draw(IdMixin, AgencyScoped, db.Model):
+class Draw(IdMixin, AgencyScoped, Model):
     """One draw of a plan for a period; attempt 2, 3, ... are redraws with a public reason."""
 
     __tablename__ = "draws"
@@ -145,7 +146,7 @@ class Draw(IdMixin, AgencyScoped, db.Model):
     drawn_count: so.Mapped[int] = so.mapped_column(sa.Integer)
 
 
-class Task(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class Task(IdMixin, TimestampMixin, AgencyScoped, Model):
     """One drawn enterprise for its team; travels to the team's phones through pull."""
 
     __entity__ = "task"

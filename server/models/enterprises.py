@@ -6,11 +6,11 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from server.domain.enterprises import CREDIT_RATINGS, INDUSTRIES, RISK_GRADES
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, IdMixin, TimestampMixin
 
 
-class Enterprise(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class Enterprise(IdMixin, TimestampMixin, AgencyScoped, Model):
     __tablename__ = "enterprises"
     __entity__ = "enterprise"
     __table_args__ = (

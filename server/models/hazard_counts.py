@@ -15,10 +15,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from server.domain.enterprises import INDUSTRIES
-from server.extensions import db
+from server.extensions import Model
 
 
-class HazardCount(db.Model):
+class HazardCount(Model):
     """Hazards found in a month, by their enterprise's industry, level, status, supervision."""
 
     __tablename__ = "hazard_counts"
@@ -36,7 +36,7 @@ class HazardCount(db.Model):
     n: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
 
 
-class HazardFinderCount(db.Model):
+class HazardFinderCount(Model):
     """Hazards found in a month by inspections each user was on, by their enterprise's industry
     and level; ``n_open`` of them not closed yet."""
 
@@ -57,7 +57,7 @@ class HazardFinderCount(db.Model):
     n_open: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
 
 
-class HazardUnitCount(db.Model):
+class HazardUnitCount(Model):
     """Hazards found in a month by teams with a member of each unit (科室/大队), by industry and
     level: once per hazard however many of the unit's members were on the team."""
 

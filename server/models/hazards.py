@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, IdMixin, UTCDateTime
 
 
-class HazardEscalation(IdMixin, AgencyScoped, db.Model):
+class HazardEscalation(IdMixin, AgencyScoped, Model):
     """An overdue hazard, a missed re-inspection or a penalty case, raised to the managers.
 
     Unique per (hazard, kind, round): ``round`` is the hazard's order count, so running the

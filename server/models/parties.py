@@ -9,11 +9,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, IdMixin, TimestampMixin, UTCDateTime
 
 
-class EnterpriseAccount(IdMixin, TimestampMixin, db.Model):
+class EnterpriseAccount(IdMixin, TimestampMixin, Model):
     """One per USCC across the deployment: it sees its enterprise in every agency that
     registered that USCC. Not agency-scoped, and never read through an agency's session."""
 
@@ -36,7 +36,7 @@ class EnterpriseAccount(IdMixin, TimestampMixin, db.Model):
     session_epoch: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
 
 
-class Supervisor(IdMixin, TimestampMixin, db.Model):
+class Supervisor(IdMixin, TimestampMixin, Model):
     """执法监督机构: reads every agency's entries, answers and closes complaints."""
 
     __tablename__ = "supervisors"
@@ -50,7 +50,7 @@ class Supervisor(IdMixin, TimestampMixin, db.Model):
     locked_until: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
-class VisitEvaluation(IdMixin, AgencyScoped, db.Model):
+class VisitEvaluation(IdMixin, AgencyScoped, Model):
     """评价: an enterprise's rating of one visit. Only the supervisor reads these rows; the
     inspecting agency gets aggregates over enough of them (services/supervision.py)."""
 
@@ -68,7 +68,7 @@ class VisitEvaluation(IdMixin, AgencyScoped, db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
 
 
-class VisitComplaint(IdMixin, AgencyScoped, db.Model):
+class VisitComplaint(IdMixin, AgencyScoped, Model):
     """投诉: an enterprise's complaint about one visit, tracked to an answer."""
 
     __tablename__ = "visit_complaints"
@@ -93,7 +93,7 @@ class VisitComplaint(IdMixin, AgencyScoped, db.Model):
     )
 
 
-class ComplaintMessage(IdMixin, db.Model):
+class ComplaintMessage(IdMixin, Model):
     """An answer by the supervisor or a reply by the agency to a complaint."""
 
     __tablename__ = "complaint_messages"

@@ -7,11 +7,11 @@ import uuid
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, IdMixin, TimestampMixin
 
 
-class AnnualPlan(IdMixin, TimestampMixin, AgencyScoped, db.Model):
+class AnnualPlan(IdMixin, TimestampMixin, AgencyScoped, Model):
     __tablename__ = "annual_plans"
     __table_args__ = (sa.UniqueConstraint("agency_id", "year"),)
 
@@ -25,7 +25,7 @@ class AnnualPlan(IdMixin, TimestampMixin, AgencyScoped, db.Model):
     note: so.Mapped[str] = so.mapped_column(sa.Text, default="")
 
 
-class AnnualPlanItem(AgencyScoped, db.Model):
+class AnnualPlanItem(AgencyScoped, Model):
     """One key enterprise of a plan and how many inspections it is planned to get."""
 
     __tablename__ = "annual_plan_items"

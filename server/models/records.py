@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from server.domain.enterprises import INDUSTRIES
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, TimestampMixin, UTCDateTime
 
 
@@ -27,7 +27,7 @@ class SyncedRecord(AgencyScoped, TimestampMixin):
     )
 
 
-class Scan(SyncedRecord, db.Model):
+class Scan(SyncedRecord, Model):
     """An inspector scanned an enterprise's gate code (扫码入企)."""
 
     __entity__ = "scan"
@@ -47,7 +47,7 @@ class Scan(SyncedRecord, db.Model):
     warnings: so.Mapped[list[dict[str, Any]]] = so.mapped_column(sa.JSON, default=list)
 
 
-class Inspection(SyncedRecord, db.Model):
+class Inspection(SyncedRecord, Model):
     """现场检查记录: one visit to one enterprise by two or more inspectors."""
 
     __entity__ = "inspection"
@@ -87,7 +87,7 @@ class Inspection(SyncedRecord, db.Model):
     scan: so.Mapped[Scan | None] = so.relationship(lazy="raise")
 
 
-class Hazard(SyncedRecord, db.Model):
+class Hazard(SyncedRecord, Model):
     """隐患 found on an inspection, tracked until verified closed."""
 
     __entity__ = "hazard"
@@ -161,7 +161,7 @@ class Hazard(SyncedRecord, db.Model):
     inspection: so.Mapped[Inspection] = so.relationship(lazy="raise")
 
 
-class Rectification(SyncedRecord, db.Model):
+class Rectification(SyncedRecord, Model):
     """The enterprise's report that a hazard is fixed, with evidence (整改报告)."""
 
     __entity__ = "rectification"
@@ -179,7 +179,7 @@ class Rectification(SyncedRecord, db.Model):
     hazard: so.Mapped[Hazard] = so.relationship(lazy="raise")
 
 
-class Document(SyncedRecord, db.Model):
+class Document(SyncedRecord, Model):
     """执法文书: issued on site, numbered by the server."""
 
     __entity__ = "document"
@@ -208,7 +208,7 @@ class Document(SyncedRecord, db.Model):
     inspection: so.Mapped[Inspection] = so.relationship(lazy="raise")
 
 
-class DocumentCounter(db.Model):
+class DocumentCounter(Model):
     """The last serial issued per agency, document type and year; locked while numbering."""
 
     __tablename__ = "document_counters"
@@ -221,7 +221,7 @@ class DocumentCounter(db.Model):
     last_serial: so.Mapped[int] = so.mapped_column(sa.Integer, default=0)
 
 
-class RecordMember(db.Model):
+class RecordMember(Model):
     """Which users a scan, inspection or task belongs to: decides what reaches their pulls."""
 
     __tablename__ = "record_members"

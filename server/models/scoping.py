@@ -8,17 +8,18 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from server.extensions import SessionLike
 from server.models.types import AgencyScoped
 
 _KEY = "agency_id"
 
 
-def bind_agency(session: so.Session, agency_id: uuid.UUID) -> None:
+def bind_agency(session: SessionLike, agency_id: uuid.UUID) -> None:
     """Fence ``session`` to ``agency_id`` for the rest of its life (one request)."""
     session.info[_KEY] = agency_id
 
 
-def bound_agency(session: so.Session) -> uuid.UUID | None:
+def bound_agency(session: SessionLike) -> uuid.UUID | None:
     return session.info.get(_KEY)
 
 
@@ -37,7 +38,7 @@ def _add_agency_criteria(state: so.ORMExecuteState) -> None:
     )
 
 
-def check_writes(session: so.Session, objects: Any) -> None:
+def check_writes(session: so.Session | so.scoped_session[Any], objects: Any) -> None:
     """Give ``objects`` about to be written the session's agency, or refuse another's: at
     every flush, and for records a batch writes as rows (see sync/cache.py)."""
     agency_id = session.info.get(_KEY)
@@ -66,6 +67,6 @@ def install() -> None:
         sa.event.listen(so.Session, "before_flush", _check_writes)
 
 
-def unbind_agency(session: so.Session) -> None:
+def unbind_agency(session: SessionLike) -> None:
     """Lift the fence: for work that spans agencies outside a request (the demo seed)."""
     session.info.pop(_KEY, None)

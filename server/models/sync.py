@@ -9,14 +9,14 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import AgencyScoped, UTCDateTime
 
 # Change rows meant for every user allowed to see the record (rather than one user).
 EVERYONE = uuid.UUID(int=0)
 
 
-class SyncOp(AgencyScoped, db.Model):
+class SyncOp(AgencyScoped, Model):
     """Every op a device pushed, keyed by its op_id: what makes re-sending a batch safe."""
 
     __tablename__ = "sync_ops"
@@ -39,7 +39,7 @@ class SyncOp(AgencyScoped, db.Model):
     settled_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
-class SyncClock(db.Model):
+class SyncClock(Model):
     """Per-agency position of the change feed. Advanced last in a transaction, under a row
     lock, so feed positions become visible in commit order and a pull never skips one."""
 
@@ -51,7 +51,7 @@ class SyncClock(db.Model):
     seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
 
 
-class Change(AgencyScoped, db.Model):
+class Change(AgencyScoped, Model):
     """The latest change of each record (and per-user tombstones), ordered by ``seq``."""
 
     __tablename__ = "changes"
@@ -71,7 +71,7 @@ class Change(AgencyScoped, db.Model):
     audience: so.Mapped[uuid.UUID] = so.mapped_column(sa.Uuid, default=EVERYONE)
 
 
-class AuditEntry(AgencyScoped, db.Model):
+class AuditEntry(AgencyScoped, Model):
     """Append-only: who changed which record, from which device, when, and what changed."""
 
     __tablename__ = "audit_entries"

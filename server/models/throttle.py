@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.extensions import db
+from server.extensions import Model
 from server.models.types import UTCDateTime
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """One user name's or address's failed sign-ins in the current window (not agency
     scoped: user names are unique across the deployment, addresses belong to nobody)."""
 

@@ -548,7 +548,7 @@ def _parties(doc: DocumentData, layout: TypeLayout, styles: _Styles) -> list[Flo
         ("检查场所", doc.place),
         ("执法人员", inspectors),
     ]
-    data = [
+    data: list[list[Flowable]] = [
         [_para(label, styles.cell), _para(value, styles.cell)] for label, value in rows if value
     ]
     return [_table(data, (38 * mm, None), header=False), Spacer(1, 2 * mm)]
@@ -748,7 +748,7 @@ def _table(
     col_widths = [w if w is not None else share for w in widths]
     # A long table continues on the next page with its header row repeated.
     table = Table(data, colWidths=col_widths, repeatRows=1 if header else 0)
-    style = [
+    style: list[tuple[Any, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -786,7 +786,7 @@ class _FooterCanvas(Canvas):
 
     def showPage(self) -> None:  # noqa: N802 (reportlab's name)
         self._held_pages.append(dict(self.__dict__))
-        self._startPage()
+        self._startPage()  # type: ignore[attr-defined]  # reportlab's, missing from its stubs
 
     def save(self) -> None:
         total = len(self._held_pages)

@@ -13,7 +13,7 @@ _MAX_FEN = 10**13  # a hundred billion yuan: beyond any fine, well inside a 64-b
 
 def Money(**kwargs: object) -> Fen:  # noqa: N802
     kwargs.setdefault("validate", ma.validate.Range(min=0, max=_MAX_FEN))
-    return Fen(**kwargs)  # type: ignore[arg-type]
+    return Fen(**kwargs)
 
 
 def Text(max_length: int = 5000, **kwargs: object) -> ma.fields.String:  # noqa: N802

@@ -10,7 +10,10 @@ import marshmallow as ma
 class ErrorBodySchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"description": "stable snake_case code"})
     message = ma.fields.String(required=True)
-    fields = ma.fields.Dict(metadata={"description": "per-field messages"})
+    # ``fields`` on the wire; a Schema's own ``fields`` attribute holds its declared fields.
+    field_messages = ma.fields.Dict(
+        data_key="fields", metadata={"description": "per-field messages"}
+    )
     details = ma.fields.Dict()
 
 

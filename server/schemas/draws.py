@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from server.domain.draw_plans import STRATIFY_BY
@@ -16,11 +18,11 @@ _RATE = ma.validate.Regexp(
 )
 
 
-def _text(min_len: int, max_len: int, **kw: object) -> ma.fields.String:
+def _text(min_len: int, max_len: int, **kw: Any) -> ma.fields.String:
     return ma.fields.String(validate=ma.validate.Length(min=min_len, max=max_len), **kw)
 
 
-def _count(low: int, high: int, **kw: object) -> ma.fields.Integer:
+def _count(low: int, high: int, **kw: Any) -> ma.fields.Integer:
     return ma.fields.Integer(strict=True, validate=ma.validate.Range(low, high), **kw)
 
 

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -295,7 +295,7 @@ def list_users(principal: Principal) -> list[User]:
 def add_user(principal: Principal, **fields: Any) -> User:
     """An admin creates an account in their own agency."""
     permissions.require_role(principal, permissions.MANAGE_USERS, "creating users")
-    agency = db.session.get(Agency, principal.agency_id)
+    agency = db.session.get_one(Agency, principal.agency_id)
     return create_user(agency_code=agency.code, **fields)
 
 
@@ -354,6 +354,9 @@ def get_user(user_id: uuid.UUID) -> User:
 def purge_expired_tokens(now: datetime | None = None, keep: timedelta = timedelta(days=30)) -> int:
     """Delete tokens that expired more than ``keep`` ago. Safe to run any number of times."""
     now = now or utcnow()
-    result = db.session.execute(sa.delete(ApiToken).where(ApiToken.expires_at < now - keep))
+    result = cast(
+        "sa.CursorResult[Any]",
+        db.session.execute(sa.delete(ApiToken).where(ApiToken.expires_at < now - keep)),
+    )
     db.session.commit()
     return result.rowcount or 0

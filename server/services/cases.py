@@ -134,7 +134,7 @@ def _case_views(cases: list[PenaltyCase], now: datetime) -> list[CaseView]:
     """Views of several cases in five queries, whatever their number."""
     if not cases:
         return []
-    agency = db.session.get(Agency, cases[0].agency_id)
+    agency = db.session.get_one(Agency, cases[0].agency_id)
     ids = [c.id for c in cases]
     names = _names(c.enterprise_id for c in cases)
     reviews: dict[uuid.UUID, list[LegalReview]] = {i: [] for i in ids}
@@ -269,7 +269,7 @@ def open_case(principal: Principal, data: dict[str, Any], now: datetime) -> Case
 def _check_links(model: Any, ids: list[uuid.UUID], enterprise_id: uuid.UUID, field: str) -> None:
     if not ids:
         return
-    found = dict(
+    found: dict[uuid.UUID, uuid.UUID] = dict(
         db.session.execute(sa.select(model.id, model.enterprise_id).where(model.id.in_(ids))).all()
     )
     missing = [str(i) for i in ids if i not in found]
@@ -642,7 +642,7 @@ def decision_pdf(
     decision = _load_decision(decision_id)
     case = _load_case(decision.case_id)
     agency = _agency(principal)
-    enterprise = db.session.get(Enterprise, decision.enterprise_id)
+    enterprise = db.session.get_one(Enterprise, decision.enterprise_id)
     inspectors: tuple[Inspector, ...] = ()
     if case.inspection_ids:
         inspection = db.session.get(Inspection, uuid.UUID(case.inspection_ids[0]))
@@ -714,7 +714,10 @@ def public_decisions(
     agency_code: str | None = None, *, page: int = 1, per_page: int = PUBLIC_PER_PAGE
 ) -> PublicPage:
     """Published decisions not revoked, newest first, a page at a time; individuals masked."""
-    where = [PenaltyDecision.published_on.is_not(None), PenaltyDecision.revoked_on.is_(None)]
+    where: list[sa.ColumnElement[bool]] = [
+        PenaltyDecision.published_on.is_not(None),
+        PenaltyDecision.revoked_on.is_(None),
+    ]
     if agency_code:
         where.append(Agency.code == agency_code)
     total = (
@@ -750,7 +753,8 @@ def public_decisions(
                 enterprise_name=enterprise.name,
                 enterprise_uscc=enterprise.uscc,
                 decided_on=decision.decided_on,
-                published_on=decision.published_on,
+                # The query keeps published decisions only.
+                published_on=decision.published_on,  # type: ignore[arg-type]
                 facts=decision.facts,
                 basis=decision.basis,
                 penalty="；".join(parts),

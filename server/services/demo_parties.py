@@ -85,6 +85,7 @@ def seed_parties(
             raise RuntimeError("the demo agency has too little history for the other parties")
         supervision.create_supervisor(SUPERVISOR[0], DEMO_PASSWORD, SUPERVISOR[1], SUPERVISOR[2])
         supervisor = db.session.scalar(sa.select(Supervisor))
+        assert supervisor is not None  # created just above
 
         # The main enterprise: visited most, also registered by the neighbouring bureau, which
         # came two days after one of the district's visits without scanning (多头检查, 未扫码).
@@ -151,9 +152,9 @@ def seed_parties(
         issued = enterprise_portal.issue_activation_code(manager, pending.id, now)
         summary.pending_uscc, summary.pending_name = pending.uscc, pending.name
         summary.activation_code = issued.activation_code
-    summary.counts["enterprise accounts"] = db.session.scalar(
+    summary.counts["enterprise accounts"] = db.session.scalars(
         sa.select(sa.func.count(EnterpriseAccount.id))
-    )
+    ).one()
     summary.counts["alerts"] = len(supervision.alerts(now))
     return summary
 

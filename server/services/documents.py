@@ -125,10 +125,10 @@ def _signatures(
 
 def document_data(document: Document) -> DocumentData:
     """Everything the printed document shows, formatted in the agency's zone."""
-    agency = db.session.get(Agency, document.agency_id)
+    agency = db.session.get_one(Agency, document.agency_id)
     zone = ZoneInfo(agency.timezone)
-    inspection = db.session.get(Inspection, document.inspection_id)
-    enterprise = db.session.get(Enterprise, document.enterprise_id)
+    inspection = db.session.get_one(Inspection, document.inspection_id)
+    enterprise = db.session.get_one(Enterprise, document.enterprise_id)
     team_ids = [uuid.UUID(i) for i in inspection.inspector_ids]
     users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(team_ids)))}
     hazards = {

@@ -151,7 +151,7 @@ def document(draw_id: uuid.UUID) -> str:
 def publication(draw_id: uuid.UUID) -> dict[str, Any]:
     """Everything the public page shows about one draw."""
     draw = _get(draw_id)
-    agency = db.session.get(Agency, draw.agency_id)
+    agency = db.session.get_one(Agency, draw.agency_id)
     zone = ZoneInfo(agency.timezone)
     doc = algorithm.read_document(draw.document)
     names = draws.real_ids(draw)

@@ -66,7 +66,7 @@ def _tick_plan(plan_id: uuid.UUID, now: datetime) -> PlanRun | None:
     plan = db.session.get(DrawPlan, plan_id)
     if plan is None or not plan.active or not plan.cron:
         return None
-    agency = db.session.get(Agency, plan.agency_id)
+    agency = db.session.get_one(Agency, plan.agency_id)
     zone = ZoneInfo(agency.timezone)
     fire = last_fire_at_or_before(parse_cron(plan.cron, zone), now)
     run = None
@@ -76,12 +76,12 @@ def _tick_plan(plan_id: uuid.UUID, now: datetime) -> PlanRun | None:
         and (plan.last_fire_at is None or fire > plan.last_fire_at)
     ):
         run = _run(plan, fire, now)
-        plan = db.session.get(DrawPlan, plan_id)
+        plan = db.session.get_one(DrawPlan, plan_id)
         plan.last_fire_at = fire
         plan.last_error = run.error
         draws.lapse_missed_commitments(plan, fire, run.period_key, now)
         db.session.commit()
-    plan = db.session.get(DrawPlan, plan_id)
+    plan = db.session.get_one(DrawPlan, plan_id)
     try:
         with db.session.begin_nested():
             draws.commit_next_seed(plan, agency, now)
@@ -93,7 +93,7 @@ def _tick_plan(plan_id: uuid.UUID, now: datetime) -> PlanRun | None:
 
 
 def _run(plan: DrawPlan, fire: datetime, now: datetime) -> PlanRun:
-    zone = ZoneInfo(db.session.get(Agency, plan.agency_id).timezone)
+    zone = ZoneInfo(db.session.get_one(Agency, plan.agency_id).timezone)
     key = period_key(plan.period, fire.astimezone(zone).date())
     plan_id = plan.id
     try:

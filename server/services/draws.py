@@ -167,7 +167,7 @@ def create_plan(
     """Save a plan after checking it could produce a lawful draw."""
     permissions.require_role(principal, permissions.MANAGE_DRAWS, "creating a draw plan")
     now = now or utcnow()
-    agency = db.session.get(Agency, principal.agency_id)
+    agency = db.session.get_one(Agency, principal.agency_id)
     config = _validated(agency, data, now)
     plan = DrawPlan(
         agency_id=agency.id, created_by=principal.user_id, schedule_from=now, version=1, **config
@@ -186,7 +186,7 @@ def update_plan(
     permissions.require_role(principal, permissions.MANAGE_DRAWS, "changing a draw plan")
     now = now or utcnow()
     plan = get_plan(principal, plan_id)
-    agency = db.session.get(Agency, plan.agency_id)
+    agency = db.session.get_one(Agency, plan.agency_id)
     config = _validated(agency, {**plan_config(plan), **changes}, now)
     changed = {k for k, v in config.items() if getattr(plan, k) != v}
     if changed:
@@ -255,7 +255,7 @@ def pool_candidates(principal: Principal) -> list[User]:
 def plan_view(plan: DrawPlan, now: datetime | None = None) -> dict[str, Any]:
     """A plan as the API shows it: settings, the next run and its published commitment."""
     now = now or utcnow()
-    agency = db.session.get(Agency, plan.agency_id)
+    agency = db.session.get_one(Agency, plan.agency_id)
     view = {
         **plan_config(plan),
         "id": plan.id,
@@ -285,7 +285,7 @@ def plan_view(plan: DrawPlan, now: datetime | None = None) -> dict[str, Any]:
 # --- seed commitments -----------------------------------------------------------------------
 
 
-def _pending_seeds(plan_id: uuid.UUID) -> sa.Select[tuple[DrawSeed]]:
+def _pending_seeds(plan_id: uuid.UUID) -> sa.Select[DrawSeed]:
     """The plan's published commitments that a draw may still use."""
     return sa.select(DrawSeed).where(
         DrawSeed.plan_id == plan_id,
@@ -301,9 +301,10 @@ def commit_next_seed(plan: DrawPlan, agency: Agency, now: datetime) -> DrawSeed 
     trigger = parse_cron(plan.cron, _zone(agency))
     fire = now
     for _ in range(36):
-        fire = next_fire_after(trigger, fire)
-        if fire is None:
+        following = next_fire_after(trigger, fire)
+        if following is None:
             return None
+        fire = following
         key = period_key(plan.period, fire.astimezone(_zone(agency)).date())
         seed = db.session.scalar(
             sa.select(DrawSeed).where(DrawSeed.plan_id == plan.id, DrawSeed.period_key == key)
@@ -469,7 +470,7 @@ class Pool:
     inputs: algorithm.DrawInputs
     enterprise_names: dict[str, str]
     outside_people: dict[str, dict[str, Any]]
-    excluded: dict[str, int]
+    excluded: dict[str, int | str]
 
 
 def build_pool(
@@ -673,7 +674,7 @@ def execute(
     """
     if not plan.active:
         raise PlanInactive("this plan is inactive; activate it before running it")
-    agency = db.session.get(Agency, plan.agency_id)
+    agency = db.session.get_one(Agency, plan.agency_id)
     zone = _zone(agency)
     draw_date = now.astimezone(zone).date()
     period = period_key(plan.period, (fire_at or now).astimezone(zone).date())
@@ -982,7 +983,7 @@ def draw_tasks(principal: Principal, draw_id: uuid.UUID) -> dict[str, Any]:
     counts = {status: 0 for status in ("open", "done", "cancelled")}
     for t in rows:
         counts[t.status] += 1
-    today = utcnow().astimezone(_zone(db.session.get(Agency, draw.agency_id))).date()
+    today = utcnow().astimezone(_zone(db.session.get_one(Agency, draw.agency_id))).date()
     return {
         "draw_id": draw.id,
         "total": len(rows),

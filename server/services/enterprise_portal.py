@@ -533,10 +533,10 @@ def report_rectification(
         raise ValidationFailed(
             f"照片不超过 {parties.MAX_PHOTOS} 张", fields={"photos": ["too many"]}
         )
-    agency = db.session.get(Agency, hazard.agency_id)
+    agency = db.session.get_one(Agency, hazard.agency_id)
     principal = _portal_principal(agency)
     shas = _store_photos(principal, photos, now)
-    hazard = db.session.get(Hazard, hazard_id)
+    hazard = db.session.get_one(Hazard, hazard_id)
     payload = {
         "evidence_attachments": shas,
         "reported_at": now,

@@ -169,7 +169,9 @@ def history(enterprise_id: uuid.UUID, limit: int = 30) -> History:
         found[key] = list(
             db.session.scalars(sa.select(model).where(where).order_by(moment.desc()).limit(limit))
         )
-        totals[key] = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(where))
+        totals[key] = db.session.scalars(
+            sa.select(sa.func.count()).select_from(model).where(where)
+        ).one()
     ids = {
         uuid.UUID(str(i))
         for record in found["inspections"] + found["scans"]

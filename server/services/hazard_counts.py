@@ -34,9 +34,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from server.domain import hazards as lifecycle
 from server.domain.errors import NotFound
-from server.extensions import db
+from server.extensions import AnySelect, Model, SessionLike, db
 from server.models import (
     Agency,
+    AgencyScoped,
     Enterprise,
     Hazard,
     HazardCount,
@@ -47,7 +48,7 @@ from server.models import (
     User,
 )
 
-Scoped = Callable[..., sa.Select[Any]]
+Scoped = Callable[..., AnySelect]
 
 
 # --- periods ------------------------------------------------------------------------------
@@ -138,8 +139,9 @@ def live_finders(scoped: Scoped) -> tuple[list[FinderCount], list[FinderCount]]:
     members, by industry and level (see ``HazardUnitCount``): per inspection first, then over
     its team."""
     keys = (Hazard.inspection_id, Hazard.industry, Hazard.level)
-    rows = db.session.execute(scoped(*keys, sa.func.count(), sa.func.sum(_open())).group_by(*keys))
-    rows = rows.all()
+    rows = db.session.execute(
+        scoped(*keys, sa.func.count(), sa.func.sum(_open())).group_by(*keys)
+    ).all()
     # The teams from record_members' primary key, in slices: an IN list has a bounded length.
     connection = db.session.connection()
     members = RecordMember.__table__
@@ -159,8 +161,9 @@ def live_finders(scoped: Scoped) -> tuple[list[FinderCount], list[FinderCount]]:
         team = teams.get(inspection_id, ())
         tally.found((industry,), level, team, units, int(n), int(n_open or 0))
     return (
-        [FinderCount(*key, n, o) for key, (n, o) in tally.finders.items()],
-        [FinderCount(*key, n, o) for key, (n, o) in tally.units.items()],
+        # Keys here are (industry, level, user or unit): ``found`` was given (industry,).
+        [FinderCount._make((*key, n, o)) for key, (n, o) in tally.finders.items()],
+        [FinderCount._make((*key, n, o)) for key, (n, o) in tally.units.items()],
     )
 
 
@@ -332,7 +335,7 @@ class _Deltas:
 _UPSERTS: dict[tuple[type, str], Any] = {}
 
 
-def _upsert(insert: Any, model: type, names: tuple[str, ...], dialect: str) -> Any:
+def _upsert(insert: Any, model: type[Model], names: tuple[str, ...], dialect: str) -> Any:
     """Add the rows' counts to those stored (built once per table and dialect)."""
     if (model, dialect) not in _UPSERTS:
         table = model.__table__
@@ -353,7 +356,9 @@ def _old(obj: Any, key: str) -> Any:
 
 def _changed(obj: Any, key: str) -> bool:
     history = so.attributes.get_history(obj, key)
-    return bool(history.deleted) and history.deleted[0] != getattr(obj, key)
+    if not history.deleted:
+        return False
+    return history.deleted[0] != getattr(obj, key)
 
 
 def _facts(obj: Hazard, old: bool = False) -> _Facts:
@@ -365,7 +370,7 @@ def _uuids(ids: Iterable[Any]) -> frozenset[uuid.UUID]:
     return frozenset(uuid.UUID(str(i)) for i in ids or ())
 
 
-def _for_share(stmt: sa.Select[Any]) -> sa.Select[Any]:
+def _for_share(stmt: AnySelect) -> AnySelect:
     # SQLite has no row locks (its writers take turns on the whole file) and renders nothing.
     return stmt.with_for_update(read=True)
 
@@ -457,7 +462,10 @@ def _before_flush(session: so.Session, flush_context: Any, instances: Any) -> No
 
 
 def _after_flush(session: so.Session, flush_context: Any) -> None:
-    teams_before, stored, changed = session.info.pop(_BEFORE, None) or ({}, {}, {})
+    noted: tuple[
+        dict[uuid.UUID, frozenset[uuid.UUID]], dict[uuid.UUID, _Facts], dict[Hazard, dict[str, Any]]
+    ] = session.info.pop(_BEFORE, None) or ({}, {}, {})
+    teams_before, stored, changed = noted
     hazards_new = [o for o in session.new if isinstance(o, Hazard)]
     hazards_gone = [o for o in session.deleted if isinstance(o, Hazard)]
     dirty = list(session.dirty)
@@ -478,8 +486,8 @@ def _after_flush(session: so.Session, flush_context: Any) -> None:
     # changing at the same time is counted before or after, never half.
     moved: list[tuple[_Facts | None, _Facts | None]] = [(None, _facts(o)) for o in hazards_new]
     for obj, changes in changed.items():
-        before = stored.get(obj.id) or _facts(obj, old=True)
-        moved.append((before, before._replace(**changes)))
+        was = stored.get(obj.id) or _facts(obj, old=True)
+        moved.append((was, was._replace(**changes)))
     moved += [(_facts(o, old=True), None) for o in hazards_gone]
     old_teams = {o.id: _uuids(_old(o, "inspector_ids")) for o in teams}
     old_units = {o.id: _old(o, "unit") for o in people}
@@ -501,7 +509,8 @@ def _after_flush(session: so.Session, flush_context: Any) -> None:
     )
     unit_of = _units(connection, members)
     agency_ids = {f.agency_id for pair in moved for f in pair if f is not None}
-    agency_ids |= {o.agency_id for o in (*teams, *industries, *people)}
+    owned: tuple[AgencyScoped, ...] = (*teams, *industries, *people)
+    agency_ids |= {o.agency_id for o in owned}
     zone_of = _zones(connection, agency_ids)
 
     def counted(agency_id: uuid.UUID) -> ZoneInfo | None:
@@ -514,8 +523,8 @@ def _after_flush(session: so.Session, flush_context: Any) -> None:
             if facts is not None and (zone := counted(facts.agency_id)):
                 team = teams_before.get(facts.inspection_id, frozenset())
                 deltas.hazard(facts, sign, zone, team, units_before)
-    for inspection, facts in stored_teams:
-        for f in facts.values():
+    for inspection, of_team in stored_teams:
+        for f in of_team.values():
             if zone := counted(f.agency_id):
                 old, new = old_teams[inspection.id], _uuids(inspection.inspector_ids)
                 deltas.hazard(f, -1, zone, old, units_before, counts=False)
@@ -525,19 +534,21 @@ def _after_flush(session: so.Session, flush_context: Any) -> None:
             team = team_of.get(f.inspection_id, frozenset())
             deltas.hazard(f, -1, zone, team, units_before, counts=False, users=False)
             deltas.hazard(f, 1, zone, team, unit_of, counts=False, users=False)
-    for enterprise, facts in stored_industries:
-        new = enterprise.industry
-        for f in facts.values():
+    for enterprise, of_enterprise in stored_industries:
+        industry = enterprise.industry
+        for f in of_enterprise.values():
             if zone := counted(f.agency_id):
                 team = team_of.get(f.inspection_id, frozenset())
                 deltas.hazard(f, -1, zone, team, unit_of)
-                deltas.hazard(f._replace(industry=new), 1, zone, team, unit_of)
+                deltas.hazard(f._replace(industry=industry), 1, zone, team, unit_of)
         connection.execute(
-            sa.update(hazards).where(hazards.c.enterprise_id == enterprise.id).values(industry=new)
+            sa.update(hazards)
+            .where(hazards.c.enterprise_id == enterprise.id)
+            .values(industry=industry)
         )
-        for obj in session.identity_map.values():
-            if isinstance(obj, Hazard) and obj.enterprise_id == enterprise.id:
-                so.attributes.set_committed_value(obj, "industry", new)
+        for loaded in session.identity_map.values():
+            if isinstance(loaded, Hazard) and loaded.enterprise_id == enterprise.id:
+                so.attributes.set_committed_value(loaded, "industry", industry)
     deltas.write(connection)
     for agency_id in zones_moved:
         recount(agency_id, session=session)
@@ -560,7 +571,7 @@ def install() -> None:
 # --- rebuilding them --------------------------------------------------------------------------
 
 
-def recount(agency_id: uuid.UUID, *, session: so.Session | None = None) -> int:
+def recount(agency_id: uuid.UUID, *, session: SessionLike | None = None) -> int:
     """Rebuild an agency's monthly counts (and its hazards' copies of their enterprise's
     industry) from the hazards; returns how many hazards were counted. Part of the caller's
     transaction."""
@@ -569,7 +580,7 @@ def recount(agency_id: uuid.UUID, *, session: so.Session | None = None) -> int:
         return _recount(session, agency_id)
 
 
-def _recount(session: so.Session, agency_id: uuid.UUID) -> int:
+def _recount(session: SessionLike, agency_id: uuid.UUID) -> int:
     connection = session.connection()
     hazards, enterprises = Hazard.__table__, Enterprise.__table__
     industry = (
@@ -599,7 +610,7 @@ def _recount(session: so.Session, agency_id: uuid.UUID) -> int:
     while month <= month_of(last, zone):
         start, end = midnight(month, zone), midnight(add_month(month), zone)
 
-        def scoped(*columns: Any, start: datetime = start, end: datetime = end) -> sa.Select[Any]:
+        def scoped(*columns: Any, start: datetime = start, end: datetime = end) -> AnySelect:
             return (
                 sa.select(*columns)
                 .select_from(Hazard)

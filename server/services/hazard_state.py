@@ -19,7 +19,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def _dump(value: Any) -> Any:
-    kind = type(value)
+    kind: type = type(value)
     if kind in _PLAIN:  # most of a state's values, checked first (a hazard dumps one per op)
         return value
     names = _field_names(kind)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, NoReturn
@@ -21,7 +21,7 @@ from server.domain.errors import NotFound, ValidationFailed
 from server.domain.permissions import Principal
 from server.domain.reporting import format_percent, rectification_rate
 from server.domain.reporting_years import rectified_as_of
-from server.extensions import db
+from server.extensions import AnySelect, db
 from server.models import (
     Agency,
     AuditEntry,
@@ -48,7 +48,7 @@ OPEN_LIST = sorted(lifecycle.OPEN_STATUSES)
 OVERDUE_STATUS = lifecycle.ORDERED
 SORTS = ("found_at", "deadline", "status", "level", "closed_at")
 
-STATUS_LABELS = {
+STATUS_LABELS: dict[str, str] = {
     lifecycle.FOUND: "待处理",
     lifecycle.ORDERED: "限期整改中",
     lifecycle.REPORTED: "已报整改待复查",
@@ -169,7 +169,7 @@ def _require_read(principal: Principal) -> None:
     permissions.require_role(principal, READ_HAZARDS, "reading hazards")
 
 
-def _filtered(agency: Agency, filters: HazardFilters, today: date) -> sa.Select[Any]:
+def _filtered(agency: Agency, filters: HazardFilters, today: date) -> AnySelect:
     """Hazards of the agency matching ``filters``, joined to their enterprise."""
     stmt = (
         sa.select(Hazard, Enterprise.name, Enterprise.industry)
@@ -180,8 +180,8 @@ def _filtered(agency: Agency, filters: HazardFilters, today: date) -> sa.Select[
 
 
 def _apply_filters(
-    stmt: sa.Select[Any], agency: Agency, f: HazardFilters, today: date
-) -> sa.Select[Any]:
+    stmt: AnySelect, agency: Agency, f: HazardFilters, today: date
+) -> AnySelect:
     if f.status == OPEN:
         stmt = stmt.where(Hazard.status.in_(OPEN_LIST))
     elif f.status is not None:
@@ -316,7 +316,7 @@ def export_csv(
     *,
     sort: str = "-found_at",
     now: datetime | None = None,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """Every matching hazard as CSV with Chinese headers, BOM first so Excel reads UTF-8."""
     permissions.require_role(principal, OVERSEE_HAZARDS, "exporting hazards")
     _check_period(filters)
@@ -434,7 +434,7 @@ def aggregates(
     closed_by = sa.and_(Hazard.status == lifecycle.CLOSED, Hazard.closed_at < as_of_end)
 
     def scoped_by(f: HazardFilters) -> hazard_counts.Scoped:
-        def scoped(*columns: Any) -> sa.Select[Any]:
+        def scoped(*columns: Any) -> AnySelect:
             stmt = sa.select(*columns).select_from(Hazard).where(Hazard.agency_id == agency.id)
             return _apply_filters(stmt, agency, f, today)
 
@@ -447,8 +447,8 @@ def aggregates(
     states = hazard_counts.monthly_counts(agency.id, cover, industry=industry, level=level)
     for edge in edges:
         states += hazard_counts.live_counts(scoped_by(edge))
-    by_status = {s: 0 for s in lifecycle.STATUSES}
-    by_level = {lvl: 0 for lvl in lifecycle.LEVELS}
+    by_status: dict[str, int] = {s: 0 for s in lifecycle.STATUSES}
+    by_level: dict[str, int] = {lvl: 0 for lvl in lifecycle.LEVELS}
     industries: dict[str, dict[str, int]] = {}
     total = major = closed_now = supervised_open = 0
     for status, lvl, ind, supervised, n in states:
@@ -491,7 +491,7 @@ def aggregates(
         ],
         else_=">365",
     )
-    ages = dict(
+    ages: dict[str, int] = dict(
         db.session.execute(
             scoped(bucket, sa.func.count()).where(Hazard.status.in_(OPEN_LIST)).group_by(bucket)
         ).all()
@@ -589,13 +589,12 @@ def _by_people(
         }
         for u in ranked
     ]
-    by_team = sorted(
-        (
-            {"unit": unit or "", "label": unit or NO_UNIT_LABEL, "total": n, "open": n_open}
-            for unit, (n, n_open) in per_unit.items()
-        ),
-        key=lambda e: (-e["total"], e["unit"]),
-    )
+    by_team = [
+        {"unit": unit or "", "label": unit or NO_UNIT_LABEL, "total": n, "open": n_open}
+        for unit, (n, n_open) in sorted(
+            per_unit.items(), key=lambda item: (-item[1][0], item[0] or "")
+        )
+    ]
     return by_inspector, by_team
 
 
@@ -804,7 +803,7 @@ def hazard_detail(
     }
 
 
-def _photos(hazard: Hazard, history: list[dict[str, Any]], reports: list[Any]) -> list[str]:
+def _photos(hazard: Hazard, history: list[dict[str, Any]], reports: Sequence[Any]) -> list[str]:
     seen: dict[str, None] = dict.fromkeys(hazard.photo_attachments or [])
     for ev in history:
         seen.update(dict.fromkeys(ev["evidence"]))

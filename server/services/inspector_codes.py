@@ -67,7 +67,7 @@ def shown(token: str, *, key: bytes, now: datetime) -> Shown:
     user = db.session.get(User, reading.user_id)
     if user is None or not user.active:
         return Shown(codes.UNKNOWN, codes.WARNINGS[codes.UNKNOWN])
-    agency = db.session.get(Agency, user.agency_id)
+    agency = db.session.get_one(Agency, user.agency_id)
     today = now.astimezone(ZoneInfo(agency.timezone)).date()
     task_title, basis = "", codes.DEFAULT_LEGAL_BASIS
     if reading.task_id is not None:

@@ -359,6 +359,11 @@ NOT_RECORDS = {
 }
 
 
+def _equals(column: Any, value: Any) -> Condition:
+    """The condition that ``column`` equals ``value``, in any year."""
+    return lambda y: column == value
+
+
 def _conditions(source: Source, y: Year) -> list[Any]:
     return [*source.kind.in_year(y), *(c(y) for c in source.where)]
 
@@ -373,12 +378,12 @@ def figure_values(y: Year) -> dict[str, int]:
             by_kind.setdefault(source.kind.name, []).append((key, source, figure))
     for kind_name, entries in by_kind.items():
         kind = KINDS[kind_name]
-        columns = []
+        columns: list[sa.ColumnElement[Any]] = []
         labels = []
-        kept: list[tuple[str, Source]] = []
+        kept: list[tuple[str, Source, Callable[[Any], bool]]] = []
         for key, source, figure in entries:
             if source.keep is not None:
-                kept.append((key, source))
+                kept.append((key, source, source.keep))
                 continue
             conditions = [c(y) for c in source.where]
             condition = sa.and_(sa.true(), *conditions)
@@ -391,9 +396,9 @@ def figure_values(y: Year) -> dict[str, int]:
             row = db.session.execute(sa.select(*columns).where(*kind.in_year(y))).one()
             for key, value in zip(labels, row, strict=True):
                 values[key] = values.get(key, 0) + int(value or 0)
-        for key, source in kept:
+        for key, source, keep in kept:
             rows = db.session.scalars(sa.select(kind.model).where(*_conditions(source, y)))
-            values[key] = values.get(key, 0) + sum(1 for r in rows if source.keep(r))
+            values[key] = values.get(key, 0) + sum(1 for r in rows if keep(r))
     return values
 
 
@@ -571,10 +576,9 @@ def kind_records(
         if value is None:
             continue
         if name == "enterprise_id":
-            where.append(lambda y, v=value: kind.enterprise() == v)
+            where.append(_equals(kind.enterprise(), value))
         else:
-            column = LIST_FILTERS[kind_name][name]
-            where.append(lambda y, c=column, v=value: c == v)
+            where.append(_equals(LIST_FILTERS[kind_name][name], value))
     figure = Figure((Source(kind, tuple(where)),), LIST_AMOUNTS.get(kind_name))
     return _records(figure, kind_name, Year(agency, year, today), page, per_page)
 
@@ -599,7 +603,7 @@ def _records(figure: Figure, key: str, y: Year, page: int, per_page: int) -> Rec
             summed = sum(int(r[2]) for r in rows) if amount is not None else None
             chosen = rows[(page - 1) * per_page : page * per_page]
         else:
-            count_columns = [sa.func.count()]
+            count_columns: list[sa.ColumnElement[Any]] = [sa.func.count()]
             if amount is not None:
                 count_columns.append(sa.func.coalesce(sa.func.sum(amount), 0))
             counted = db.session.execute(

@@ -397,7 +397,7 @@ def report_xlsx(report: AnnualReport) -> bytes:
     from openpyxl.styles import Alignment, Font
 
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook comes with
 
     def cell_value(row: Row, value: Any) -> Any:
         if row.kind == FEN:

@@ -117,7 +117,7 @@ def to_csv(report: MonthlyReport) -> str:
 
 def to_xlsx(report: MonthlyReport) -> bytes:
     book = Workbook()
-    sheet = book.active
+    sheet = book.worksheets[0]  # a new workbook's one sheet, the active one
     sheet.title = "月报"
     sheet.append([_title(report)])
     sheet.append(["项目", "数值"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -48,22 +49,28 @@ def record_failure(username: str, address: str | None, now: datetime) -> None:
         cutoff = throttle.window_cutoff(throttle.LIMITS[scope], now)
         where = (_TABLE.c.scope == scope) & (_TABLE.c.key == key)
         for _ in range(2):
-            raised = db.session.execute(
-                sa.update(_TABLE)
-                .where(where, _TABLE.c.window_started_at > cutoff)
-                .values(failures=_TABLE.c.failures + 1)
+            raised = cast(
+                "sa.CursorResult[Any]",
+                db.session.execute(
+                    sa.update(_TABLE)
+                    .where(where, _TABLE.c.window_started_at > cutoff)
+                    .values(failures=_TABLE.c.failures + 1)
+                ),
             )
             if raised.rowcount:
                 break
             insert = dialect_insert(db.session)(_TABLE).values(
                 scope=scope, key=key, window_started_at=now, failures=1
             )
-            started = db.session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=["scope", "key"],
-                    set_={"window_started_at": now, "failures": 1},
-                    where=_TABLE.c.window_started_at <= cutoff,
-                )
+            started = cast(
+                "sa.CursorResult[Any]",
+                db.session.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["scope", "key"],
+                        set_={"window_started_at": now, "failures": 1},
+                        where=_TABLE.c.window_started_at <= cutoff,
+                    )
+                ),
             )
             if started.rowcount:
                 break

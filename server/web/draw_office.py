@@ -151,7 +151,7 @@ def _errors(exc: Exception) -> tuple[str, list[str]]:
         assert isinstance(exc, ValidationFailed)
         fields = exc.fields or {"": [exc.message]}
         heading = messages.message_for(exc)
-    lines = []
+    lines: list[str] = []
     for name, problems in fields.items():
         flat = problems if isinstance(problems, list) else [str(problems)]
         lines.extend(f"{name}: {p}" if name else str(p) for p in flat)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -41,7 +42,8 @@ def _listing() -> tuple[Page, dict[str, str | None], list[dict[str, object]]]:
     pages = max((page.total + page.per_page - 1) // page.per_page, 1)
 
     def link(endpoint: str, n: int) -> str:
-        return url_for(endpoint, **{**request.args.to_dict(), "page": n})
+        values: dict[str, Any] = {**request.args.to_dict(), "page": n}
+        return url_for(endpoint, **values)
 
     links: dict[str, str | None] = {
         "prev": link(request.endpoint or "", page.page - 1) if page.page > 1 else None,

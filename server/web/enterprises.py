@@ -62,8 +62,8 @@ def directory() -> ResponseReturnValue:
     """The directory with search and filters, and the posters of what is listed."""
     filters = _directory_filters()
     page = enterprises.list_enterprises(**filters, page=_page_number(), per_page=_PAGE)
-    chosen = {k: ("1" if v is True else "0" if v is False else v) for k, v in filters.items()}
-    chosen = {k: v for k, v in chosen.items() if v is not None}
+    shown = {k: ("1" if v is True else "0" if v is False else v) for k, v in filters.items()}
+    chosen: dict[str, Any] = {k: v for k, v in shown.items() if v is not None}
     return render_template(
         "manager/enterprises.html",
         page=page,

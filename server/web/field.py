@@ -20,6 +20,7 @@ from flask import (
     request,
     send_from_directory,
 )
+from flask.typing import ResponseReturnValue
 
 bp = Blueprint("field", __name__, url_prefix="/field")
 
@@ -42,7 +43,7 @@ def _folder() -> Path:
 
 
 @bp.route("")
-def root() -> Response:
+def root() -> ResponseReturnValue:
     """The app lives in a folder: its service worker's scope is /field/."""
     return redirect("/field/", code=308)
 

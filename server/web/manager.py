@@ -47,6 +47,11 @@ _PAGE = 30
 # --- session, CSRF and headers ---------------------------------------------------------------
 
 
+def _query(**extra: str) -> dict[str, Any]:
+    """This request's query arguments with ``extra`` set: for a link to the same listing."""
+    return {**request.args.to_dict(), **extra}
+
+
 def _csrf_token() -> str:
     token = session.get("csrf")
     if not token:
@@ -353,7 +358,7 @@ def hazard_list() -> ResponseReturnValue:
         heading="隐患清单",
         view="list",
         inspectors=hazards.inspectors(g.principal),
-        export=url_for("manager.export", **request.args.to_dict()),
+        export=url_for("manager.export", **_query()),
     )
 
 
@@ -393,7 +398,7 @@ def overdue() -> ResponseReturnValue:
         view="overdue",
         inspectors=hazards.inspectors(g.principal),
         escalations=recent.items,
-        export=url_for("manager.export", **{**request.args.to_dict(), "overdue": "1"}),
+        export=url_for("manager.export", **_query(overdue="1")),
     )
 
 
@@ -413,7 +418,7 @@ def supervised() -> ResponseReturnValue:
         heading="挂牌督办重大事故隐患",
         view="supervised",
         inspectors=hazards.inspectors(g.principal),
-        export=url_for("manager.export", **{**request.args.to_dict(), "supervised": "1"}),
+        export=url_for("manager.export", **_query(supervised="1")),
     )
 
 

@@ -576,6 +576,17 @@ def test_the_public_json_reads_back_as_published() -> None:
     assert fingerprint(again.inputs.snapshot) == result.fingerprint
 
 
+def test_a_document_with_a_member_of_the_wrong_type_is_refused_saying_why() -> None:
+    doc = run_draw(make_inputs(make_enterprises(6), make_inspectors(5)), SEED).to_public_dict()
+    doc["result"]["strata"][0]["pool_size"] = "six"
+
+    with pytest.raises(InvalidDrawParameters) as caught:
+        read_document(doc)
+
+    assert caught.value.fields == {"document": "expected a whole number, got 'six'"}
+    assert str(caught.value).endswith("expected a whole number, got 'six'")
+
+
 def test_verify_accepts_an_untouched_draw() -> None:
     result = run_draw(make_inputs(make_enterprises(20), make_inspectors(5)), SEED)
     assert verify(result.to_public_json()) == verify(result.to_public_dict())

@@ -75,7 +75,7 @@ class _History:
 
 def _policy(cache: Any, agency_id: uuid.UUID, year: int) -> VisitPolicy:
     def compute() -> VisitPolicy:
-        agency = cache.agency or db.session.get(Agency, agency_id)
+        agency = cache.agency or db.session.get_one(Agency, agency_id)
         return visit_policy_for(agency, year)
 
     return cache.memo(("visit_policy", year), compute)
@@ -122,8 +122,9 @@ def _newest(columns: tuple[Any, ...], order: Any, limit: int, *where: Any) -> sa
 
 
 # Built once: a batch runs each of them once with its enterprises (:ids) and span (:lo, :hi).
-_IDS = sa.bindparam("ids", expanding=True)
-_LO, _HI = sa.bindparam("lo"), sa.bindparam("hi")
+_IDS: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+_LO: sa.BindParameter[Any] = sa.bindparam("lo")
+_HI: sa.BindParameter[Any] = sa.bindparam("hi")
 _SCANS = sa.select(*_SCAN_COLUMNS).where(
     Scan.enterprise_id.in_(_IDS), Scan.scanned_at >= _LO, Scan.scanned_at < _HI
 )
@@ -161,16 +162,16 @@ def _read(
         "hi": max(u for _, u in spans.values()),
     }
     with db.session.no_autoflush:
-        for row in db.session.execute(_SCANS, span):
-            histories[row.enterprise_id].scans.append(row)
-        for row in db.session.execute(_INSPECTIONS, span):
-            histories[row.enterprise_id].inspections.append(row)
-        for row in db.session.execute(_OPEN_HAZARDS, {"ids": ids}):
-            histories[row.enterprise_id].open_hazards.append(row)
-        for row in db.session.execute(_LAST_INSPECTIONS, {"ids": ids}):
-            histories[row.enterprise_id].last_inspections.append(row)
-        for row in db.session.execute(_OPEN_TASKS, {"ids": ids, "user": user_id}):
-            histories[row.enterprise_id].tasks.append(row)
+        for scan in db.session.execute(_SCANS, span):
+            histories[scan.enterprise_id].scans.append(scan)
+        for inspection in db.session.execute(_INSPECTIONS, span):
+            histories[inspection.enterprise_id].inspections.append(inspection)
+        for hazard in db.session.execute(_OPEN_HAZARDS, {"ids": ids}):
+            histories[hazard.enterprise_id].open_hazards.append(hazard)
+        for last in db.session.execute(_LAST_INSPECTIONS, {"ids": ids}):
+            histories[last.enterprise_id].last_inspections.append(last)
+        for task in db.session.execute(_OPEN_TASKS, {"ids": ids, "user": user_id}):
+            histories[task.enterprise_id].tasks.append(task)
 
 
 def _history(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ WRITTEN_AS_ROWS = (Scan, Inspection)
 _BY_IDS: dict[tuple[type, bool], sa.Select[Any]] = {}
 
 
-def _by_ids(model: type, lock: bool) -> sa.Select[Any]:
+def _by_ids(model: type[Any], lock: bool) -> sa.Select[Any]:
     """``model``'s records with ids in ``:ids``; built once per model (building a statement
     costs more than running it on a handful of ids)."""
     stmt = _BY_IDS.get((model, lock))
@@ -48,10 +48,10 @@ def _by_ids(model: type, lock: bool) -> sa.Select[Any]:
     return stmt
 
 
-_STAMPS: dict[tuple[type, ...], sa.CompoundSelect[Any]] = {}
+_STAMPS: dict[tuple[type[Any], ...], sa.CompoundSelect[Any]] = {}
 
 
-def _stamps(models: tuple[type, ...]) -> sa.CompoundSelect[Any]:
+def _stamps(models: tuple[type[Any], ...]) -> sa.CompoundSelect[Any]:
     """What tells whether records changed, for every model in one statement: each model's
     rows with ids in ``:ids<n>`` (n its place in ``models``), as (n, id, agency, version,
     updated_at). Every writer bumps ``version`` of what devices see, and the ORM sets
@@ -110,7 +110,7 @@ class BatchCache:
         self._checked_shas: set[str] = set()
         self.counters: dict[tuple[str, int], int] = {}
         # Rows only ever inserted (audit, members, new ledger entries): one executemany each.
-        self.rows: dict[type, list[dict[str, Any]]] = defaultdict(list)
+        self.rows: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)
         self._counters_loaded: dict[tuple[str, int], int] = {}
         self._memo: dict[Any, Any] = {}
         # Counters the batch may number from, locked when it first numbers.
@@ -124,19 +124,19 @@ class BatchCache:
         self.optimistic = False
         self._read: dict[type, dict[uuid.UUID, tuple[Any, ...] | None]] = defaultdict(dict)
         # Ids asked of ``taken_elsewhere``, and those of them another agency's records hold.
-        self._elsewhere_checked: dict[type, set[uuid.UUID]] = defaultdict(set)
+        self._elsewhere_checked: dict[type[Any], set[uuid.UUID]] = defaultdict(set)
         self._elsewhere: dict[type, set[uuid.UUID]] = defaultdict(set)
         # Records created by the batch and not written yet (of WRITTEN_AS_ROWS), in order.
         self._new: list[Any] = []
 
     def _stored(
-        self, ids: dict[type, Iterable[uuid.UUID]]
-    ) -> dict[type, dict[uuid.UUID, tuple[Any, ...]]]:
+        self, ids: Mapping[type[Any], Iterable[uuid.UUID]]
+    ) -> dict[type[Any], dict[uuid.UUID, tuple[Any, ...]]]:
         """Of these ids, the ones stored for the agency, with their (version, updated_at):
         one statement for every model. Ids another agency's records hold are noted for
         ``taken_elsewhere`` on the way."""
         models = tuple(sorted((m for m, wanted in ids.items() if wanted), key=str))
-        found: dict[type, dict[uuid.UUID, tuple[Any, ...]]] = {m: {} for m in models}
+        found: dict[type[Any], dict[uuid.UUID, tuple[Any, ...]]] = {m: {} for m in models}
         if not models:
             return found
         params: dict[str, Any] = {f"ids{n}": list(ids[m]) for n, m in enumerate(models)}
@@ -178,7 +178,7 @@ class BatchCache:
 
     # records ---------------------------------------------------------------------------------
 
-    def preload(self, model: type, ids: Iterable[uuid.UUID], *, lock: bool = False) -> None:
+    def preload(self, model: type[Any], ids: Iterable[uuid.UUID], *, lock: bool = False) -> None:
         """Read these records; with ``lock``, ``FOR UPDATE`` in id order (PostgreSQL; SQLite
         runs one writer at a time anyway), so that a concurrent batch changing one of them
         waits for this one and then reads what it wrote."""
@@ -210,7 +210,7 @@ class BatchCache:
         for model, ids in todo.items():
             self.preload(model, ids)
 
-    def get(self, model: type, record_id: uuid.UUID) -> Any:
+    def get(self, model: type[Any], record_id: uuid.UUID) -> Any:
         known = self._records[model]
         if record_id not in known:
             with db.session.no_autoflush:
@@ -220,7 +220,7 @@ class BatchCache:
         record = known[record_id]
         return None if record is _MISSING else record
 
-    def taken_elsewhere(self, model: type, record_id: uuid.UUID) -> bool:
+    def taken_elsewhere(self, model: type[Any], record_id: uuid.UUID) -> bool:
         """Whether another agency's record of ``model`` has this id (ids are global keys).
 
         Asked before a create: the first question for a model also asks for every id of it
@@ -250,14 +250,14 @@ class BatchCache:
             db.session.add(record)
         self.add(record)
 
-    def touched(self, model: type) -> list[Any]:
+    def touched(self, model: type[Any]) -> list[Any]:
         """The records of ``model`` this batch has read or written, as they stand in memory."""
         return [r for r in self._records[model].values() if r is not _MISSING]
 
-    def touched_ids(self, model: type) -> set[uuid.UUID]:
+    def touched_ids(self, model: type[Any]) -> set[uuid.UUID]:
         return {i for i, r in self._records[model].items() if r is not _MISSING}
 
-    def read(self, model: type, stmt: sa.Select[Any]) -> sa.Result[Any]:
+    def read(self, model: type[Any], stmt: sa.Select[Any]) -> sa.Result[Any]:
         """Run ``stmt`` (a select of ``model``) on what is stored, leaving out the records this
         batch touched: the caller takes those from ``touched``, so each row counts once and
         in its current state, whether or not it was flushed yet."""
@@ -370,7 +370,7 @@ class BatchCache:
                     .values(agency_id=self.agency_id, type=doc_type, year=year, last_serial=0)
                     .on_conflict_do_nothing()
                 )
-                row = db.session.execute(_COUNTER, key).first()
+                row = db.session.execute(_COUNTER, key).one()
             self.counters[(doc_type, year)] = int(row[0])
             self._counters_loaded[(doc_type, year)] = int(row[0])
 
@@ -423,7 +423,7 @@ class BatchCache:
 
     def write_counters(self) -> None:
         """Store the serials taken; the rows stay locked until the batch commits."""
-        changed = [
+        changed: list[dict[str, Any]] = [
             {
                 "counter_agency": self.agency_id,
                 "counter_type": doc_type,

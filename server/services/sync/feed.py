@@ -15,23 +15,24 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from server.database import dialect_insert, insert_rows
+from server.extensions import SessionLike
 from server.models.sync import EVERYONE, Change, SyncClock
 
 _PENDING = "feed_pending"
 _EXTRA = "feed_extra"
 
 
-def _pending(session: so.Session) -> dict[int, tuple[str, Any, bool]]:
+def _pending(session: SessionLike) -> dict[int, tuple[str, Any, bool]]:
     # Keyed by object identity: a new row has no primary key until it is flushed.
     return session.info.setdefault(_PENDING, {})
 
 
-def _extra(session: so.Session) -> list[dict[str, Any]]:
+def _extra(session: SessionLike) -> list[dict[str, Any]]:
     return session.info.setdefault(_EXTRA, [])
 
 
 def tombstone_for(
-    session: so.Session,
+    session: SessionLike,
     agency_id: uuid.UUID,
     entity: str,
     record_id: uuid.UUID,
@@ -51,17 +52,17 @@ def tombstone_for(
     )
 
 
-def snapshot(session: so.Session) -> tuple[dict[Any, Any], list[Any]]:
+def snapshot(session: SessionLike) -> tuple[dict[Any, Any], list[Any]]:
     """What is pending now; ``restore`` it when a savepoint rolls back."""
     return dict(_pending(session)), list(_extra(session))
 
 
-def restore(session: so.Session, state: tuple[dict[Any, Any], list[Any]]) -> None:
+def restore(session: SessionLike, state: tuple[dict[Any, Any], list[Any]]) -> None:
     session.info[_PENDING] = dict(state[0])
     session.info[_EXTRA] = list(state[1])
 
 
-def written(session: so.Session, objects: Any) -> None:
+def written(session: SessionLike, objects: Any) -> None:
     """Note records created or changed outside the ORM's flush (a batch's records written
     as rows, see sync/cache.py): they take feed positions at commit like flushed ones."""
     pending = _pending(session)
@@ -82,7 +83,7 @@ def _before_flush(session: so.Session, flush_context: Any, instances: Any) -> No
             pending[id(obj)] = (entity, obj, True)
 
 
-def _insert(session: so.Session) -> Any:
+def _insert(session: SessionLike) -> Any:
     return dialect_insert(session)
 
 
@@ -125,7 +126,7 @@ def _advance_clock(session: so.Session, agency_id: uuid.UUID, n: int) -> int:
         session.execute(
             insert(SyncClock).values(agency_id=agency_id, seq=0).on_conflict_do_nothing()
         )
-        last = session.execute(stmt, execution_options={"synchronize_session": False}).scalar()
+        last = session.execute(stmt, execution_options={"synchronize_session": False}).scalar_one()
     return int(last)
 
 

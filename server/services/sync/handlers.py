@@ -370,7 +370,8 @@ def plan_step(
     """
     policy = hazard_state.policy_for(ctx.agency_settings, ctx.agency_timezone)
     if state is None:
-        state = hazard_state.state_from_json(hazard.lifecycle)
+        # Only a step on a stored hazard comes without ``state``.
+        state = hazard_state.state_from_json(hazard.lifecycle)  # type: ignore[union-attr]
     return hazard_state.transition(
         state,
         action,

@@ -72,7 +72,7 @@ def pull(principal: Principal, cursor: str | None, limit: int) -> dict[str, Any]
     ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    agency = db.session.get(Agency, principal.agency_id)
+    agency = db.session.get_one(Agency, principal.agency_id)
     zone = ZoneInfo(agency.timezone)
     wanted: dict[str, list[uuid.UUID]] = defaultdict(list)
     for row in rows:

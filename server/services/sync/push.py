@@ -6,7 +6,7 @@ import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -40,7 +40,7 @@ from server.domain.sync import (
     storable,
     unstorable,
 )
-from server.extensions import db
+from server.extensions import Model, db
 from server.models import (
     Agency,
     Document,
@@ -52,6 +52,7 @@ from server.models import (
     Task,
     User,
 )
+from server.models.records import SyncedRecord
 from server.models.scoping import bind_agency
 from server.models.sync import SyncOp
 from server.models.types import utcnow
@@ -108,6 +109,15 @@ class Prepared:
     stored: Any = None
 
 
+class _Valid(Protocol):
+    """A ``Prepared`` whose envelope and data passed validation: what ``_valid`` keeps."""
+
+    @property
+    def op(self) -> dict[str, Any]: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
 def _prepare(raw: Any) -> Prepared:
     prepared = Prepared(raw, stored=raw)
     if not isinstance(raw, dict):
@@ -142,13 +152,12 @@ def _prepare(raw: Any) -> Prepared:
     return prepared
 
 
-def _run_handler(ctx: OpContext, prepared: Prepared) -> dict[str, Any]:
-    """Apply one op; returns its result and ledger fields.
+def _run_handler(ctx: OpContext, op: dict[str, Any], prepared: Prepared) -> dict[str, Any]:
+    """Apply one op (``prepared.op``, passed checked); returns its result and ledger fields.
 
     Handlers check everything before they change anything, so a refused op leaves the
     session untouched and needs no savepoint.
     """
-    op = prepared.op
     if prepared.error is not None:
         return {"result": _result(op["op_id"], REJECTED, errors=_error(prepared.error))}
     try:
@@ -200,7 +209,7 @@ def _ledger(
             }
         )
         return None
-    row.device_id = ctx.device_id
+    row.device_id = ctx.device_id  # type: ignore[assignment]  # a push comes from a device
     row.user_id = ctx.principal.user_id
     row.entity = op["entity"]
     row.record_id = op["id"]
@@ -241,7 +250,8 @@ def _release_held(
                 continue
             status = outcome["result"]["status"]
             if status == APPLIED:
-                queue.append((held.entity, held.record_id))
+                # A held op passed validation, so it names its record.
+                queue.append((held.entity, held.record_id))  # type: ignore[arg-type]
             elif status == HELD:
                 waited_for.add(outcome["waiting"])
 
@@ -260,7 +270,7 @@ def _release_one(ctx: OpContext, held: SyncOp) -> dict[str, Any] | None:
         prepared = _prepare(held.payload)
         if prepared.op is None:
             raise ValueError("the stored payload no longer passes the op envelope")
-        outcome = _run_handler(held_ctx, prepared)
+        outcome = _run_handler(held_ctx, prepared.op, prepared)
         ctx.cache.write_rows()
         savepoint.commit()
     except Exception:
@@ -275,7 +285,7 @@ def _release_one(ctx: OpContext, held: SyncOp) -> dict[str, Any] | None:
 
 def _owner(held: SyncOp) -> Principal:
     """Who pushed ``held``, from the device it came from: a released op is theirs."""
-    owner = db.session.get(User, held.user_id)
+    owner = db.session.get_one(User, held.user_id)
     return Principal(
         user_id=owner.id,
         agency_id=owner.agency_id,
@@ -309,7 +319,8 @@ def release_stranded(entry_key: bytes, now: datetime | None = None) -> int:
 def _release_stranded_of(agency_id: uuid.UUID, entry_key: bytes, now: datetime) -> int:
     awaited: list[tuple[str, uuid.UUID]] = []
     for entity, model in _MODELS.items():
-        awaited += db.session.execute(_stranded(agency_id, entity, model)).all()
+        # Both columns are set on the rows it selects (it matches them on values).
+        awaited += db.session.execute(_stranded(agency_id, entity, model)).all()  # type: ignore[arg-type]
     if not awaited:
         return 0
     waited_for: set[tuple[str, uuid.UUID]] = set()
@@ -326,7 +337,9 @@ def _release_stranded_of(agency_id: uuid.UUID, entry_key: bytes, now: datetime) 
     return len(held)
 
 
-def _stranded(agency_id: uuid.UUID, entity: str, model: type) -> sa.Select[Any]:
+def _stranded(
+    agency_id: uuid.UUID, entity: str, model: type[SyncedRecord]
+) -> sa.Select[str | None, uuid.UUID | None]:
     """Records of ``entity`` stored that held ops of the agency still wait for (by the
     waiting index: agency, entity, id)."""
     return (
@@ -458,7 +471,7 @@ def _push_as_writer(
 
 
 def _context(principal: Principal, entry_key: bytes, now: datetime) -> OpContext:
-    agency = db.session.get(Agency, principal.agency_id)
+    agency = db.session.get_one(Agency, principal.agency_id)
     cache = BatchCache(agency.id)
     cache.agency = agency  # what needs the row later (the visit policy) takes it from here
     return OpContext.for_agency(
@@ -466,9 +479,11 @@ def _context(principal: Principal, entry_key: bytes, now: datetime) -> OpContext
     )
 
 
-def _valid(prepared_ops: list[Prepared]) -> list[Prepared]:
+def _valid(prepared_ops: list[Prepared]) -> list[_Valid]:
     """The ops whose envelope and data passed validation."""
-    return [p for p in prepared_ops if p.op is not None and p.data is not None]
+    return cast(
+        "list[_Valid]", [p for p in prepared_ops if p.op is not None and p.data is not None]
+    )
 
 
 def _apply_batch(
@@ -553,7 +568,7 @@ def _apply_ops(
         decision = ledger_decision(
             row.status if row else None, row.payload_hash if row else None, digest
         )
-        if decision.action == "duplicate":
+        if decision.action == "duplicate" and row is not None:  # only a stored op is a duplicate
             result = _duplicate(op["op_id"], row.result, row.status)
             seen_in_batch[op["op_id"]] = (digest, result)
             results.append(result)
@@ -576,6 +591,7 @@ def _apply_ops(
         )
         if blocked_by is None and op["base_version"] is not None:
             blocked_by = rejected_records.get(str(op["id"]))
+        outcome: dict[str, Any]
         if blocked_by is not None:
             outcome = {
                 "result": _result(
@@ -589,7 +605,7 @@ def _apply_ops(
                 )
             }
         else:
-            outcome = _run_handler(op_ctx, prepared)
+            outcome = _run_handler(op_ctx, op, prepared)
         status = outcome["result"]["status"]
         _ledger(op_ctx, op, prepared.stored, digest, outcome, row)
         seen_in_batch[op["op_id"]] = (digest, outcome["result"])
@@ -669,7 +685,8 @@ def _releasable(
 def _held_item(row: SyncOp) -> tuple[str, uuid.UUID, int | None, dict[str, Any]]:
     prepared = _prepare(row.payload)
     if prepared.op is None or prepared.data is None:
-        return (row.entity, row.record_id, None, {})
+        # Held ops passed validation when they arrived, so each names its record.
+        return (row.entity, row.record_id, None, {})  # type: ignore[return-value]
     return (prepared.op["entity"], prepared.op["id"], prepared.op["base_version"], prepared.data)
 
 
@@ -699,8 +716,8 @@ def _preload(
     are taken in a fixed order so that concurrent batches never deadlock on them.
 
     ``items`` are ops whose data passed validation: every value has its declared type."""
-    wanted: dict[type, set[uuid.UUID]] = {}
-    changing: dict[type, set[uuid.UUID]] = {}
+    wanted: dict[type[Model], set[uuid.UUID]] = {}
+    changing: dict[type[Model], set[uuid.UUID]] = {}
     shas: set[str] = set()
     counters: set[tuple[str, int]] = set()
     zone = ZoneInfo(ctx.agency_timezone)
@@ -733,7 +750,7 @@ def _preload(
     ctx.cache.expect_counters(counters)
 
 
-def _read_ahead(ctx: OpContext, batch: list[Prepared]) -> None:
+def _read_ahead(ctx: OpContext, batch: list[_Valid]) -> None:
     """What the batch reads but never changes, read before it waits for SQLite's writer
     lock (see ``read_phase``): the history its scans answer with, the officers, the working
     calendar. Visit warnings and cards may so miss a batch committed a moment before, as
