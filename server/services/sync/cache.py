@@ -14,9 +14,10 @@ from server.database import insert_rows, row_of
 from server.domain import numbering
 from server.domain.inspections import Officer
 from server.extensions import db
-from server.models import DocumentCounter, Inspection, Scan, User
+from server.models import Inspection, Scan, User
 from server.models.scoping import check_writes
 from server.services import attachments
+from server.services.numbering import CounterKey, Counters
 from server.services.sync import feed
 from server.services.sync.outcomes import NeedsWriter
 
@@ -81,14 +82,6 @@ def _stamp(record: Any) -> tuple[Any, ...]:
     return (record.version, record.updated_at)
 
 
-_COUNTERS = DocumentCounter.__table__
-_COUNTER_KEY = (
-    (_COUNTERS.c.agency_id == sa.bindparam("counter_agency"))
-    & (_COUNTERS.c.type == sa.bindparam("counter_type"))
-    & (_COUNTERS.c.year == sa.bindparam("counter_year"))
-)
-_COUNTER = sa.select(_COUNTERS.c.last_serial).where(_COUNTER_KEY).with_for_update()
-_SET_COUNTER = sa.update(_COUNTERS).where(_COUNTER_KEY).values(last_serial=sa.bindparam("serial"))
 
 
 class BatchCache:
@@ -108,13 +101,12 @@ class BatchCache:
         self._officers: dict[uuid.UUID, Officer] | None = None
         self._stored_shas: set[str] = set()
         self._checked_shas: set[str] = set()
-        self.counters: dict[tuple[str, int], int] = {}
+        self.numbers = Counters(agency_id)
         # Rows only ever inserted (audit, members, new ledger entries): one executemany each.
         self.rows: dict[type[Any], list[dict[str, Any]]] = defaultdict(list)
-        self._counters_loaded: dict[tuple[str, int], int] = {}
         self._memo: dict[Any, Any] = {}
         # Counters the batch may number from, locked when it first numbers.
-        self._expected_counters: set[tuple[str, int]] = set()
+        self._expected_counters: set[CounterKey] = set()
         # Documents created but not numbered yet, in the order of their ops, and the op
         # results that carry their numbers.
         self._unnumbered: dict[uuid.UUID, tuple[Any, str]] = {}
@@ -272,20 +264,18 @@ class BatchCache:
         return (
             {model: dict(known) for model, known in self._records.items()},
             {model: list(rows) for model, rows in self.rows.items()},
-            dict(self.counters),
-            dict(self._counters_loaded),
+            self.numbers.snapshot(),
             dict(self._unnumbered),
             dict(self._number_results),
             list(self._new),
         )
 
     def restore(self, state: tuple[Any, ...]) -> None:
-        records, rows, counters, loaded, unnumbered, results, new = state
+        records, rows, numbers, unnumbered, results, new = state
         self._new = list(new)
         self._records = defaultdict(dict, {model: dict(k) for model, k in records.items()})
         self.rows = defaultdict(list, {model: list(r) for model, r in rows.items()})
-        self.counters = dict(counters)
-        self._counters_loaded = dict(loaded)
+        self.numbers.restore(numbers)
         self._unnumbered = dict(unnumbered)
         self._number_results = dict(results)
 
@@ -356,25 +346,7 @@ class BatchCache:
 
     # document counters -----------------------------------------------------------------------
 
-    def lock_counters(self, keys: Iterable[tuple[str, int]]) -> None:
-        """Lock the counter rows this batch will number from, in a fixed order (no deadlock)."""
-        from server.services.sync.feed import _insert
-
-        table = DocumentCounter.__table__
-        for doc_type, year in sorted(set(keys) - set(self.counters)):
-            key = {"counter_agency": self.agency_id, "counter_type": doc_type, "counter_year": year}
-            row = db.session.execute(_COUNTER, key).first()
-            if row is None:
-                db.session.execute(
-                    _insert(db.session)(table)
-                    .values(agency_id=self.agency_id, type=doc_type, year=year, last_serial=0)
-                    .on_conflict_do_nothing()
-                )
-                row = db.session.execute(_COUNTER, key).one()
-            self.counters[(doc_type, year)] = int(row[0])
-            self._counters_loaded[(doc_type, year)] = int(row[0])
-
-    def expect_counters(self, keys: Iterable[tuple[str, int]]) -> None:
+    def expect_counters(self, keys: Iterable[CounterKey]) -> None:
         """Counters the batch may number from: all locked together, in order, when it first
         numbers (see ``number_later``)."""
         self._expected_counters |= set(keys)
@@ -402,7 +374,7 @@ class BatchCache:
         self.writer_only()
         pending = list(self._unnumbered.values())
         with db.session.no_autoflush:  # the documents cannot be written before their serials
-            self.lock_counters(self._expected_counters | {(d.type, d.year) for d, _ in pending})
+            self.numbers.lock(self._expected_counters | {(d.type, d.year) for d, _ in pending})
             for document, abbr in pending:
                 document.serial = self.next_serial(document.type, document.year)
                 document.number = numbering.format_number(
@@ -414,26 +386,10 @@ class BatchCache:
         self._unnumbered.clear()
 
     def next_serial(self, doc_type: str, year: int) -> int:
-        if (doc_type, year) not in self.counters:
-            # Not foreseen by the batch's preload: locked out of the sorted order, which a
-            # concurrent batch may meet as a deadlock (a 5xx the device retries).
-            self.lock_counters([(doc_type, year)])
-        self.counters[(doc_type, year)] += 1
-        return self.counters[(doc_type, year)]
+        # A counter not foreseen by the batch's preload is locked out of the sorted order,
+        # which a concurrent batch may meet as a deadlock (a 5xx the device retries).
+        return self.numbers.next_serial(doc_type, year)
 
     def write_counters(self) -> None:
         """Store the serials taken; the rows stay locked until the batch commits."""
-        changed: list[dict[str, Any]] = [
-            {
-                "counter_agency": self.agency_id,
-                "counter_type": doc_type,
-                "counter_year": year,
-                "serial": serial,
-            }
-            for (doc_type, year), serial in self.counters.items()
-            if serial != self._counters_loaded[(doc_type, year)]
-        ]
-        if changed:
-            db.session.connection().execute(_SET_COUNTER, changed)
-        for row in changed:
-            self._counters_loaded[(row["counter_type"], row["counter_year"])] = row["serial"]
+        self.numbers.write()
