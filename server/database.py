@@ -450,11 +450,50 @@ def job_lock(name: str) -> Iterator[bool]:
         yield got
 
 
-def dialect_insert(session: Any) -> Any:
-    """The INSERT construct of the session's database, which has ``on_conflict_do_*``."""
+# --- what differs between the databases, asked in one place ---------------------------------
+
+
+def _dialect(bind: Any) -> str:
+    """The dialect name of a session (or ``db.session``) or a connection."""
+    if isinstance(bind, sa.Connection):
+        return bind.dialect.name
+    return str(bind.get_bind().dialect.name)
+
+
+def on_postgresql(bind: Any = None) -> bool:
+    """Whether ``bind`` (a session or connection; ``db.session`` by default) is on
+    PostgreSQL: the production database, with row locks and concurrent writers."""
+    return _dialect(db.session if bind is None else bind) == "postgresql"
+
+
+def one_writer_at_a_time(bind: Any = None) -> bool:
+    """Whether the database has one writer at a time (SQLite): a push may then apply a
+    batch on a snapshot before it takes the writer lock (``sync/push.py``)."""
+    return _dialect(db.session if bind is None else bind) == "sqlite"
+
+
+def dialect_insert(bind: Any) -> Any:
+    """The INSERT construct of a session's or connection's database, which has
+    ``on_conflict_do_*``."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return postgresql.insert if _dialect(bind) == "postgresql" else sqlite.insert
+
+
+def for_update(stmt: Any, bind: Any = None) -> Any:
+    """``stmt`` locking the rows it reads until the commit, on PostgreSQL; SQLite's one
+    writer at a time needs no row locks."""
+    return stmt.with_for_update() if on_postgresql(bind) else stmt
+
+
+def any_of(column: Any, ids: list[Any], bind: Any = None) -> Any:
+    """``column IN ids``: one array parameter on PostgreSQL (thousands of parameters cost
+    more to send than the look-ups), a plain list elsewhere."""
+    if on_postgresql(bind):
+        from sqlalchemy.dialects import postgresql
+
+        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(column.type)))
+    return column.in_(ids)
 
 
 _INSERTS: dict[tuple[sa.Table, frozenset[str]], Any] = {}

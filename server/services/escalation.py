@@ -14,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from sqlalchemy.dialects import postgresql, sqlite
 
+from server.database import dialect_insert
 from server.domain import hazards as lifecycle
 from server.domain.permissions import Principal
 from server.extensions import db
@@ -102,10 +102,6 @@ def escalations_for(
     return rows
 
 
-def _insert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def assess_agency(agency: Agency, now: datetime) -> tuple[int, int]:
     """Assess the agency's open hazards that could be late; store new escalations.
 
@@ -137,7 +133,7 @@ def assess_agency(agency: Agency, now: datetime) -> tuple[int, int]:
             ).where(HazardEscalation.agency_id == agency.id)
         )
     }
-    insert = _insert(db.session.get_bind().dialect.name)
+    insert = dialect_insert(db.session)
     assessed = raised = 0
     pending: list[dict[str, Any]] = []
 

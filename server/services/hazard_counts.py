@@ -30,8 +30,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.dialects import postgresql, sqlite
 
+from server.database import any_of, dialect_insert
 from server.domain import hazards as lifecycle
 from server.domain.errors import NotFound
 from server.extensions import AnySelect, Model, SessionLike, db
@@ -115,12 +115,6 @@ class FinderCount(NamedTuple):
     n_open: int
 
 
-def _among(column: Any, ids: list[uuid.UUID]) -> Any:
-    """``column IN ids``: one array parameter on PostgreSQL (thousands of parameters cost
-    more to send than the lookups), a plain list elsewhere."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Uuid)))
-    return column.in_(ids)
 
 
 def _open(column: Any = Hazard.status) -> Any:
@@ -150,7 +144,7 @@ def live_finders(scoped: Scoped) -> tuple[list[FinderCount], list[FinderCount]]:
     for i in range(0, len(ids), 5000):
         for inspection_id, user_id in connection.execute(
             sa.select(members.c.record_id, members.c.user_id).where(
-                members.c.entity == "inspection", _among(members.c.record_id, ids[i : i + 5000])
+                members.c.entity == "inspection", any_of(members.c.record_id, ids[i : i + 5000])
             )
         ):
             found[inspection_id].add(user_id)
@@ -310,7 +304,7 @@ class _Deltas:
             entry[1] += n_open
 
     def write(self, connection: sa.Connection) -> None:
-        insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+        insert = dialect_insert(connection)
         tables = (
             (HazardCount, ("industry", "level", "status", "supervised"), self.counts),
             (HazardFinderCount, ("industry", "level", "user_id"), self.finders),

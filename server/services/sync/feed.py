@@ -83,10 +83,6 @@ def _before_flush(session: so.Session, flush_context: Any, instances: Any) -> No
             pending[id(obj)] = (entity, obj, True)
 
 
-def _insert(session: SessionLike) -> Any:
-    return dialect_insert(session)
-
-
 _UPSERTS: dict[str, Any] = {}
 # A record's one feed row for an audience.
 _FEED_KEY = ("agency_id", "entity", "record_id", "audience")
@@ -100,7 +96,7 @@ def _upsert(session: so.Session) -> Any:
     than writing the rows."""
     dialect = session.get_bind().dialect.name
     if dialect not in _UPSERTS:
-        stmt = _insert(session)(Change)
+        stmt = dialect_insert(session)(Change)
         _UPSERTS[dialect] = stmt.on_conflict_do_update(
             index_elements=list(_FEED_KEY),
             set_={
@@ -122,7 +118,7 @@ def _advance_clock(session: so.Session, agency_id: uuid.UUID, n: int) -> int:
     )
     last = session.execute(stmt, execution_options={"synchronize_session": False}).scalar()
     if last is None:
-        insert = _insert(session)
+        insert = dialect_insert(session)
         session.execute(
             insert(SyncClock).values(agency_id=agency_id, seq=0).on_conflict_do_nothing()
         )

@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 import sqlalchemy as sa
 
-from server.database import become_writer, is_unique_violation, read_phase, snapshot
+from server.database import (
+    become_writer,
+    is_unique_violation,
+    one_writer_at_a_time,
+    read_phase,
+    snapshot,
+)
 from server.domain import entry_codes
 from server.domain.errors import (
     BadRequest,
@@ -414,7 +420,7 @@ def _fits_snapshot(prepared_ops: list[Prepared]) -> bool:
     """Whether to apply the batch on a snapshot first: on SQLite (one writer at a time),
     when it only creates. An edit may merge with, conflict with or take members from what
     is current, and goes to the writer at once."""
-    if db.session.get_bind().dialect.name != "sqlite":
+    if not one_writer_at_a_time():
         return False
     return all(p.op is None or p.op["base_version"] is None for p in prepared_ops)
 
