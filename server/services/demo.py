@@ -526,7 +526,7 @@ class _Bureau:
 
     def _supervise(self, hazard: _Hazard) -> None:
         from server.schemas.hazards import TransitionSchema
-        from server.services import hazards
+        from server.services.hazards.steps import take_step
 
         at = hazard.found + timedelta(days=2)
         local = at.astimezone(_ZONE).date()
@@ -541,7 +541,7 @@ class _Bureau:
             }
         )
         action = payload.pop("action")
-        hazards.take_step(self.manager, uuid.UUID(hazard.id), action, payload, now=at)
+        take_step(self.manager, uuid.UUID(hazard.id), action, payload, now=at)
         self.counts["supervised"] = self.counts.get("supervised", 0) + 1
 
     def _follow_up(self, ordered: list[tuple[Principal, _Hazard]]) -> list[_Hazard]:

@@ -24,7 +24,7 @@ from server.models.types import utcnow
 from server.services import hazard_state
 from server.services.calendar import working_calendar
 from server.services.enterprises import Page
-from server.services.hazards import ESCALATION_LABELS, OVERSEE_HAZARDS, local_today
+from server.services.hazards.common import ESCALATION_LABELS, OVERSEE_HAZARDS, local_today
 
 log = logging.getLogger(__name__)
 
