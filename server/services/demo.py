@@ -600,7 +600,8 @@ class _Bureau:
 
     def _draw(self) -> None:
         from server.schemas.draws import DrawPlanInputSchema
-        from server.services import draws
+        from server.services.draws.plans import create_plan
+        from server.services.draws.running import run_plan
 
         data = DrawPlanInputSchema().load(
             {
@@ -614,8 +615,8 @@ class _Bureau:
                 "period": "quarter",
             }
         )
-        plan = draws.create_plan(self.lead, data, now=self.now - timedelta(days=1))
-        draws.run_plan(self.lead, plan.id, now=self.now - timedelta(hours=2))
+        plan = create_plan(self.lead, data, now=self.now - timedelta(days=1))
+        run_plan(self.lead, plan.id, now=self.now - timedelta(hours=2))
         self.counts["draws"] = 1
 
     def _case(self, overdue: list[_Hazard]) -> None:

@@ -23,7 +23,7 @@ from server.domain.periods import period_label
 from server.extensions import db
 from server.models import Agency, Draw, DrawPlan, DrawSeed, Enterprise, Task, User
 from server.models.types import utcnow
-from server.services import draws
+from server.services.draws.reading import commitment_of, real_ids
 from server.services.enterprises import Page
 from server.services.tasks import hazards_found
 
@@ -154,7 +154,7 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
     agency = db.session.get(Agency, draw.agency_id)
     zone = ZoneInfo(agency.timezone)
     doc = algorithm.read_document(draw.document)
-    names = draws.real_ids(draw)
+    names = real_ids(draw)
 
     def real(public_id: str) -> str:
         return names.get(public_id, public_id)
@@ -237,7 +237,7 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
                 },
             }
         )
-    seed = draws.commitment_of(draw)
+    seed = commitment_of(draw)
     commitment = None
     if seed is not None:
         planned = seed.planned_period_key or seed.period_key

@@ -379,7 +379,7 @@ def notices(account: EnterpriseAccount) -> list[Notice]:
 
 def set_advance_notice(principal: Principal, plan_id: uuid.UUID, notice: bool) -> DrawPlan:
     """Whether the plan's drawn enterprises see their task before the visit."""
-    from server.services.draws import get_plan
+    from server.services.draws.plans import get_plan
 
     plan = get_plan(principal, plan_id)
     plan.advance_notice = notice
