@@ -622,12 +622,13 @@ class _Bureau:
     def _case(self, overdue: list[_Hazard]) -> None:
         """A penalty case against the enterprise whose order has been overdue the longest."""
         from server.schemas.cases import CaseInputSchema, DecisionInputSchema, ReviewInputSchema
-        from server.services import cases
+        from server.services.cases.proceedings import issue_decision, open_case, record_review
+        from server.services.cases.publication import publish
 
         today = self.now.astimezone(_ZONE).date()
         hazard = min(overdue, key=lambda h: h.deadline)
         opened = today - timedelta(days=14)
-        case = cases.open_case(
+        case = open_case(
             self.manager,
             CaseInputSchema().load(
                 {
@@ -639,7 +640,7 @@ class _Bureau:
             ),
             self.now,
         )
-        cases.record_review(
+        record_review(
             self.manager,
             case.id,
             ReviewInputSchema().load(
@@ -647,7 +648,7 @@ class _Bureau:
             ),
             self.now,
         )
-        decision = cases.issue_decision(
+        decision = issue_decision(
             self.manager,
             case.id,
             DecisionInputSchema().load(
@@ -661,7 +662,7 @@ class _Bureau:
             ),
             self.now,
         )
-        cases.publish(
+        publish(
             self.manager,
             decision.id,
             {"published_on": opened + timedelta(days=10)},

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from server.models.types import utcnow
-from server.services import cases as case_service
+from server.services.cases.publication import flag_late_publications
 
 
 def today() -> str:
@@ -149,8 +149,8 @@ def test_publication_due_late_published_then_revoked_and_withdrawn(office, clien
 def test_the_daily_check_flags_a_late_decision_once(office, app) -> None:
     late = office.decide(office.open_case()).get_json()
     with app.app_context():
-        assert case_service.flag_late_publications(utcnow()) == 1
-        assert case_service.flag_late_publications(utcnow()) == 0
+        assert flag_late_publications(utcnow()) == 1
+        assert flag_late_publications(utcnow()) == 0
     got = office.client.get(f"/api/v1/penalty-decisions/{late['id']}", headers=office.manager)
     assert got.get_json()["late_flagged_on"] == today()
 
@@ -273,7 +273,7 @@ def test_a_flagged_decision_stays_late_and_an_unflagged_past_deadline_counts_lat
     flagged = office.decide(office.open_case()).get_json()
     unflagged = office.decide(office.open_case(opened_on="2024-04-01"), on="2024-04-02").get_json()
     with app.app_context():
-        case_service.flag_late_publications(utcnow())
+        flag_late_publications(utcnow())
     # The daily check has not seen this one yet: the report counts it late all the same.
     third = office.decide(office.open_case(opened_on="2024-05-06"), on="2024-05-06").get_json()
     office.post(f"/api/v1/penalty-decisions/{flagged['id']}/publish", headers=office.lead)
