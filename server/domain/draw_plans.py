@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain.draw import normalize_rate
+from server.domain.draw.snapshot import normalize_rate
 from server.domain.enterprises import CREDIT_RATINGS, RISK_GRADES
 from server.domain.errors import ValidationFailed
 from server.domain.inspections import MIN_TEAM

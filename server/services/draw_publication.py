@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from server.domain import draw as algorithm
+from server.domain.draw.reading import read_document
 from server.domain.errors import NotFound
 from server.domain.periods import period_label
 from server.extensions import db
@@ -153,7 +153,7 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
     draw = _get(draw_id)
     agency = db.session.get(Agency, draw.agency_id)
     zone = ZoneInfo(agency.timezone)
-    doc = algorithm.read_document(draw.document)
+    doc = read_document(draw.document)
     names = real_ids(draw)
 
     def real(public_id: str) -> str:
@@ -295,8 +295,8 @@ def _name(user: User | None) -> str:
 def publication_json(draw_id: uuid.UUID) -> dict[str, Any]:
     """The verifiable document with the page's content beside it under ``publication``.
 
-    ``scripts/verify_draw.py`` and ``server.domain.draw.verify`` read only the document's own
-    members, so this one file both shows and proves the draw.
+    ``scripts/verify_draw.py`` and ``server.domain.draw.algorithm.verify`` read only the
+    document's own members, so this one file both shows and proves the draw.
     """
     body = json.loads(document(draw_id))
     body["publication"] = publication(draw_id)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from server import scheduler
-from server.domain.draw import verify
+from server.domain.draw.algorithm import verify
 from server.domain.permissions import Principal
 from server.domain.workdays import DEFAULT_CALENDAR
 from server.extensions import db

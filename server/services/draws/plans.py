@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from server.domain import draw as algorithm
 from server.domain import permissions
+from server.domain.draw import model as draw_model
 from server.domain.draw_plans import PoolSize, check_plan
 from server.domain.errors import NotFound, ValidationFailed
 from server.domain.periods import next_fire_after, parse_cron
@@ -76,13 +76,13 @@ def _check_people(agency: Agency, config: dict[str, Any], now: datetime) -> Pool
     return PoolSize(
         inspectors=len(found),
         certified=sum(
-            1 for u in found if algorithm.is_certified(u.cert_no, u.cert_valid_until, today)
+            1 for u in found if draw_model.is_certified(u.cert_no, u.cert_valid_until, today)
         ),
         outside_inspectors=len(outside),
         outside_certified=sum(
             1
             for o in outside
-            if algorithm.is_certified(
+            if draw_model.is_certified(
                 o.get("certificate_no"), opt_date(o.get("certificate_valid_until")), today
             )
         ),

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from server.domain import draw as algorithm
 from server.domain import permissions
+from server.domain.draw.algorithm import verify
+from server.domain.draw.pseudonyms import pseudonym
+from server.domain.draw.reading import read_document
 from server.domain.errors import NotFound
 from server.domain.permissions import Principal
 from server.extensions import db
@@ -65,7 +67,7 @@ def real_ids(draw: Draw) -> dict[str, str]:
 
 def draw_view(draw: Draw) -> dict[str, Any]:
     """A draw for leads: everything stored, and the teams with names and task ids."""
-    document = algorithm.read_document(draw.document)
+    document = read_document(draw.document)
     names = real_ids(draw)
 
     def real(public_id: str) -> str:
@@ -171,9 +173,9 @@ def verify_draw(principal: Principal, draw_id: uuid.UUID) -> dict[str, Any]:
     person it is published as.
     """
     draw = get_draw(principal, draw_id)
-    outcome = algorithm.verify(draw.document)
+    outcome = verify(draw.document)
     differences = list(outcome.differences)
-    document = algorithm.read_document(draw.document)
+    document = read_document(draw.document)
     # The row's own columns must say what the document says, too.
     for column in ("seed", "seed_commitment", "fingerprint", "algorithm"):
         if getattr(draw, column) != getattr(document, column):
@@ -188,7 +190,7 @@ def verify_draw(principal: Principal, draw_id: uuid.UUID) -> dict[str, Any]:
             named.update(dict.fromkeys(a.outside_inspector_ids, "outside"))
         for public_id, kind in sorted(named.items()):
             real = names.get(public_id)
-            if real is None or algorithm.pseudonym(key, kind, real) != public_id:
+            if real is None or pseudonym(key, kind, real) != public_id:
                 differences.append(f"{public_id} does not stand for the {kind} named")
     return {
         "draw_id": draw.id,

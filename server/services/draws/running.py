@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from server.domain import draw as algorithm
 from server.domain import permissions
+from server.domain.draw import model as draw_model
+from server.domain.draw.algorithm import run_draw
+from server.domain.draw.pseudonyms import pseudonymize
 from server.domain.draw_plans import stratum_of
 from server.domain.errors import Conflict, ValidationFailed
 from server.domain.periods import period_key, period_label
@@ -51,7 +53,7 @@ class PlanInactive(Conflict):
 class Pool:
     """What a draw draws from, read from the database, with what was left out and why."""
 
-    inputs: algorithm.DrawInputs
+    inputs: draw_model.DrawInputs
     enterprise_names: dict[str, str]
     outside_people: dict[str, dict[str, Any]]
     excluded: dict[str, int]
@@ -114,7 +116,7 @@ def build_pool(
     inspectors = list(db.session.scalars(people))
 
     recusals = [
-        algorithm.Pair(str(i), str(e))
+        draw_model.Pair(str(i), str(e))
         for i, e in db.session.execute(
             sa.select(Recusal.inspector_id, Recusal.enterprise_id).where(
                 Recusal.agency_id == plan.agency_id
@@ -123,18 +125,18 @@ def build_pool(
         if str(e) in pool_ids
     ]
     outside_people = {o["id"]: o for o in plan.outside_inspectors}
-    inputs = algorithm.DrawInputs(
+    inputs = draw_model.DrawInputs(
         enterprises=[
-            algorithm.Enterprise(
+            draw_model.Enterprise(
                 str(e.id), stratum_of(plan.strata_by, e.risk_grade, e.credit_rating), e.industry
             )
             for e in pool
         ],
         inspectors=[
-            algorithm.Inspector(str(u.id), u.cert_no, u.cert_valid_until) for u in inspectors
+            draw_model.Inspector(str(u.id), u.cert_no, u.cert_valid_until) for u in inspectors
         ],
         outside_inspectors=[
-            algorithm.OutsideInspector(
+            draw_model.OutsideInspector(
                 o["id"],
                 o["department"],
                 o.get("certificate_no"),
@@ -144,7 +146,7 @@ def build_pool(
         ],
         recusals=recusals,
         previous_assignments=_previous_pairs(plan, period, pool_ids),
-        parameters=algorithm.DrawParameters(
+        parameters=draw_model.DrawParameters(
             draw_date=draw_date,
             team_size=plan.team_size,
             rates=dict(plan.rates),
@@ -166,7 +168,7 @@ def build_pool(
     )
 
 
-def _previous_pairs(plan: DrawPlan, period: str, pool_ids: set[str]) -> list[algorithm.Pair]:
+def _previous_pairs(plan: DrawPlan, period: str, pool_ids: set[str]) -> list[draw_model.Pair]:
     """For each enterprise of the pool, who went there in the latest earlier draw that drew it.
 
     Every plan of the agency counts: a campaign and the general plan must not send the same
@@ -197,15 +199,15 @@ def _previous_pairs(plan: DrawPlan, period: str, pool_ids: set[str]) -> list[alg
         if key not in latest or mark > latest[key][0]:
             latest[key] = (mark, [*inspectors, *(o["id"] for o in outside)])
     return [
-        algorithm.Pair(person, enterprise)
+        draw_model.Pair(person, enterprise)
         for enterprise, (_, people) in sorted(latest.items())
         for person in people
     ]
 
 
 def _explain(
-    exc: algorithm.DrawInfeasible, identities: dict[str, str], names: dict[str, str]
-) -> algorithm.DrawInfeasible:
+    exc: draw_model.DrawInfeasible, identities: dict[str, str], names: dict[str, str]
+) -> draw_model.DrawInfeasible:
     """Name the enterprise a lead would recognise, not its pseudonym."""
     details = dict(exc.details)
     message = exc.message
@@ -220,7 +222,7 @@ def _explain(
             )
             label = f"{names[real]} ({real})" if real in names else real
             message = message.replace(f"enterprise {alias}", f"enterprise {label}")
-    return algorithm.DrawInfeasible(message, fields=exc.fields, details=details)
+    return draw_model.DrawInfeasible(message, fields=exc.fields, details=details)
 
 
 def run_plan(
@@ -289,14 +291,14 @@ def execute(
     if seed_row is not None:
         seed = seed_row.seed
         # Commitments made before pseudonyms existed get their key now, still before drawing.
-        key = seed_row.pseudonym_key or secrets.token_hex(algorithm.PSEUDONYM_KEY_BYTES)
+        key = seed_row.pseudonym_key or secrets.token_hex(draw_model.PSEUDONYM_KEY_BYTES)
     else:
         seed = secrets.token_hex(32)
-        key = secrets.token_hex(algorithm.PSEUDONYM_KEY_BYTES)
-    hidden, identities = algorithm.pseudonymize(pool.inputs, bytes.fromhex(key))
+        key = secrets.token_hex(draw_model.PSEUDONYM_KEY_BYTES)
+    hidden, identities = pseudonymize(pool.inputs, bytes.fromhex(key))
     try:
-        result = algorithm.run_draw(hidden, seed)
-    except algorithm.DrawInfeasible as exc:
+        result = run_draw(hidden, seed)
+    except draw_model.DrawInfeasible as exc:
         raise _explain(exc, identities, pool.enterprise_names) from None
     assignments = [a.renamed(identities) for a in result.assignments]
     named = {a.enterprise_id for a in result.assignments} | {

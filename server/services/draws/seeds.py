@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from server.domain import draw as algorithm
+from server.domain.draw import model as draw_model
+from server.domain.draw.snapshot import seed_commitment
 from server.domain.periods import next_fire_after, parse_cron, period_key
 from server.extensions import db
 from server.models import (
@@ -64,10 +65,10 @@ def commit_next_seed(plan: DrawPlan, agency: Agency, now: datetime) -> DrawSeed 
         period_key=key,
         planned_period_key=key,
         seed=value,
-        commitment=algorithm.seed_commitment(value),
+        commitment=seed_commitment(value),
         committed_at=now,
         planned_for=fire,
-        pseudonym_key=secrets.token_hex(algorithm.PSEUDONYM_KEY_BYTES),
+        pseudonym_key=secrets.token_hex(draw_model.PSEUDONYM_KEY_BYTES),
     )
     db.session.add(seed)
     return seed
