@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from server.domain.errors import NotFound
 from server.extensions import db
 from server.models import Agency, Document, Enterprise, Hazard, Inspection, User
-from server.render.pdf import (
+from server.render.documents import (
     LAYOUTS,
     CheckedItem,
     DocumentData,

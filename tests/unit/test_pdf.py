@@ -14,22 +14,23 @@ from PIL import Image
 pypdf = pytest.importorskip("pypdf")
 
 from server.domain.entry_codes import derive_key, entry_url, issue_token  # noqa: E402
-from server.render.fonts import CjkFont, builtin_cid_font, cjk_font  # noqa: E402
-from server.render.pdf import (  # noqa: E402
+from server.render.documents import (  # noqa: E402
     LAYOUTS,
-    POSTER_QR_BOX,
-    POSTER_QR_SIZE,
     CheckedItem,
     DocumentData,
     HazardEntry,
     Inspector,
-    PosterData,
     SignatureLine,
-    format_yuan,
     render_document,
+)
+from server.render.fonts import CjkFont, builtin_cid_font, cjk_font  # noqa: E402
+from server.render.money import format_yuan, yuan_in_words  # noqa: E402
+from server.render.posters import (  # noqa: E402
+    POSTER_QR_BOX,
+    POSTER_QR_SIZE,
+    PosterData,
     render_entry_poster,
     render_entry_posters,
-    yuan_in_words,
 )
 from server.render.qr import qr_png  # noqa: E402
 from tests.qr_support import qr_texts  # noqa: E402

@@ -19,14 +19,8 @@ from server.models import (
     PenaltyDecision,
     User,
 )
-from server.render.pdf import (
-    DocumentData,
-    HazardEntry,
-    Inspector,
-    format_yuan,
-    render_document,
-    yuan_in_words,
-)
+from server.render.documents import DocumentData, HazardEntry, Inspector, render_document
+from server.render.money import format_yuan, yuan_in_words
 from server.services.cases.context import agency_of
 from server.services.cases.publication import load_decision
 from server.services.cases.views import load_case

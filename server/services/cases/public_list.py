@@ -13,9 +13,7 @@ from server.models import (
     Enterprise,
     PenaltyDecision,
 )
-from server.render.pdf import (
-    format_yuan,
-)
+from server.render.money import format_yuan
 from server.services.cases.printed import penalty_text
 
 
