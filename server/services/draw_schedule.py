@@ -20,8 +20,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from server.cron import last_fire_at_or_before, parse_cron
 from server.domain.errors import DomainError
-from server.domain.periods import last_fire_at_or_before, parse_cron, period_key
+from server.domain.periods import period_key
 from server.extensions import db
 from server.models import Agency, DrawPlan
 from server.services.draws.running import DrawExists, execute

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from server.cron import next_fire_after, parse_cron
 from server.domain import permissions
 from server.domain.draw import model as draw_model
 from server.domain.draw_plans import PoolSize, check_plan
 from server.domain.errors import NotFound, ValidationFailed
-from server.domain.periods import next_fire_after, parse_cron
 from server.domain.permissions import INSPECTOR, Principal
 from server.extensions import db
 from server.models import (
@@ -126,7 +126,7 @@ def _normalize(config: dict[str, Any]) -> dict[str, Any]:
 def _validated(agency: Agency, config: dict[str, Any], now: datetime) -> dict[str, Any]:
     config = _normalize(config)
     pool = _check_people(agency, config, now)
-    config.update(check_plan(config, pool, ZoneInfo(agency.timezone)))
+    config.update(check_plan(config, pool))
     return config
 
 

@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from server.cron import next_fire_after, parse_cron
 from server.domain.draw import model as draw_model
 from server.domain.draw.snapshot import seed_commitment
-from server.domain.periods import next_fire_after, parse_cron, period_key
+from server.domain.periods import period_key
 from server.extensions import db
 from server.models import (
     Agency,
