@@ -17,6 +17,7 @@ from flask import current_app, has_app_context
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server.domain import hazards as lifecycle
+from server.domain.hazards import ESCALATION_LABELS
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Agency, Enterprise, Hazard, HazardEscalation
@@ -24,7 +25,7 @@ from server.models.types import utcnow
 from server.services import hazard_state
 from server.services.calendar import working_calendar
 from server.services.enterprises import Page
-from server.services.hazards.common import ESCALATION_LABELS, OVERSEE_HAZARDS, local_today
+from server.services.hazards.common import OVERSEE_HAZARDS, local_today
 
 log = logging.getLogger(__name__)
 

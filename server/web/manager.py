@@ -29,6 +29,7 @@ from server.domain import hazards as lifecycle
 from server.domain import permissions, visits
 from server.domain.enterprises import INDUSTRIES, RISK_GRADES
 from server.domain.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
+from server.domain.hazards import ACTION_LABELS, ESCALATION_LABELS, OPEN, SORTS, STATUS_LABELS
 from server.domain.inspections import KIND_LABELS as INSPECTION_KIND_LABELS
 from server.domain.numbering import DOCUMENT_TITLES
 from server.domain.permissions import ROLE_LABELS
@@ -36,17 +37,7 @@ from server.domain.reporting import format_fen
 from server.schemas.fields import in_service_range, reporting_zone
 from server.services import attachments, enterprises, escalation, web_sessions
 from server.services.hazards.aggregates import aggregates, open_vs_closed
-from server.services.hazards.common import (
-    ACTION_LABELS,
-    ESCALATION_LABELS,
-    OPEN,
-    READ_HAZARDS,
-    SORTS,
-    STATUS_LABELS,
-    HazardFilters,
-    agency_of,
-    local_today,
-)
+from server.services.hazards.common import READ_HAZARDS, HazardFilters, agency_of, local_today
 from server.services.hazards.detail import hazard_detail, inspectors, later_evidence
 from server.services.hazards.lists import export_csv, list_hazards
 from server.services.hazards.steps import take_step

@@ -24,12 +24,12 @@ from flask.typing import ResponseReturnValue
 
 from server.domain import parties, supervision
 from server.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from server.domain.hazards import STATUS_LABELS
 from server.domain.numbering import DOCUMENT_TITLES
 from server.models.types import utcnow
 from server.schemas.fields import in_service_range
 from server.services import enterprise_portal, supervision_report
 from server.services import supervision as service
-from server.services.hazards.common import STATUS_LABELS
 from server.web.guarded import csrf_token, guard
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervise", template_folder="templates")

@@ -29,41 +29,11 @@ from server.services import hazard_state
 READ_HAZARDS = frozenset({permissions.INSPECTOR, permissions.LEAD, permissions.MANAGER})
 OVERSEE_HAZARDS = frozenset({permissions.LEAD, permissions.MANAGER})
 
-OPEN = "open"
 # An IN list rather than "!= closed", so the (agency, status, deadline) index serves it.
 OPEN_LIST = sorted(lifecycle.OPEN_STATUSES)
 OVERDUE_STATUS = lifecycle.ORDERED
-SORTS = ("found_at", "deadline", "status", "level", "closed_at")
 
-STATUS_LABELS = {
-    lifecycle.FOUND: "待处理",
-    lifecycle.ORDERED: "限期整改中",
-    lifecycle.REPORTED: "已报整改待复查",
-    lifecycle.PENDING_SIGN_OFF: "待领导销号",
-    lifecycle.CLOSED: "已销号",
-}
-ACTION_LABELS = {
-    lifecycle.FIND: "发现隐患",
-    lifecycle.FIX_ON_SPOT: "现场整改",
-    lifecycle.ORDER: "责令限期整改",
-    lifecycle.REPORT_DONE: "企业报告整改完成",
-    lifecycle.REINSPECT: "复查",
-    lifecycle.SUPERVISE: "挂牌督办",
-    lifecycle.STOP_PRODUCTION: "责令停产停业",
-    lifecycle.LIFT_STOP: "恢复生产",
-    lifecycle.RECLASSIFY: "重新认定隐患等级",
-    lifecycle.SIGN_OFF: "领导审批销号",
-    "edit": "修改记录",
-}
 NO_UNIT_LABEL = "未设科室（大队）"
-ESCALATION_LABELS = {
-    "overdue": "逾期未整改",
-    "long_overdue": "逾期较长",
-    "penalty_case": "建议立案处罚",
-    "reinspection_overdue": "复查逾期",
-    "plan_overdue": "督办方案逾期",
-    "stop_expired": "停产期限届满",
-}
 
 
 @dataclass(frozen=True)
@@ -118,7 +88,7 @@ class HazardRow:
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS.get(self.hazard.status, self.hazard.status)
+        return lifecycle.STATUS_LABELS.get(self.hazard.status, self.hazard.status)
 
     @property
     def level_label(self) -> str:
@@ -166,7 +136,7 @@ def filtered(agency: Agency, filters: HazardFilters, today: date) -> sa.Select[A
 def apply_filters(
     stmt: sa.Select[Any], agency: Agency, f: HazardFilters, today: date
 ) -> sa.Select[Any]:
-    if f.status == OPEN:
+    if f.status == lifecycle.OPEN:
         stmt = stmt.where(Hazard.status.in_(OPEN_LIST))
     elif f.status is not None:
         stmt = stmt.where(Hazard.status == f.status)
@@ -212,7 +182,7 @@ def check_period(f: HazardFilters) -> None:
 
 def sort_order(sort: str) -> list[Any]:
     name = sort.lstrip("-")
-    if name not in SORTS:
+    if name not in lifecycle.SORTS:
         raise ValidationFailed(f"cannot sort by {sort}", fields={"sort": ["unknown field"]})
     column = getattr(Hazard, name)
     # NULLS LAST only where there can be nulls: an order an index gives must not name it.

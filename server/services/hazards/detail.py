@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from server.domain import hazards as lifecycle
 from server.domain.errors import NotFound
+from server.domain.hazards import ACTION_LABELS, STATUS_LABELS
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import (
@@ -24,14 +25,7 @@ from server.models import (
 )
 from server.services import hazard_state
 from server.services.calendar import working_calendar
-from server.services.hazards.common import (
-    ACTION_LABELS,
-    STATUS_LABELS,
-    agency_of,
-    local_today,
-    policy_of,
-    require_read,
-)
+from server.services.hazards.common import agency_of, local_today, policy_of, require_read
 
 
 def get_hazard(principal: Principal, hazard_id: uuid.UUID) -> Hazard:
