@@ -27,9 +27,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from server.domain.money import format_yuan, yuan_in_words
 from server.domain.numbering import DOCUMENT_TYPES, is_provisional_number
 from server.render.fonts import CjkFont, cjk_font, paragraph_style
-from server.render.money import format_yuan, yuan_in_words
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 

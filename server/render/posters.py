@@ -19,6 +19,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
+from server.domain.dates import chinese_date
 from server.render.fonts import CjkFont, cjk_font, paragraph_style
 from server.render.qr import qr_png
 
@@ -144,7 +145,7 @@ def _draw_poster(canvas: Canvas, card: PosterData, font: CjkFont) -> None:
     grey = colors.HexColor("#444444")
     small = (
         f"发码单位：{card.agency_name}　　码版本：第 {card.code_version} 版　　"
-        f"发放日期：{card.issued_on.year}年{card.issued_on.month}月{card.issued_on.day}日"
+        f"发放日期：{chinese_date(card.issued_on)}"
     )
     _centred_line(canvas, small, font, 9, centre, 23 * mm, width, color=grey)
     _centred_line(canvas, card.url, font, 7.5, centre, 18 * mm, width, color=grey)

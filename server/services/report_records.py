@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 from server.domain import inspections
 from server.domain.annual_plan import GENERAL_KINDS, KEY_KINDS
+from server.domain.money import format_fen
 from server.domain.numbering import DOCUMENT_TYPES
-from server.domain.reporting import format_fen
 from server.domain.reporting_years import (
     YEAR_OF,
     day_span,

@@ -31,9 +31,9 @@ from server.domain.enterprises import INDUSTRIES, RISK_GRADES
 from server.domain.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
 from server.domain.hazards import ACTION_LABELS, ESCALATION_LABELS, OPEN, SORTS, STATUS_LABELS
 from server.domain.inspections import KIND_LABELS as INSPECTION_KIND_LABELS
+from server.domain.money import format_fen
 from server.domain.numbering import DOCUMENT_TITLES
 from server.domain.permissions import ROLE_LABELS
-from server.domain.reporting import format_fen
 from server.schemas.fields import in_service_range, reporting_zone
 from server.services import attachments, enterprises, escalation, web_sessions
 from server.services.hazards.aggregates import aggregates, open_vs_closed

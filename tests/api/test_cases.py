@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pypdf import PdfReader
 
 from server.models.types import utcnow
 from server.services.cases.publication import flag_late_publications
@@ -210,6 +212,16 @@ def test_the_decision_prints_as_a_pdf(office) -> None:
     )
     assert response.status_code == 200
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+
+
+def test_the_printed_decision_writes_its_date_in_chinese_without_leading_zeros(office) -> None:
+    decision = office.decide(office.open_case(), on="2024-03-05").get_json()
+    response = office.client.get(
+        f"/api/v1/penalty-decisions/{decision['id']}/pdf", headers=office.manager
+    )
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "2024年3月5日" in text
+    assert "2024年03月05日" not in text and "2024-03-05" not in text
 
 
 def test_another_agencys_case_is_not_found(office, world, client) -> None:

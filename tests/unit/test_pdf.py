@@ -14,6 +14,7 @@ from PIL import Image
 pypdf = pytest.importorskip("pypdf")
 
 from server.domain.entry_codes import derive_key, entry_url, issue_token  # noqa: E402
+from server.domain.money import format_yuan, yuan_in_words  # noqa: E402
 from server.render.documents import (  # noqa: E402
     LAYOUTS,
     CheckedItem,
@@ -24,7 +25,6 @@ from server.render.documents import (  # noqa: E402
     render_document,
 )
 from server.render.fonts import CjkFont, builtin_cid_font, cjk_font  # noqa: E402
-from server.render.money import format_yuan, yuan_in_words  # noqa: E402
 from server.render.posters import (  # noqa: E402
     POSTER_QR_BOX,
     POSTER_QR_SIZE,

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 
 from server.domain import penalties as rules
 from server.domain import permissions
+from server.domain.dates import chinese_date
+from server.domain.money import format_yuan, yuan_in_words
 from server.domain.numbering import PENALTY_DECISION
 from server.domain.permissions import Principal
 from server.extensions import db
@@ -20,7 +22,6 @@ from server.models import (
     User,
 )
 from server.render.documents import DocumentData, HazardEntry, Inspector, render_document
-from server.render.money import format_yuan, yuan_in_words
 from server.services.cases.context import agency_of
 from server.services.cases.publication import load_decision
 from server.services.cases.views import load_case
@@ -78,12 +79,15 @@ def decision_pdf(
         enterprise_name=enterprise.name,
         enterprise_uscc=enterprise.uscc,
         enterprise_address=enterprise.address,
-        issued_on=decision.decided_on.strftime("%Y年%m月%d日"),
+        issued_on=chinese_date(decision.decided_on),
         inspectors=inspectors,
         findings=decision.facts or case.summary,
         hazards=tuple(
             HazardEntry(
-                h.description, h.level, h.legal_basis, h.deadline.isoformat() if h.deadline else ""
+                h.description,
+                h.level,
+                h.legal_basis,
+                chinese_date(h.deadline) if h.deadline else "",
             )
             for h in hazards
         ),

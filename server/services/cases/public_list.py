@@ -7,13 +7,13 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from server.domain.money import format_yuan
 from server.extensions import db
 from server.models import (
     Agency,
     Enterprise,
     PenaltyDecision,
 )
-from server.render.money import format_yuan
 from server.services.cases.printed import penalty_text
 
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from server.domain import hazards as lifecycle
 from server.domain import permissions
+from server.domain.dates import chinese_date
 from server.domain.enterprises import INDUSTRIES
 from server.domain.errors import ValidationFailed
 from server.domain.permissions import Principal
@@ -180,7 +181,7 @@ def aggregates(
     rate = rectification_rate(closed, total)
     label = f"{start.year}年" if year is not None and start else "统计期内"
     if as_of != rectified_as_of(end, today):
-        label = f"{label}（截至{as_of.year}年{as_of.month}月{as_of.day}日）"
+        label = f"{label}（截至{chinese_date(as_of)}）"
     summary = (
         f"{label}共排查发现隐患{total}处，其中重大事故隐患{major}处，"
         f"已整改{closed}处，整改率{format_percent(rate)}"

@@ -1,4 +1,5 @@
-"""Amounts of money as printed: figures with the yuan sign, and capital numerals (大写金额)."""
+"""Amounts of money as printed: yuan in figures, with or without the sign, and in capital
+numerals (大写金额). Money is integer fen everywhere."""
 
 from __future__ import annotations
 
@@ -6,11 +7,19 @@ _DIGITS = "零壹贰叁肆伍陆柒捌玖"
 _GROUP_UNITS = ("", "万", "亿", "万亿")
 
 
-def format_yuan(fen: int) -> str:
-    """Integer fen as figures: 316458026 -> '¥3,164,580.26'."""
+def format_fen(fen: int) -> str:
+    """Yuan with two decimals and thousands separators: 316458026 fen → ``3,164,580.26``."""
+    # Money is integer fen everywhere; a float here means a rounding error already happened.
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError(f"money is integer fen, got {type(fen).__name__}")
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{yuan:,}.{cents:02d}"
+    return f"{sign}{yuan:,}.{cents:02d}"
+
+
+def format_yuan(fen: int) -> str:
+    """Integer fen as figures with the yuan sign: 316458026 -> '¥3,164,580.26'."""
+    return ("-" if fen < 0 else "") + "¥" + format_fen(abs(fen))
 
 
 def yuan_in_words(fen: int) -> str:
