@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from PIL import Image, UnidentifiedImageError
 
 from server.domain.dates import chinese_date
-from server.domain.errors import NotFound
 from server.extensions import db
 from server.models import Agency, Document, Enterprise, Hazard, Inspection, User
 from server.render.documents import (
@@ -26,6 +25,7 @@ from server.render.documents import (
     render_document,
 )
 from server.services import attachments
+from server.services.lookup import get_or_not_found
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,7 @@ OUTCOME_TEXT = {
 
 
 def get_document(document_id: uuid.UUID) -> Document:
-    document = db.session.get(Document, document_id)
-    if document is None:
-        raise NotFound("no such document")
-    return document
+    return get_or_not_found(Document, document_id, "no such document")
 
 
 def _order_number(document: Document) -> str:

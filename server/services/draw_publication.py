@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from server.domain.draw.reading import read_document
-from server.domain.errors import NotFound
 from server.domain.periods import period_label
 from server.extensions import db
 from server.models import Agency, Draw, DrawPlan, DrawSeed, Enterprise, Task, User
 from server.models.types import utcnow
 from server.services.draws.reading import commitment_of, real_ids
 from server.services.enterprises import Page
+from server.services.lookup import get_or_not_found
 from server.services.tasks import hazards_found
 
 STATUS_TEXT = {"open": "未完成", "done": "已完成", "cancelled": "已作废（重新抽取）"}
@@ -137,10 +137,7 @@ def upcoming(agency_code: str | None = None, now: datetime | None = None) -> lis
 
 
 def _get(draw_id: uuid.UUID) -> Draw:
-    draw = db.session.get(Draw, draw_id)
-    if draw is None:
-        raise NotFound("no such draw")
-    return draw
+    return get_or_not_found(Draw, draw_id, "no such draw")
 
 
 def document(draw_id: uuid.UUID) -> str:

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 
 from server.domain import permissions
 from server.domain.enterprises import SORTABLE_FIELDS, normalize_uscc
-from server.domain.errors import Conflict, NotFound, ValidationFailed
+from server.domain.errors import Conflict, ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Document, Enterprise, Inspection, Scan, User
+from server.services.lookup import scalar_or_not_found
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,9 @@ class Page:
 
 def get_enterprise(enterprise_id: uuid.UUID) -> Enterprise:
     """Load one enterprise of the caller's agency (another agency's is simply not found)."""
-    enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.id == enterprise_id))
-    if enterprise is None:
-        raise NotFound("no such enterprise")
-    return enterprise
+    return scalar_or_not_found(
+        sa.select(Enterprise).where(Enterprise.id == enterprise_id), "no such enterprise"
+    )
 
 
 def enterprises_by_id(ids: list[uuid.UUID]) -> list[Enterprise]:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.domain import permissions
-from server.domain.errors import NotFound, ValidationFailed
+from server.domain.errors import ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import (
@@ -17,6 +17,7 @@ from server.models import (
     Enterprise,
 )
 from server.services.cases.context import agency_of, local_today, not_future
+from server.services.lookup import get_or_not_found
 
 
 def record_complaint(principal: Principal, data: dict[str, Any], now: datetime) -> Complaint:
@@ -57,9 +58,7 @@ def handle_complaint(
     principal: Principal, complaint_id: uuid.UUID, data: dict[str, Any], now: datetime
 ) -> Complaint:
     permissions.require_role(principal, permissions.RECORD_COMPLAINTS, "handling a complaint")
-    complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:
-        raise NotFound("no such complaint in your agency")
+    complaint = get_or_not_found(Complaint, complaint_id, "no such complaint in your agency")
     _handle(complaint, data, local_today(agency_of(principal), now))
     db.session.commit()
     return complaint

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from server.domain import penalties as rules
 from server.domain import permissions
-from server.domain.errors import NotFound
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import (
@@ -21,6 +20,7 @@ from server.models import (
 from server.services.calendar import working_calendar
 from server.services.cases.context import agency_of, local_today, not_future
 from server.services.cases.views import DecisionView, decision_view, enterprise_names
+from server.services.lookup import scalar_or_not_found
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,7 @@ def load_decision(decision_id: uuid.UUID, *, lock: bool = False) -> PenaltyDecis
     stmt = sa.select(PenaltyDecision).where(PenaltyDecision.id == decision_id)
     if lock:
         stmt = stmt.with_for_update()
-    decision = db.session.scalar(stmt)
-    if decision is None:
-        raise NotFound("no such penalty decision in your agency")
-    return decision
+    return scalar_or_not_found(stmt, "no such penalty decision in your agency")
 
 
 def get_decision(principal: Principal, decision_id: uuid.UUID, now: datetime) -> DecisionView:

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from server.domain import penalties as rules
 from server.domain import permissions
-from server.domain.errors import NotFound
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import (
@@ -24,6 +23,7 @@ from server.models import (
 )
 from server.services.calendar import working_calendar
 from server.services.cases.context import local_today
+from server.services.lookup import scalar_or_not_found
 
 
 @dataclass
@@ -133,10 +133,7 @@ def load_case(case_id: uuid.UUID, *, lock: bool = False) -> PenaltyCase:
     stmt = sa.select(PenaltyCase).where(PenaltyCase.id == case_id)
     if lock:
         stmt = stmt.with_for_update()
-    case = db.session.scalar(stmt)
-    if case is None:
-        raise NotFound("no such case in your agency")
-    return case
+    return scalar_or_not_found(stmt, "no such case in your agency")
 
 
 def get_case(principal: Principal, case_id: uuid.UUID, now: datetime) -> CaseView:

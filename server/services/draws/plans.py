@@ -13,7 +13,7 @@ from server.cron import next_fire_after, parse_cron
 from server.domain import permissions
 from server.domain.draw import model as draw_model
 from server.domain.draw_plans import PoolSize, check_plan
-from server.domain.errors import NotFound, ValidationFailed
+from server.domain.errors import ValidationFailed
 from server.domain.permissions import INSPECTOR, Principal
 from server.extensions import db
 from server.models import (
@@ -24,6 +24,7 @@ from server.models import (
 )
 from server.models.types import utcnow
 from server.services.draws.seeds import commit_next_seed, pending_seeds
+from server.services.lookup import scalar_or_not_found
 
 PLAN_FIELDS = (
     "name",
@@ -190,12 +191,12 @@ def _discard_unused_seeds(plan: DrawPlan) -> None:
 
 def get_plan(principal: Principal, plan_id: uuid.UUID) -> DrawPlan:
     permissions.require_role(principal, permissions.MANAGE_DRAWS, "reading draw plans")
-    plan = db.session.scalar(
-        sa.select(DrawPlan).where(DrawPlan.id == plan_id, DrawPlan.agency_id == principal.agency_id)
+    return scalar_or_not_found(
+        sa.select(DrawPlan).where(
+            DrawPlan.id == plan_id, DrawPlan.agency_id == principal.agency_id
+        ),
+        "no such draw plan",
     )
-    if plan is None:
-        raise NotFound("no such draw plan")
-    return plan
 
 
 def list_plans(principal: Principal) -> list[DrawPlan]:

@@ -12,7 +12,6 @@ from server.domain import permissions
 from server.domain.draw.algorithm import verify
 from server.domain.draw.pseudonyms import pseudonym
 from server.domain.draw.reading import read_document
-from server.domain.errors import NotFound
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import (
@@ -25,16 +24,15 @@ from server.models import (
 )
 from server.models.types import utcnow
 from server.services import tasks as task_service
+from server.services.lookup import scalar_or_not_found
 
 
 def get_draw(principal: Principal, draw_id: uuid.UUID) -> Draw:
     permissions.require_role(principal, permissions.MANAGE_DRAWS, "reading draws")
-    draw = db.session.scalar(
-        sa.select(Draw).where(Draw.id == draw_id, Draw.agency_id == principal.agency_id)
+    return scalar_or_not_found(
+        sa.select(Draw).where(Draw.id == draw_id, Draw.agency_id == principal.agency_id),
+        "no such draw",
     )
-    if draw is None:
-        raise NotFound("no such draw")
-    return draw
 
 
 def list_draws(principal: Principal, plan_id: uuid.UUID | None = None) -> list[Draw]:

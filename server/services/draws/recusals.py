@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.domain import permissions
-from server.domain.errors import Conflict, NotFound, ValidationFailed
+from server.domain.errors import Conflict, ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import (
@@ -16,6 +16,7 @@ from server.models import (
     Recusal,
     User,
 )
+from server.services.lookup import scalar_or_not_found
 
 
 def list_recusals(
@@ -88,10 +89,11 @@ def create_recusal(principal: Principal, data: dict[str, Any]) -> Recusal:
 
 def delete_recusal(principal: Principal, recusal_id: uuid.UUID) -> None:
     permissions.require_role(principal, permissions.MANAGE_RECUSALS, "removing a recusal")
-    recusal = db.session.scalar(
-        sa.select(Recusal).where(Recusal.id == recusal_id, Recusal.agency_id == principal.agency_id)
+    recusal = scalar_or_not_found(
+        sa.select(Recusal).where(
+            Recusal.id == recusal_id, Recusal.agency_id == principal.agency_id
+        ),
+        "no such recusal",
     )
-    if recusal is None:
-        raise NotFound("no such recusal")
     db.session.delete(recusal)
     db.session.commit()

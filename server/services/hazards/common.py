@@ -13,9 +13,8 @@ import sqlalchemy as sa
 from server.domain import hazards as lifecycle
 from server.domain import permissions
 from server.domain.enterprises import INDUSTRIES
-from server.domain.errors import NotFound, ValidationFailed
+from server.domain.errors import ValidationFailed
 from server.domain.permissions import Principal
-from server.extensions import db
 from server.models import (
     Agency,
     Enterprise,
@@ -25,6 +24,7 @@ from server.models import (
 )
 from server.models.types import utcnow
 from server.services import hazard_state
+from server.services.lookup import get_or_not_found
 
 READ_HAZARDS = frozenset({permissions.INSPECTOR, permissions.LEAD, permissions.MANAGER})
 OVERSEE_HAZARDS = frozenset({permissions.LEAD, permissions.MANAGER})
@@ -100,10 +100,8 @@ class HazardRow:
 
 
 def agency_of(principal: Principal) -> Agency:
-    agency = db.session.get(Agency, principal.agency_id)
-    if agency is None:  # the token outlived its agency
-        raise NotFound("no such agency")
-    return agency
+    # A token can outlive its agency.
+    return get_or_not_found(Agency, principal.agency_id, "no such agency")
 
 
 def policy_of(agency: Agency) -> lifecycle.HazardPolicy:

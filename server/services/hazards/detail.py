@@ -9,7 +9,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.domain import hazards as lifecycle
-from server.domain.errors import NotFound
 from server.domain.hazards import ACTION_LABELS, STATUS_LABELS
 from server.domain.permissions import Principal
 from server.extensions import db
@@ -26,17 +25,16 @@ from server.models import (
 from server.services import hazard_state
 from server.services.calendar import working_calendar
 from server.services.hazards.common import agency_of, local_today, policy_of, require_read
+from server.services.lookup import scalar_or_not_found
 
 
 def get_hazard(principal: Principal, hazard_id: uuid.UUID) -> Hazard:
     """One hazard of the caller's agency (another agency's is simply not found)."""
     require_read(principal)
-    hazard = db.session.scalar(
-        sa.select(Hazard).where(Hazard.id == hazard_id, Hazard.agency_id == principal.agency_id)
+    return scalar_or_not_found(
+        sa.select(Hazard).where(Hazard.id == hazard_id, Hazard.agency_id == principal.agency_id),
+        "no such hazard",
     )
-    if hazard is None:
-        raise NotFound("no such hazard")
-    return hazard
 
 
 def _event_from_audit(entry: AuditEntry, hazard: Hazard) -> dict[str, Any]:

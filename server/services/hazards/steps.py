@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from server.domain import hazards as lifecycle
 from server.domain import numbering
-from server.domain.errors import NotFound, ValidationFailed
+from server.domain.errors import ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import (
@@ -23,6 +23,7 @@ from server.models import (
 from server.models.types import utcnow
 from server.services import attachments
 from server.services.hazards.common import agency_of, local_today, policy_of, require_read
+from server.services.lookup import scalar_or_not_found
 
 # The document an office step may cite, by action and field. Other citations (a supervision
 # notice, a review for lifting a stop) are papers of types not modelled here: they need only be
@@ -173,9 +174,7 @@ def take_step(
     if db.session.get_bind().dialect.name == "postgresql":
         # Two offices acting on one hazard at once: the second sees the first's result.
         stmt = stmt.with_for_update()
-    hazard = db.session.scalar(stmt)
-    if hazard is None:
-        raise NotFound("no such hazard")
+    hazard = scalar_or_not_found(stmt, "no such hazard")
     agency = agency_of(principal)
     payload = {k: v for k, v in payload.items() if v is not None}
     _check_documents(hazard, action, payload)
