@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,8 +24,8 @@ from server.extensions import db
 from server.models import Agency, Draw, DrawPlan, DrawSeed, Enterprise, Task, User
 from server.models.types import utcnow
 from server.services.draws.reading import commitment_of, real_ids
-from server.services.enterprises import Page
 from server.services.lookup import get_or_not_found
+from server.services.paging import Page, paginate
 from server.services.tasks import hazards_found
 
 STATUS_TEXT = {"open": "未完成", "done": "已完成", "cancelled": "已作废（重新抽取）"}
@@ -51,14 +52,9 @@ def list_draws(agency_code: str | None = None, page: int = 1, per_page: int = PE
     stmt = sa.select(Draw)
     if agency_code:
         stmt = stmt.join(Agency, Agency.id == Draw.agency_id).where(Agency.code == agency_code)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        db.session.scalars(
-            stmt.order_by(Draw.drawn_at.desc(), Draw.attempt.desc(), Draw.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
+    order = (Draw.drawn_at.desc(), Draw.attempt.desc(), Draw.id)
+    found = paginate(stmt, *order, page=page, per_page=per_page)
+    rows = found.items
     agencies = _agencies({d.agency_id for d in rows})
     later = (
         {
@@ -91,7 +87,7 @@ def list_draws(agency_code: str | None = None, page: int = 1, per_page: int = PE
                 "fingerprint": d.fingerprint,
             }
         )
-    return Page(out, page, per_page, total)
+    return replace(found, items=out)
 
 
 def upcoming(agency_code: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:

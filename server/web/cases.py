@@ -60,8 +60,7 @@ def case_list() -> ResponseReturnValue:
     """The agency's cases, newest first, with each decision's publication state."""
     status = request.args.get("status")
     status = status if status in rules.CASE_STATUSES else None
-    found = list_cases(g.principal, utcnow(), status=status, page=_page_number(), per_page=30)
-    page = cases_page(found)
+    page = list_cases(g.principal, utcnow(), status=status, page=_page_number(), per_page=30)
     return render_template(
         "manager/cases.html",
         page=page,
@@ -70,12 +69,6 @@ def case_list() -> ResponseReturnValue:
         CASE_STATUS_LABELS=rules.CASE_STATUS_LABELS,
         PUBLICATION_LABELS=PUBLICATION_LABELS,
     )
-
-
-def cases_page(found: dict[str, Any]) -> Any:
-    from server.services.enterprises import Page
-
-    return Page(found["items"], found["page"], found["per_page"], found["total"])
 
 
 @manager_bp.get("/cases/<uuid:case_id>")

@@ -41,6 +41,7 @@ from server.services.hazards.common import READ_HAZARDS, HazardFilters, agency_o
 from server.services.hazards.detail import hazard_detail, inspectors, later_evidence
 from server.services.hazards.lists import export_csv, list_hazards
 from server.services.hazards.steps import take_step
+from server.services.paging import Page
 from server.web import charts, messages
 
 bp = Blueprint("manager", __name__, url_prefix="/manage", template_folder="templates")
@@ -284,9 +285,9 @@ def _sort() -> str:
     return sort if sort.lstrip("-") in SORTS else "-found_at"
 
 
-def _page_links(page: Any) -> dict[str, str | None]:
+def _page_links(page: Page) -> dict[str, str | None]:
     args = request.args.to_dict()
-    last = max((page.total + page.per_page - 1) // page.per_page, 1)
+    last = page.pages
 
     def link(n: int) -> str:
         return "?" + urlencode({**args, "page": n})

@@ -22,10 +22,10 @@ from server.services import report_records, reports
 from server.services.cases.public_list import (
     PUBLIC_PER_PAGE,
     PublicDecision,
-    PublicPage,
     public_decisions,
 )
 from server.services.cases.publication import publication_watch, publish
+from server.services.paging import Page, page_count
 from server.web import charts
 from server.web.manager import bp as manager_bp
 
@@ -61,7 +61,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return min(max(value, low), high)
 
 
-def _public_page() -> tuple[str | None, PublicPage]:
+def _public_page() -> tuple[str | None, Page]:
     agency = request.args.get("agency") or None
     page = public_decisions(
         agency,
@@ -71,7 +71,7 @@ def _public_page() -> tuple[str | None, PublicPage]:
     return agency, page
 
 
-def _public_links(page: PublicPage, endpoint: str) -> dict[str, str | None]:
+def _public_links(page: Page, endpoint: str) -> dict[str, str | None]:
     args = {k: v for k, v in request.args.items() if k in {"agency", "per_page"}}
 
     def link(n: int) -> str:
@@ -208,7 +208,7 @@ def figure_records(figure: str) -> ResponseReturnValue:
         g.principal, figure, year, utcnow(), page=page, per_page=_RECORDS_PAGE
     )
     largest = max([s.total for s in found.sections] or [0])
-    pages = max((largest + _RECORDS_PAGE - 1) // _RECORDS_PAGE, 1)
+    pages = page_count(largest, _RECORDS_PAGE)
     return render_template(
         "manager/figure_records.html",
         found=found,

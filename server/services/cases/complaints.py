@@ -18,6 +18,7 @@ from server.models import (
 )
 from server.services.cases.context import agency_of, local_today, not_future
 from server.services.lookup import get_or_not_found
+from server.services.paging import paginate
 
 
 def record_complaint(principal: Principal, data: dict[str, Any], now: datetime) -> Complaint:
@@ -73,12 +74,5 @@ def list_complaints(
         stmt = stmt.where(
             Complaint.received_on >= date(year, 1, 1), Complaint.received_on < date(year + 1, 1, 1)
         )
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    items = list(
-        db.session.scalars(
-            stmt.order_by(Complaint.received_on.desc(), Complaint.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    order = (Complaint.received_on.desc(), Complaint.id)
+    return paginate(stmt, *order, page=page, per_page=per_page)

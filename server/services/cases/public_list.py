@@ -15,6 +15,7 @@ from server.models import (
     PenaltyDecision,
 )
 from server.services.cases.printed import penalty_text
+from server.services.paging import Page, sliced
 
 
 @dataclass(frozen=True)
@@ -31,24 +32,12 @@ class PublicDecision:
     fine_fen: int
 
 
-@dataclass(frozen=True)
-class PublicPage:
-    items: list[PublicDecision]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max((self.total + self.per_page - 1) // self.per_page, 1)
-
-
 PUBLIC_PER_PAGE = 50
 
 
 def public_decisions(
     agency_code: str | None = None, *, page: int = 1, per_page: int = PUBLIC_PER_PAGE
-) -> PublicPage:
+) -> Page:
     """Published decisions not revoked, newest first, a page at a time; individuals masked."""
     where = [PenaltyDecision.published_on.is_not(None), PenaltyDecision.revoked_on.is_(None)]
     if agency_code:
@@ -68,11 +57,9 @@ def public_decisions(
         .join(Agency, Agency.id == PenaltyDecision.agency_id)
         .where(*where)
         .order_by(PenaltyDecision.published_on.desc(), PenaltyDecision.number, PenaltyDecision.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
     )
     out = []
-    for decision, enterprise, agency in db.session.execute(stmt):
+    for decision, enterprise, agency in db.session.execute(sliced(stmt, page, per_page)):
         parts = []
         if decision.entity_fine_fen:
             parts.append(f"对该单位罚款人民币{format_yuan(decision.entity_fine_fen)}")
@@ -93,4 +80,4 @@ def public_decisions(
                 fine_fen=decision.entity_fine_fen + decision.individual_fine_fen,
             )
         )
-    return PublicPage(out, page, per_page, total)
+    return Page(out, page, per_page, total)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from server.models import (
 from server.services.calendar import working_calendar
 from server.services.cases.context import local_today
 from server.services.lookup import scalar_or_not_found
+from server.services.paging import paginate
 
 
 @dataclass
@@ -161,17 +162,6 @@ def list_cases(
         )
     if enterprise_id:
         stmt = stmt.where(PenaltyCase.enterprise_id == enterprise_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        db.session.scalars(
-            stmt.order_by(PenaltyCase.opened_on.desc(), PenaltyCase.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
-    return {
-        "items": _case_views(rows, now),
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-    }
+    order = (PenaltyCase.opened_on.desc(), PenaltyCase.id)
+    found = paginate(stmt, *order, page=page, per_page=per_page)
+    return replace(found, items=_case_views(found.items, now))

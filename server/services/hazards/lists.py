@@ -19,7 +19,6 @@ from server.models import (
     Enterprise,
     Hazard,
 )
-from server.services.enterprises import Page
 from server.services.hazards.common import (
     OVERSEE_HAZARDS,
     HazardFilters,
@@ -33,6 +32,7 @@ from server.services.hazards.common import (
     require_read,
     sort_order,
 )
+from server.services.paging import Page, sliced
 
 
 def list_hazards(
@@ -66,10 +66,8 @@ def list_hazards(
             filters,
             today,
         )
-        .order_by(*sort_order(sort))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
     )
+    ids = sliced(ids.order_by(*sort_order(sort)), page, per_page)
     rows = db.session.execute(
         sa.select(Hazard, Enterprise.name, Enterprise.industry)
         .join(Enterprise, Enterprise.id == Hazard.enterprise_id)
