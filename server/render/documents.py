@@ -30,6 +30,7 @@ from reportlab.platypus import (
 from server.domain.money import format_yuan, yuan_in_words
 from server.domain.numbering import DOCUMENT_TYPES, is_provisional_number
 from server.render.fonts import CjkFont, cjk_font, paragraph_style
+from server.render.kinsoku import ChineseParagraph
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 
@@ -207,7 +208,7 @@ class _Styles:
 
 def _para(text: str, style: ParagraphStyle) -> Paragraph:
     # Line breaks typed by the inspector are kept; everything else is text, not markup.
-    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+    return ChineseParagraph(escape(text).replace("\n", "<br/>"), style)
 
 
 def render_document(doc: DocumentData, font: CjkFont | None = None) -> bytes:
@@ -266,7 +267,7 @@ def _header(doc: DocumentData, title: str, styles: _Styles) -> list[Flowable]:
     return [
         _para(doc.agency_name, styles.agency),
         _para(title, styles.title),
-        Paragraph(number, styles.number),
+        ChineseParagraph(number, styles.number),
         Spacer(1, 4 * mm),
     ]
 
@@ -334,7 +335,7 @@ def _hazards(doc: DocumentData, layout: TypeLayout, styles: _Styles) -> list[Flo
             [
                 _para(str(index), styles.cell_head),
                 _para(hazard.description, styles.cell),
-                Paragraph(
+                ChineseParagraph(
                     f'<font color="#C00000">{escape(level)}</font>'
                     if level == "重大"
                     else escape(level),
@@ -445,7 +446,7 @@ def _signatures(doc: DocumentData, layout: TypeLayout, styles: _Styles) -> list[
         seal = f"{escape(doc.agency_name)}（印章）"
         if doc.issued_on:
             seal += f"<br/>{escape(doc.issued_on)}"
-        block += [Spacer(1, 4 * mm), Paragraph(seal, styles.right)]
+        block += [Spacer(1, 4 * mm), ChineseParagraph(seal, styles.right)]
     return block
 
 

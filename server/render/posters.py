@@ -17,10 +17,10 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph
 
 from server.domain.dates import chinese_date
 from server.render.fonts import CjkFont, cjk_font, paragraph_style
+from server.render.kinsoku import ChineseParagraph
 from server.render.qr import qr_png
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -189,7 +189,7 @@ def _draw_paragraph(
     canvas: Canvas, text: str, style: ParagraphStyle, x: float, top: float, width: float
 ) -> float:
     """Draw wrapped text whose first line starts at ``top``; return where it ends."""
-    paragraph = Paragraph(escape(text), style)
+    paragraph = ChineseParagraph(escape(text), style)
     _, height = paragraph.wrapOn(canvas, width, PAGE_HEIGHT)
     paragraph.drawOn(canvas, x, top - height)
     return top - height

@@ -175,6 +175,25 @@ def test_a_penalty_decision_prints_the_fine_in_words_and_figures() -> None:
     assert "当事人" in text
 
 
+CLOSING_MARKS = "）)，。、；：！？」』》"
+
+
+@pytest.mark.parametrize("font", FONTS)
+def test_no_printed_line_begins_with_a_closing_bracket_or_punctuation(font: CjkFont) -> None:
+    clause = "违反《中华人民共和国安全生产法》（2021年修正）第三十六条，责令改正（当场改正。）；"
+    hazard = HazardEntry(
+        "安全出口被占用（堆放杂物）。", "一般", "《中华人民共和国消防法》第二十八条", ""
+    )
+    for shift in range(24):
+        # Each shift moves every break by one character, so every mark meets a line end.
+        doc = make_document(
+            "rectification_order", findings="现" * shift + clause * 4, hazards=(hazard,) * 2
+        )
+        lines = text_of(render_document(doc, font=font)).splitlines()
+        starts = [line.strip() for line in lines if line.strip()[:1] in set(CLOSING_MARKS)]
+        assert starts == [], f"shift {shift}"
+
+
 def test_long_findings_run_over_several_pages_with_numbered_footers() -> None:
     findings = "\n".join(
         f"第{n}处：作业现场安全通道被成品堆放占用，应急照明不亮，疏散指示标志缺失，"
