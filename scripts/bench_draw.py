@@ -34,17 +34,17 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from server.domain.draw import (  # noqa: E402 - the path above makes the checkout importable
+# The path above makes the checkout importable.
+from server.domain.draw.algorithm import run_draw, verify  # noqa: E402
+from server.domain.draw.model import (  # noqa: E402
     DrawInputs,
     DrawParameters,
     DrawResult,
     Enterprise,
     Inspector,
     Pair,
-    pseudonymize,
-    run_draw,
-    verify,
 )
+from server.domain.draw.pseudonyms import pseudonymize  # noqa: E402
 
 # Rates like the ones plans use: every poor-risk enterprise, a fifth of the medium ones, a
 # tenth of the credit-B ones, 3 % of the rest.

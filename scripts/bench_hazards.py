@@ -692,7 +692,11 @@ def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> bool:
     from server.domain.permissions import Principal
     from server.extensions import db
     from server.models.scoping import bind_agency
-    from server.services import escalation, hazards
+    from server.services import escalation
+    from server.services.hazards.aggregates import aggregates, open_vs_closed
+    from server.services.hazards.common import HazardFilters
+    from server.services.hazards.detail import hazard_detail, later_evidence
+    from server.services.hazards.lists import export_csv, list_hazards
 
     app = ctx["app"]
     rng = Random(seed)
@@ -710,18 +714,18 @@ def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> bool:
             bind_agency(db.session, ctx["agency_id"])
 
         def overdue_industry() -> None:
-            filters = hazards.HazardFilters(overdue=True, industry=rng.choice(industries))
-            hazards.list_hazards(principal, filters, sort="deadline", now=NOW)
+            filters = HazardFilters(overdue=True, industry=rng.choice(industries))
+            list_hazards(principal, filters, sort="deadline", now=NOW)
 
         def open_industry() -> None:
-            filters = hazards.HazardFilters(status="open", industry=rng.choice(industries))
-            hazards.list_hazards(principal, filters, now=NOW)
+            filters = HazardFilters(status="open", industry=rng.choice(industries))
+            list_hazards(principal, filters, now=NOW)
 
         def enterprise_history() -> None:
             # What the enterprise page reads: its hazards, newest first, and their later photos.
-            filters = hazards.HazardFilters(enterprise_id=rng.choice(ctx["enterprise_ids"]))
-            page = hazards.list_hazards(principal, filters, per_page=30, now=NOW)
-            hazards.later_evidence(principal, [r.hazard.id for r in page.items])
+            filters = HazardFilters(enterprise_id=rng.choice(ctx["enterprise_ids"]))
+            page = list_hazards(principal, filters, per_page=30, now=NOW)
+            later_evidence(principal, [r.hazard.id for r in page.items])
 
         sample_ids = [
             row[0]
@@ -731,20 +735,20 @@ def measure(ctx: dict[str, Any], runs: int, seed: int = 11) -> bool:
         ] or [row[0] for row in db.session.execute(db.text("SELECT id FROM hazards LIMIT 500"))]
 
         def hazard_history() -> None:
-            hazards.hazard_detail(principal, rng.choice(sample_ids), now=NOW)
+            hazard_detail(principal, rng.choice(sample_ids), now=NOW)
 
         def year_aggregates() -> None:
-            hazards.aggregates(principal, year=2025, now=NOW)
+            aggregates(principal, year=2025, now=NOW)
 
         def all_time_aggregates() -> None:
-            hazards.aggregates(principal, now=NOW)
+            aggregates(principal, now=NOW)
 
         def dashboard_series() -> None:
-            hazards.open_vs_closed(principal, now=NOW)
+            open_vs_closed(principal, now=NOW)
 
         def csv_first_page() -> None:
             # The export streams: the header, then the first 500 rows is what a user waits for.
-            body = hazards.export_csv(principal, hazards.HazardFilters(status="open"), now=NOW)
+            body = export_csv(principal, HazardFilters(status="open"), now=NOW)
             next(body)
             next(body)
             body.close()

@@ -17,7 +17,8 @@ from server.database import job_lock
 from server.domain import entry_codes
 from server.models.types import utcnow
 from server.observability import JOB_RUNS
-from server.services import accounts, attachments, cases, draw_schedule, escalation
+from server.services import accounts, attachments, draw_schedule, escalation
+from server.services.cases.publication import flag_late_publications
 from server.services.sync import push as sync_push
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ JOBS: dict[str, tuple[str, Callable[[], Any]]] = {
     ),
     "escalate_overdue_hazards": ("5 1 * * *", lambda: escalation.run_daily()),
     # Decisions not published within 7 working days are flagged late (penalties.py).
-    "flag_late_publications": ("15 1 * * *", lambda: cases.flag_late_publications(utcnow())),
+    "flag_late_publications": ("15 1 * * *", lambda: flag_late_publications(utcnow())),
     # A held op whose release failed when its record arrived is tried again.
     "release_stranded_ops": (
         "*/10 * * * *",

@@ -107,7 +107,8 @@ def tick_in_own_process(database_url: str, now_iso: str, barrier: Any, out: Any)
     from datetime import datetime
 
     from server import create_app
-    from server.services import draw_schedule, draws
+    from server.services import draw_schedule
+    from server.services.draws import running
 
     app = create_app(
         {
@@ -116,14 +117,14 @@ def tick_in_own_process(database_url: str, now_iso: str, barrier: Any, out: Any)
             "SCHEDULER_ENABLED": False,
         }
     )
-    real_build_pool = draws.build_pool
+    real_build_pool = running.build_pool
 
     def build_pool_together(*args: Any, **kwargs: Any) -> Any:
         pool = real_build_pool(*args, **kwargs)
         barrier.wait()
         return pool
 
-    draws.build_pool = build_pool_together  # type: ignore[assignment]
+    running.build_pool = build_pool_together  # type: ignore[assignment]
     with app.app_context():
         runs = draw_schedule.tick(datetime.fromisoformat(now_iso))
     out.put([(r.outcome, r.period_key) for r in runs])

@@ -29,7 +29,8 @@ def at_moment(now: datetime) -> Iterator[None]:
     with (
         patch("server.api.cases.utcnow", return_value=now),
         patch("server.web.penalties.utcnow", return_value=now),
-        patch("server.services.hazards.utcnow", return_value=now),
+        patch("server.services.hazards.common.utcnow", return_value=now),
+        patch("server.services.hazards.steps.utcnow", return_value=now),
     ):
         yield
 

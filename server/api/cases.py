@@ -31,7 +31,18 @@ from server.schemas.cases import (
     RevokeInputSchema,
     TransferInputSchema,
 )
-from server.services import cases
+from server.services.cases.complaints import handle_complaint, list_complaints, record_complaint
+from server.services.cases.printed import decision_pdf
+from server.services.cases.proceedings import (
+    dismiss,
+    exempt,
+    issue_decision,
+    open_case,
+    record_review,
+    transfer,
+)
+from server.services.cases.publication import get_decision, publication_watch, publish, revoke
+from server.services.cases.views import get_case, list_cases
 
 blp = Blueprint(
     "cases",
@@ -47,13 +58,13 @@ class CaseCollection(MethodView):
     @blp.response(200, CasePageSchema)
     def get(self, query: dict[str, Any]) -> Any:
         """The agency's penalty cases, newest first."""
-        return cases.list_cases(current_principal(), utcnow(), **query)
+        return list_cases(current_principal(), utcnow(), **query)
 
     @blp.arguments(CaseInputSchema)
     @blp.response(201, CaseSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Open a case (立案) against an enterprise, linking inspections and hazards."""
-        return cases.open_case(current_principal(), data, utcnow())
+        return open_case(current_principal(), data, utcnow())
 
 
 @blp.route("/cases/<uuid:case_id>")
@@ -61,7 +72,7 @@ class CaseItem(MethodView):
     @blp.response(200, CaseSchema)
     def get(self, case_id: uuid.UUID) -> Any:
         """One case with its reviews, decision or exemption."""
-        return cases.get_case(current_principal(), case_id, utcnow())
+        return get_case(current_principal(), case_id, utcnow())
 
 
 @blp.route("/cases/<uuid:case_id>/legal-reviews")
@@ -70,7 +81,7 @@ class CaseReviews(MethodView):
     @blp.response(201, CaseSchema)
     def post(self, data: dict[str, Any], case_id: uuid.UUID) -> Any:
         """Record the legal review (法制审核) of a case: approved or returned."""
-        return cases.record_review(current_principal(), case_id, data, utcnow())
+        return record_review(current_principal(), case_id, data, utcnow())
 
 
 @blp.route("/cases/<uuid:case_id>/decision")
@@ -84,7 +95,7 @@ class CaseDecision(MethodView):
     )
     def post(self, data: dict[str, Any], case_id: uuid.UUID) -> Any:
         """Issue the 行政处罚决定书: numbered, with its publication deadline."""
-        return cases.issue_decision(current_principal(), case_id, data, utcnow())
+        return issue_decision(current_principal(), case_id, data, utcnow())
 
 
 @blp.route("/cases/<uuid:case_id>/exemption")
@@ -94,7 +105,7 @@ class CaseExemption(MethodView):
     @blp.alt_response(409, description="`case_not_open`")
     def post(self, data: dict[str, Any], case_id: uuid.UUID) -> Any:
         """Decide not to penalize under the minor/first-violation list (免罚清单)."""
-        return cases.exempt(current_principal(), case_id, data, utcnow())
+        return exempt(current_principal(), case_id, data, utcnow())
 
 
 @blp.route("/cases/<uuid:case_id>/dismissal")
@@ -104,7 +115,7 @@ class CaseDismissal(MethodView):
     @blp.alt_response(409, description="`case_not_open`")
     def post(self, data: dict[str, Any], case_id: uuid.UUID) -> Any:
         """Dismiss the case (撤案) with a reason."""
-        return cases.dismiss(current_principal(), case_id, data, utcnow())
+        return dismiss(current_principal(), case_id, data, utcnow())
 
 
 @blp.route("/cases/<uuid:case_id>/transfer")
@@ -114,7 +125,7 @@ class CaseTransfer(MethodView):
     @blp.alt_response(409, description="`already_transferred`")
     def post(self, data: dict[str, Any], case_id: uuid.UUID) -> Any:
         """Record the transfer of the case to the judiciary (移送司法)."""
-        return cases.transfer(current_principal(), case_id, data, utcnow())
+        return transfer(current_principal(), case_id, data, utcnow())
 
 
 @blp.route("/penalty-decisions/publication")
@@ -122,7 +133,7 @@ class PublicationWatch(MethodView):
     @blp.response(200, PublicationWatchSchema)
     def get(self) -> Any:
         """Decisions due for publication and those past the 7-working-day deadline."""
-        return cases.publication_watch(current_principal(), utcnow())
+        return publication_watch(current_principal(), utcnow())
 
 
 @blp.route("/penalty-decisions/<uuid:decision_id>")
@@ -130,7 +141,7 @@ class DecisionItem(MethodView):
     @blp.response(200, DecisionSchema)
     def get(self, decision_id: uuid.UUID) -> Any:
         """One penalty decision with where it stands on publication."""
-        return cases.get_decision(current_principal(), decision_id, utcnow())
+        return get_decision(current_principal(), decision_id, utcnow())
 
 
 @blp.route("/penalty-decisions/<uuid:decision_id>/pdf")
@@ -140,7 +151,7 @@ class DecisionPdf(MethodView):
         """The printable PDF of a penalty decision."""
         from server.render.fonts import cjk_font
 
-        decision, pdf = cases.decision_pdf(
+        decision, pdf = decision_pdf(
             current_principal(), decision_id, font=cjk_font(current_app.config.get("PDF_FONT_PATH"))
         )
         return Response(
@@ -157,7 +168,7 @@ class DecisionPublish(MethodView):
     @blp.alt_response(409, description="`publication_conflict`: already published or revoked")
     def post(self, data: dict[str, Any], decision_id: uuid.UUID) -> Any:
         """Publish the decision on the public pages (公示)."""
-        return cases.publish(current_principal(), decision_id, data, utcnow())
+        return publish(current_principal(), decision_id, data, utcnow())
 
 
 @blp.route("/penalty-decisions/<uuid:decision_id>/revoke")
@@ -167,7 +178,7 @@ class DecisionRevoke(MethodView):
     @blp.alt_response(409, description="`publication_conflict`: already revoked")
     def post(self, data: dict[str, Any], decision_id: uuid.UUID) -> Any:
         """Revoke a decision with the reason; a published one is withdrawn from the public pages."""
-        return cases.revoke(current_principal(), decision_id, data, utcnow())
+        return revoke(current_principal(), decision_id, data, utcnow())
 
 
 @blp.route("/complaints")
@@ -176,13 +187,13 @@ class ComplaintCollection(MethodView):
     @blp.response(200, ComplaintPageSchema)
     def get(self, query: dict[str, Any]) -> Any:
         """Complaints and tip-offs (投诉举报) received, newest first."""
-        return cases.list_complaints(current_principal(), **query)
+        return list_complaints(current_principal(), **query)
 
     @blp.arguments(ComplaintInputSchema)
     @blp.response(201, ComplaintSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Record a complaint or tip-off, handled or not yet."""
-        return cases.record_complaint(current_principal(), data, utcnow())
+        return record_complaint(current_principal(), data, utcnow())
 
 
 @blp.route("/complaints/<uuid:complaint_id>")
@@ -191,4 +202,4 @@ class ComplaintItem(MethodView):
     @blp.response(200, ComplaintSchema)
     def patch(self, data: dict[str, Any], complaint_id: uuid.UUID) -> Any:
         """Record that a complaint was handled, and how."""
-        return cases.handle_complaint(current_principal(), complaint_id, data, utcnow())
+        return handle_complaint(current_principal(), complaint_id, data, utcnow())

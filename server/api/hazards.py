@@ -20,7 +20,12 @@ from server.schemas.hazards import (
     HazardQuerySchema,
     TransitionSchema,
 )
-from server.services import escalation, hazards
+from server.services import escalation
+from server.services.hazards.aggregates import aggregates, open_vs_closed
+from server.services.hazards.common import HazardFilters, HazardRow
+from server.services.hazards.detail import hazard_detail
+from server.services.hazards.lists import export_csv, list_hazards
+from server.services.hazards.steps import take_step
 
 blp = Blueprint(
     "hazards", __name__, url_prefix="/api/v1/hazards", description="Hazards to closure (隐患)"
@@ -45,11 +50,11 @@ _FILTERS = (
 )
 
 
-def _filters(query: dict[str, Any]) -> hazards.HazardFilters:
-    return hazards.HazardFilters(**{k: query.get(k) for k in _FILTERS})
+def _filters(query: dict[str, Any]) -> HazardFilters:
+    return HazardFilters(**{k: query.get(k) for k in _FILTERS})
 
 
-def _row(row: hazards.HazardRow) -> dict[str, Any]:
+def _row(row: HazardRow) -> dict[str, Any]:
     h = row.hazard
     return {
         **{c: getattr(h, c) for c in _COLUMNS},
@@ -80,7 +85,7 @@ _COLUMNS = (
 
 
 def _detail(principal: Any, hazard_id: uuid.UUID) -> dict[str, Any]:
-    d = hazards.hazard_detail(principal, hazard_id)
+    d = hazard_detail(principal, hazard_id)
     h = d["hazard"]
     a = d["assessment"]
     return {
@@ -109,14 +114,14 @@ class HazardCollection(MethodView):
         principal = current_principal()
         filters = _filters(query)
         if query["format"] == "csv":
-            body = hazards.export_csv(principal, filters, sort=query["sort"])
+            body = export_csv(principal, filters, sort=query["sort"])
             first = next(body)  # permission and filter errors surface before streaming starts
             return Response(
                 stream_with_context(_chain(first, body)),
                 mimetype="text/csv",
                 headers={"Content-Disposition": 'attachment; filename="hazards.csv"'},
             )
-        page = hazards.list_hazards(
+        page = list_hazards(
             principal,
             filters,
             sort=query["sort"],
@@ -145,11 +150,11 @@ class HazardAggregates(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """Counts by status, level, industry, inspector and age; the period's rectification."""
         principal = current_principal()
-        result = hazards.aggregates(principal, **query)
+        result = aggregates(principal, **query)
         result["rectification"]["blocking"] = [
             {**_row(r), "found_at": r.hazard.found_at} for r in result["rectification"]["blocking"]
         ]
-        result["open_vs_closed"] = hazards.open_vs_closed(principal)
+        result["open_vs_closed"] = open_vs_closed(principal)
         return result
 
 
@@ -190,5 +195,5 @@ class HazardTransitions(MethodView):
         principal = current_principal()
         payload = dict(data)
         action = payload.pop("action")
-        hazards.take_step(principal, hazard_id, action, payload)
+        take_step(principal, hazard_id, action, payload)
         return _detail(principal, hazard_id)

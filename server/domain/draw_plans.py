@@ -6,13 +6,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from server.domain.draw import normalize_rate
+from server.domain.draw.snapshot import normalize_rate
 from server.domain.enterprises import CREDIT_RATINGS, RISK_GRADES
 from server.domain.errors import ValidationFailed
 from server.domain.inspections import MIN_TEAM
-from server.domain.periods import InvalidCron, parse_cron
+from server.domain.periods import InvalidCron, parse_crontab
 
 STRATIFY_BY = ("risk", "credit")
 UNRATED = "none"
@@ -62,7 +61,7 @@ class PoolSize:
     on: date
 
 
-def check_plan(plan: Mapping[str, Any], pool: PoolSize, zone: ZoneInfo) -> dict[str, Any]:
+def check_plan(plan: Mapping[str, Any], pool: PoolSize) -> dict[str, Any]:
     """Every rule a plan breaks, all at once; returns the rates normalised (``"0.10"`` → ``"0.1"``).
 
     Raises ``InvalidDrawPlan`` whose message names the first rule and whose ``fields`` name
@@ -119,7 +118,7 @@ def check_plan(plan: Mapping[str, Any], pool: PoolSize, zone: ZoneInfo) -> dict[
         fields["min_targets"] = [f"is {low}, above max_targets {high}"]
     if plan.get("cron"):
         try:
-            parse_cron(plan["cron"], zone)
+            parse_crontab(plan["cron"])
         except InvalidCron as exc:
             fields["cron"] = list(exc.fields["cron"])
     if fields:

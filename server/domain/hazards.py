@@ -73,6 +73,17 @@ PENDING_SIGN_OFF: Status = "pending_sign_off"
 CLOSED: Status = "closed"
 STATUSES: tuple[Status, ...] = (FOUND, ORDERED, REPORTED, PENDING_SIGN_OFF, CLOSED)
 OPEN_STATUSES = frozenset({FOUND, ORDERED, REPORTED, PENDING_SIGN_OFF})
+# A status as printed on pages, lists and exports.
+STATUS_LABELS: dict[str, str] = {
+    FOUND: "待处理",
+    ORDERED: "限期整改中",
+    REPORTED: "已报整改待复查",
+    PENDING_SIGN_OFF: "待领导销号",
+    CLOSED: "已销号",
+}
+# A hazard list filtered by status ``OPEN`` shows every open status; it sorts by one of SORTS.
+OPEN = "open"
+SORTS = ("found_at", "deadline", "status", "level", "closed_at")
 
 FIXED_ON_SPOT: ClosedHow = "fixed_on_spot"
 REINSPECTION_PASSED: ClosedHow = "reinspection_passed"
@@ -99,6 +110,20 @@ ACTIONS: tuple[str, ...] = (
     RECLASSIFY,
     SIGN_OFF,
 )
+# A step in a hazard's history as printed; ``edit`` is a change to the record synced from a device.
+ACTION_LABELS = {
+    FIND: "发现隐患",
+    FIX_ON_SPOT: "现场整改",
+    ORDER: "责令限期整改",
+    REPORT_DONE: "企业报告整改完成",
+    REINSPECT: "复查",
+    SUPERVISE: "挂牌督办",
+    STOP_PRODUCTION: "责令停产停业",
+    LIFT_STOP: "恢复生产",
+    RECLASSIFY: "重新认定隐患等级",
+    SIGN_OFF: "领导审批销号",
+    "edit": "修改记录",
+}
 
 FIND_ROLES = frozenset({INSPECTOR, LEAD, MANAGER})
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
@@ -112,6 +137,15 @@ ESCALATION_NONE = 0
 ESCALATION_OVERDUE = 1
 ESCALATION_LONG_OVERDUE = 2
 ESCALATION_PENALTY_CASE = 3
+# What the daily job raises on an open hazard, by kind, as printed.
+ESCALATION_LABELS = {
+    "overdue": "逾期未整改",
+    "long_overdue": "逾期较长",
+    "penalty_case": "建议立案处罚",
+    "reinspection_overdue": "复查逾期",
+    "plan_overdue": "督办方案逾期",
+    "stop_expired": "停产期限届满",
+}
 
 AGE_BUCKETS: tuple[str, ...] = ("0-7", "8-30", "31-90", "91-365", ">365")
 

@@ -1,30 +1,15 @@
-"""Draw periods (month, quarter, year) and cron fire times: what "one draw per period" means."""
+"""Draw periods (month, quarter, year) and crontab lines: what "one draw per period" means."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
-
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.combining import OrTrigger
-from apscheduler.triggers.cron import CronTrigger
+from datetime import date
 
 from server.domain.errors import ValidationFailed
 
 PERIOD_KINDS: dict[str, str] = {"month": "每月", "quarter": "每季度", "year": "每年"}
 
-# Searching backwards for the latest fire time widens the window step by step, so a cron that
-# fires every minute is found in a minute's worth of steps and a yearly one in a few.
-_WINDOWS = (
-    timedelta(minutes=2),
-    timedelta(hours=2),
-    timedelta(days=2),
-    timedelta(days=32),
-    timedelta(days=367),
-    timedelta(days=5 * 366),
-)
-_MAX_STEPS = 200_000
 
 
 class InvalidCron(ValidationFailed):
@@ -52,8 +37,22 @@ def period_label(key: str) -> str:
     return f"{year}年{int(rest)}月"
 
 
-def parse_cron(expression: str, zone: tzinfo) -> BaseTrigger:
-    """A five-field crontab line (minute hour day month weekday), evaluated in ``zone``.
+@dataclass(frozen=True)
+class Crontab:
+    """A checked crontab line, each field as the explicit values APScheduler reads the same way
+    (``*`` kept, weekdays as names)."""
+
+    minute: str
+    hour: str
+    day: str
+    month: str
+    weekday: str
+    # Both the day of the month and the weekday are restricted: the line fires on either.
+    either: bool
+
+
+def parse_crontab(expression: str) -> Crontab:
+    """A five-field crontab line (minute hour day month weekday), checked.
 
     The line means what it means to cron(8), not what APScheduler's own syntax would make of
     it: weekdays count from Sunday (``0`` and ``7`` are Sunday, ``1`` is Monday), names
@@ -78,23 +77,24 @@ def parse_cron(expression: str, zone: tzinfo) -> BaseTrigger:
             fields={"cron": [f"not a valid crontab line: {exc}"]},
         ) from None
     minute, hour, day, month, weekday = values
-    common = {"minute": minute, "hour": hour, "month": month, "timezone": zone}
-    trigger: BaseTrigger
-    if parts[2].startswith("*") or parts[4].startswith("*"):
-        trigger = CronTrigger(day=day, day_of_week=weekday, **common)
-    else:
-        trigger = OrTrigger(
-            [
-                CronTrigger(day=day, day_of_week="*", **common),
-                CronTrigger(day="*", day_of_week=weekday, **common),
-            ]
-        )
-    if trigger.get_next_fire_time(None, datetime(2000, 1, 1, tzinfo=zone)) is None:
+    either = not (parts[2].startswith("*") or parts[4].startswith("*"))
+    if not either and not _some_date(day, month):
         raise InvalidCron(
             f"cron expression {expression!r} never fires",
             fields={"cron": ["never fires (e.g. 30 February)"]},
         )
-    return trigger
+    return Crontab(minute, hour, day, month, weekday, either)
+
+
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _some_date(day: str, month: str) -> bool:
+    """Whether any chosen day exists in any chosen month. Every date falls on every weekday
+    sooner or later (29 February within 28 years), so the weekday cannot stop a line firing."""
+    days = range(1, 32) if day == "*" else [int(v) for v in day.split(",")]
+    months = range(1, 13) if month == "*" else [int(v) for v in month.split(",")]
+    return any(d <= _MONTH_DAYS[m - 1] for m in months for d in days)
 
 
 @dataclass(frozen=True)
@@ -167,27 +167,3 @@ def _cron_value(text: str, spec: _CronField) -> int:
     if not spec.low <= value <= spec.high:
         raise ValueError(f"{spec.name} {value} is outside {spec.low}-{spec.high}")
     return value
-
-
-def next_fire_after(trigger: BaseTrigger, moment: datetime) -> datetime | None:
-    """The first fire time strictly after ``moment``."""
-    fire = trigger.get_next_fire_time(None, moment)
-    if fire is not None and fire <= moment:
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
-    return fire
-
-
-def last_fire_at_or_before(trigger: BaseTrigger, now: datetime) -> datetime | None:
-    """The most recent fire time not after ``now`` (within about five years), else None."""
-    for window in _WINDOWS:
-        fire = trigger.get_next_fire_time(None, now - window)
-        if fire is None or fire > now:
-            continue
-        steps = 0
-        while True:
-            following = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
-            steps += 1
-            if following is None or following > now or steps > _MAX_STEPS:
-                return fire
-            fire = following
-    return None

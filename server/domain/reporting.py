@@ -59,16 +59,6 @@ def format_percent(value: Decimal | None) -> str:
     return "—" if value is None else f"{value}%"
 
 
-def format_fen(fen: int) -> str:
-    """Yuan with two decimals and thousands separators: 316458026 fen → ``3,164,580.26``."""
-    # Money is integer fen everywhere; a float here means a rounding error already happened.
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise TypeError(f"money is integer fen, got {type(fen).__name__}")
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(fen), 100)
-    return f"{sign}{yuan:,}.{cents:02d}"
-
-
 def _percent(numerator: int, denominator: int, places: int) -> Decimal:
     # Integer arithmetic, rounded once: dividing Decimals first would round to the context
     # precision and then again to ``places``.

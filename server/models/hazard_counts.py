@@ -1,9 +1,9 @@
 """Hazards counted per local month, kept in step with every change by services/hazard_counts.py.
 
-The statistics (services/hazards.py ``aggregates``, ``open_vs_closed``) read whole months from
-here instead of counting a million hazards each time; days at the edges of a period are still
-counted from the hazards themselves. ``month`` is the first day of the month, in the agency's
-zone, in which the hazards were found.
+The statistics (services/hazards/aggregates.py ``aggregates``, ``open_vs_closed``) read whole
+months from here instead of counting a million hazards each time; days at the edges of a period
+are still counted from the hazards themselves. ``month`` is the first day of the month, in the
+agency's zone, in which the hazards were found.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def entry_code_image(enterprise_id: uuid.UUID, fmt: str = "png") -> Response:
 
 def entry_code_poster(enterprise_id: uuid.UUID) -> Response:
     """A printable A4 poster: enterprise name, its code, one line of instructions."""
-    from server.render.pdf import render_entry_poster
+    from server.render.posters import render_entry_poster
 
     code = entry_codes.code_for(enterprise_id, _key(), _base_url())
     pdf = render_entry_poster(entry_codes.poster_data(code), font=_font())
@@ -69,7 +69,7 @@ def entry_code_poster(enterprise_id: uuid.UUID) -> Response:
 
 def entry_code_posters(enterprises: Iterable[Enterprise]) -> Response:
     """One poster per page for a list of enterprises; none is a 404 ``no_enterprises``."""
-    from server.render.pdf import render_entry_posters
+    from server.render.posters import render_entry_posters
 
     listed = list(enterprises)
     if not listed:

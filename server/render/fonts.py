@@ -7,7 +7,9 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
@@ -118,3 +120,10 @@ def _load_truetype(path: str) -> CjkFont | None:
             pdfmetrics.registerFont(font)
             return CjkFont(name=name, path=str(file))
     return None
+
+
+def paragraph_style(font: CjkFont, name: str, size: float, **extra: Any) -> ParagraphStyle:
+    """A paragraph style in ``font``; CJK wrapping, leading 1.4 times the size unless given."""
+    extra.setdefault("leading", size * 1.4)
+    # CJK wrapping breaks between any two characters, as Chinese typesetting does.
+    return ParagraphStyle(name, fontName=font.name, fontSize=size, wordWrap="CJK", **extra)

@@ -210,17 +210,25 @@ class AssignmentSchema(ma.Schema):
     outside_inspectors = ma.fields.List(ma.fields.Nested(TeamMemberSchema), required=True)
 
 
-class DrawSchema(ma.Schema):
+class DrawSummarySchema(ma.Schema):
+    """A draw in a list: what identifies it and its size; ``DrawSchema`` adds the rest."""
+
     id = ma.fields.UUID(required=True)
     plan_id = ma.fields.UUID(required=True)
     plan_name = ma.fields.String(required=True)
     period_key = ma.fields.String(required=True, metadata={"description": "2024-05, 2024-Q2, 2024"})
     attempt = ma.fields.Integer(required=True)
     redraw_reason = ma.fields.String(allow_none=True)
-    superseded_by = ma.fields.UUID(allow_none=True)
     trigger = ma.fields.String(required=True, metadata={"description": "manual or schedule"})
-    operator_id = ma.fields.UUID(allow_none=True)
     drawn_at = LocalDateTime(required=True)
+    fingerprint = ma.fields.String(required=True)
+    pool_size = ma.fields.Integer(required=True)
+    drawn_count = ma.fields.Integer(required=True)
+
+
+class DrawSchema(DrawSummarySchema):
+    superseded_by = ma.fields.UUID(allow_none=True)
+    operator_id = ma.fields.UUID(allow_none=True)
     draw_date = Day(required=True)
     seed = ma.fields.String(required=True)
     seed_commitment = ma.fields.String(required=True)
@@ -238,27 +246,10 @@ class DrawSchema(ma.Schema):
     commitment_planned_for = LocalDateTime(
         allow_none=True, metadata={"description": "the fire time the commitment was made for"}
     )
-    fingerprint = ma.fields.String(required=True)
     algorithm = ma.fields.String(required=True)
     parameters = ma.fields.Dict(required=True)
-    pool_size = ma.fields.Integer(required=True)
-    drawn_count = ma.fields.Integer(required=True)
     strata = ma.fields.List(ma.fields.Nested(StratumSchema), required=True)
     assignments = ma.fields.List(ma.fields.Nested(AssignmentSchema), required=True)
-
-
-class DrawSummarySchema(ma.Schema):
-    id = ma.fields.UUID(required=True)
-    plan_id = ma.fields.UUID(required=True)
-    plan_name = ma.fields.String(required=True)
-    period_key = ma.fields.String(required=True)
-    attempt = ma.fields.Integer(required=True)
-    redraw_reason = ma.fields.String(allow_none=True)
-    trigger = ma.fields.String(required=True)
-    drawn_at = LocalDateTime(required=True)
-    fingerprint = ma.fields.String(required=True)
-    pool_size = ma.fields.Integer(required=True)
-    drawn_count = ma.fields.Integer(required=True)
 
 
 class DrawQuerySchema(ma.Schema):

@@ -8,9 +8,9 @@ import marshmallow as ma
 
 from server.domain import hazards as lifecycle
 from server.domain.enterprises import INDUSTRIES
+from server.domain.hazards import ESCALATION_LABELS, OPEN, SORTS
 from server.schemas.common import PageQuerySchema, page_schema
 from server.schemas.fields import Day, Fen, LocalDateTime
-from server.services.hazards import ESCALATION_LABELS, OPEN, SORTS
 
 _SORTS = sorted(SORTS) + sorted(f"-{s}" for s in SORTS)
 _SHA256 = ma.validate.Regexp(r"^[0-9a-f]{64}$", error="a sha256, 64 lowercase hex digits")

@@ -14,13 +14,14 @@ import sqlalchemy.orm as so
 
 from server.database import is_unique_violation
 from server.domain import permissions
-from server.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from server.domain.errors import Conflict, Forbidden, Unauthorized, ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Agency, ApiToken, Device, DeviceEvent, User
 from server.models.scoping import bind_agency
 from server.models.types import utcnow
 from server.services import throttle
+from server.services.lookup import get_or_not_found, scalar_or_not_found
 from server.services.passwords import burn_time, hash_password, needs_rehash, verify_password
 
 
@@ -49,10 +50,9 @@ def create_agency(code: str, name: str, abbr: str, timezone: str = "Asia/Shangha
 
 
 def get_agency_by_code(code: str) -> Agency:
-    agency = db.session.scalar(sa.select(Agency).where(Agency.code == code))
-    if agency is None:
-        raise NotFound(f"no agency with code {code}")
-    return agency
+    return scalar_or_not_found(
+        sa.select(Agency).where(Agency.code == code), f"no agency with code {code}"
+    )
 
 
 def create_user(
@@ -216,10 +216,10 @@ def people_of(devices: list[Device]) -> dict[uuid.UUID, User]:
 
 
 def _device(device_key: str) -> Device:
-    device = db.session.scalar(sa.select(Device).where(Device.device_key == device_key))
-    if device is None:
-        raise NotFound(f"no device {device_key} in your agency")
-    return device
+    return scalar_or_not_found(
+        sa.select(Device).where(Device.device_key == device_key),
+        f"no device {device_key} in your agency",
+    )
 
 
 def revoke_device(principal: Principal, device_key: str, now: datetime | None = None) -> Device:
@@ -301,12 +301,10 @@ def add_user(principal: Principal, **fields: Any) -> User:
 
 def _managed_user(principal: Principal, user_id: uuid.UUID, action: str) -> User:
     permissions.require_role(principal, permissions.MANAGE_USERS, action)
-    user = db.session.scalar(
-        sa.select(User).where(User.id == user_id, User.agency_id == principal.agency_id)
+    return scalar_or_not_found(
+        sa.select(User).where(User.id == user_id, User.agency_id == principal.agency_id),
+        "no such user",
     )
-    if user is None:
-        raise NotFound("no such user")
-    return user
 
 
 def _revoke_tokens(user: User, now: datetime) -> None:
@@ -345,10 +343,7 @@ def set_password(
 
 
 def get_user(user_id: uuid.UUID) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise NotFound("no such user")
-    return user
+    return get_or_not_found(User, user_id, "no such user")
 
 
 def purge_expired_tokens(now: datetime | None = None, keep: timedelta = timedelta(days=30)) -> int:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 
 from server.domain import permissions
-from server.domain.errors import NotFound, ValidationFailed
+from server.domain.errors import ValidationFailed
 from server.domain.hazards import HazardPolicy
 from server.domain.parties import COMPLAINT_ANSWER_DAYS
 from server.domain.permissions import Principal
@@ -20,6 +20,7 @@ from server.domain.visits import DEFAULT_REPEAT_DAYS, DEFAULT_YEARLY_CAPS
 from server.extensions import db
 from server.models import Agency
 from server.schemas.agency import SECTION_SCHEMAS
+from server.services.lookup import get_or_not_found
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +109,7 @@ def view(agency: Agency) -> dict[str, Any]:
 
 def _agency(principal: Principal, allowed: frozenset[str], action: str) -> Agency:
     permissions.require_role(principal, allowed, action)
-    agency = db.session.get(Agency, principal.agency_id)
-    if agency is None:
-        raise NotFound("no such agency")
-    return agency
+    return get_or_not_found(Agency, principal.agency_id, "no such agency")
 
 
 def read(principal: Principal) -> dict[str, Any]:

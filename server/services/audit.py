@@ -15,9 +15,8 @@ import sqlalchemy.orm as so
 
 from server.domain import permissions
 from server.domain.permissions import Principal
-from server.extensions import db
 from server.models import AuditEntry
-from server.services.enterprises import Page
+from server.services.paging import Page, paginate
 
 
 def audit_trail(
@@ -35,11 +34,7 @@ def audit_trail(
         stmt = stmt.where(AuditEntry.entity == entity)
     if record_id:
         stmt = stmt.where(AuditEntry.record_id == record_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = db.session.scalars(
-        stmt.order_by(AuditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    )
-    return Page(list(rows), page, per_page, total)
+    return paginate(stmt, AuditEntry.id.desc(), page=page, per_page=per_page)
 
 
 class AuditTrailIsAppendOnly(RuntimeError):

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 
 from server.domain import penalties as rules
 from server.domain import permissions
-from server.domain.errors import NotFound, ValidationFailed
+from server.domain.errors import ValidationFailed
 from server.domain.permissions import Principal
 from server.domain.workdays import LIBRARY_YEARS, WorkCalendar
 from server.extensions import db
 from server.models import Agency, CalendarDay, CalendarYear, PenaltyDecision
+from server.services.lookup import get_or_not_found
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,7 @@ def set_day(
 
 def clear_day(day: date) -> int:
     """Drop a date's override: the library (or Monday–Friday) decides it again."""
-    row = db.session.get(CalendarDay, day)
-    if row is None:
-        raise NotFound(f"{day} has no override")
+    row = get_or_not_found(CalendarDay, day, f"{day} has no override")
     db.session.delete(row)
     db.session.flush()
     moved = _recount_deadlines(day)

@@ -526,7 +526,7 @@ class _Bureau:
 
     def _supervise(self, hazard: _Hazard) -> None:
         from server.schemas.hazards import TransitionSchema
-        from server.services import hazards
+        from server.services.hazards.steps import take_step
 
         at = hazard.found + timedelta(days=2)
         local = at.astimezone(_ZONE).date()
@@ -541,7 +541,7 @@ class _Bureau:
             }
         )
         action = payload.pop("action")
-        hazards.take_step(self.manager, uuid.UUID(hazard.id), action, payload, now=at)
+        take_step(self.manager, uuid.UUID(hazard.id), action, payload, now=at)
         self.counts["supervised"] = self.counts.get("supervised", 0) + 1
 
     def _follow_up(self, ordered: list[tuple[Principal, _Hazard]]) -> list[_Hazard]:
@@ -600,7 +600,8 @@ class _Bureau:
 
     def _draw(self) -> None:
         from server.schemas.draws import DrawPlanInputSchema
-        from server.services import draws
+        from server.services.draws.plans import create_plan
+        from server.services.draws.running import run_plan
 
         data = DrawPlanInputSchema().load(
             {
@@ -614,19 +615,20 @@ class _Bureau:
                 "period": "quarter",
             }
         )
-        plan = draws.create_plan(self.lead, data, now=self.now - timedelta(days=1))
-        draws.run_plan(self.lead, plan.id, now=self.now - timedelta(hours=2))
+        plan = create_plan(self.lead, data, now=self.now - timedelta(days=1))
+        run_plan(self.lead, plan.id, now=self.now - timedelta(hours=2))
         self.counts["draws"] = 1
 
     def _case(self, overdue: list[_Hazard]) -> None:
         """A penalty case against the enterprise whose order has been overdue the longest."""
         from server.schemas.cases import CaseInputSchema, DecisionInputSchema, ReviewInputSchema
-        from server.services import cases
+        from server.services.cases.proceedings import issue_decision, open_case, record_review
+        from server.services.cases.publication import publish
 
         today = self.now.astimezone(_ZONE).date()
         hazard = min(overdue, key=lambda h: h.deadline)
         opened = today - timedelta(days=14)
-        case = cases.open_case(
+        case = open_case(
             self.manager,
             CaseInputSchema().load(
                 {
@@ -638,7 +640,7 @@ class _Bureau:
             ),
             self.now,
         )
-        cases.record_review(
+        record_review(
             self.manager,
             case.id,
             ReviewInputSchema().load(
@@ -646,7 +648,7 @@ class _Bureau:
             ),
             self.now,
         )
-        decision = cases.issue_decision(
+        decision = issue_decision(
             self.manager,
             case.id,
             DecisionInputSchema().load(
@@ -660,7 +662,7 @@ class _Bureau:
             ),
             self.now,
         )
-        cases.publish(
+        publish(
             self.manager,
             decision.id,
             {"published_on": opened + timedelta(days=10)},

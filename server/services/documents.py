@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from PIL import Image, UnidentifiedImageError
 
-from server.domain.errors import NotFound
+from server.domain.dates import chinese_date
 from server.extensions import db
 from server.models import Agency, Document, Enterprise, Hazard, Inspection, User
-from server.render.pdf import (
+from server.render.documents import (
     LAYOUTS,
     CheckedItem,
     DocumentData,
@@ -25,6 +25,7 @@ from server.render.pdf import (
     render_document,
 )
 from server.services import attachments
+from server.services.lookup import get_or_not_found
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,7 @@ OUTCOME_TEXT = {
 
 
 def get_document(document_id: uuid.UUID) -> Document:
-    document = db.session.get(Document, document_id)
-    if document is None:
-        raise NotFound("no such document")
-    return document
+    return get_or_not_found(Document, document_id, "no such document")
 
 
 def _order_number(document: Document) -> str:
@@ -69,14 +67,10 @@ def _order_number(document: Document) -> str:
     return ""
 
 
-def _chinese_date(day: date) -> str:
-    return day.strftime("%Y年%m月%d日")
-
-
 def _chinese_date_text(text: str) -> str:
     """A ``YYYY-MM-DD`` date of a document's body as printed (anything else as it is)."""
     try:
-        return _chinese_date(date.fromisoformat(text))
+        return chinese_date(date.fromisoformat(text))
     except (TypeError, ValueError):
         return text
 
@@ -85,7 +79,7 @@ def _hazard_deadline(hazard: Any) -> str:
     """A hazard's deadline as printed; one fixed on the spot says so instead."""
     if hazard.fixed_on_spot:
         return "当场整改"
-    return _chinese_date(hazard.deadline) if hazard.deadline else ""
+    return chinese_date(hazard.deadline) if hazard.deadline else ""
 
 
 def _signature_png(agency_id: uuid.UUID, sha256: str) -> bytes | None:
@@ -141,8 +135,9 @@ def document_data(document: Document) -> DocumentData:
     representative = inspection.representative or {}
     started = inspection.started_at.astimezone(zone)
     ended = inspection.ended_at.astimezone(zone) if inspection.ended_at else None
-    time = started.strftime("%Y年%m月%d日 %H:%M") + (f" 至 {ended:%H:%M}" if ended else "")
-    signed_on = _chinese_date((ended or started).date())
+    until = f" 至 {ended:%H:%M}" if ended else ""
+    time = f"{chinese_date(started.date())} {started:%H:%M}{until}"
+    signed_on = chinese_date((ended or started).date())
     stop_until = body.get("stop_until")
     outcome = OUTCOME_TEXT.get(body.get("outcome", ""), "")
     if body.get("outcome") == "fail" and body.get("deadline"):
@@ -160,7 +155,7 @@ def document_data(document: Document) -> DocumentData:
         ),
         time=time,
         place=inspection.place,
-        issued_on=document.issued_at.astimezone(zone).strftime("%Y年%m月%d日"),
+        issued_on=chinese_date(document.issued_at.astimezone(zone).date()),
         inspectors=tuple(
             Inspector(users[i].display_name, users[i].cert_no or "") for i in team_ids if i in users
         ),
@@ -175,7 +170,7 @@ def document_data(document: Document) -> DocumentData:
         ),
         deadline=_chinese_date_text(body.get("deadline", "")),
         measures=tuple(MEASURE_TEXT.get(m, m) for m in body.get("measures", [])),
-        stop_until=_chinese_date(date.fromisoformat(stop_until)) if stop_until else "",
+        stop_until=chinese_date(date.fromisoformat(stop_until)) if stop_until else "",
         order_number=_order_number(document) if document.type == "reinspection_opinion" else "",
         outcome=outcome,
         signatures=_signatures(document, inspection, signed_on),

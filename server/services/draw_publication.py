@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from server.domain import draw as algorithm
-from server.domain.errors import NotFound
+from server.domain.draw.reading import read_document
 from server.domain.periods import period_label
 from server.extensions import db
 from server.models import Agency, Draw, DrawPlan, DrawSeed, Enterprise, Task, User
 from server.models.types import utcnow
-from server.services import draws
-from server.services.enterprises import Page
+from server.services.draws.reading import commitment_of, real_ids
+from server.services.lookup import get_or_not_found
+from server.services.paging import Page, paginate
 from server.services.tasks import hazards_found
 
 STATUS_TEXT = {"open": "未完成", "done": "已完成", "cancelled": "已作废（重新抽取）"}
@@ -51,14 +52,9 @@ def list_draws(agency_code: str | None = None, page: int = 1, per_page: int = PE
     stmt = sa.select(Draw)
     if agency_code:
         stmt = stmt.join(Agency, Agency.id == Draw.agency_id).where(Agency.code == agency_code)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    rows = list(
-        db.session.scalars(
-            stmt.order_by(Draw.drawn_at.desc(), Draw.attempt.desc(), Draw.id)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
+    order = (Draw.drawn_at.desc(), Draw.attempt.desc(), Draw.id)
+    found = paginate(stmt, *order, page=page, per_page=per_page)
+    rows = found.items
     agencies = _agencies({d.agency_id for d in rows})
     later = (
         {
@@ -91,7 +87,7 @@ def list_draws(agency_code: str | None = None, page: int = 1, per_page: int = PE
                 "fingerprint": d.fingerprint,
             }
         )
-    return Page(out, page, per_page, total)
+    return replace(found, items=out)
 
 
 def upcoming(agency_code: str | None = None, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -137,10 +133,7 @@ def upcoming(agency_code: str | None = None, now: datetime | None = None) -> lis
 
 
 def _get(draw_id: uuid.UUID) -> Draw:
-    draw = db.session.get(Draw, draw_id)
-    if draw is None:
-        raise NotFound("no such draw")
-    return draw
+    return get_or_not_found(Draw, draw_id, "no such draw")
 
 
 def document(draw_id: uuid.UUID) -> str:
@@ -153,8 +146,8 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
     draw = _get(draw_id)
     agency = db.session.get_one(Agency, draw.agency_id)
     zone = ZoneInfo(agency.timezone)
-    doc = algorithm.read_document(draw.document)
-    names = draws.real_ids(draw)
+    doc = read_document(draw.document)
+    names = real_ids(draw)
 
     def real(public_id: str) -> str:
         return names.get(public_id, public_id)
@@ -237,7 +230,7 @@ def publication(draw_id: uuid.UUID) -> dict[str, Any]:
                 },
             }
         )
-    seed = draws.commitment_of(draw)
+    seed = commitment_of(draw)
     commitment = None
     if seed is not None:
         planned = seed.planned_period_key or seed.period_key
@@ -295,8 +288,8 @@ def _name(user: User | None) -> str:
 def publication_json(draw_id: uuid.UUID) -> dict[str, Any]:
     """The verifiable document with the page's content beside it under ``publication``.
 
-    ``scripts/verify_draw.py`` and ``server.domain.draw.verify`` read only the document's own
-    members, so this one file both shows and proves the draw.
+    ``scripts/verify_draw.py`` and ``server.domain.draw.algorithm.verify`` read only the
+    document's own members, so this one file both shows and proves the draw.
     """
     body = json.loads(document(draw_id))
     body["publication"] = publication(draw_id)

@@ -5,7 +5,7 @@ reads the plans afresh each time, so new and changed plans need no restart. For 
 looks at the most recent fire time not after ``now``: if the plan has not dealt with it yet,
 it draws for that fire time's period. A scheduler that was down for three fire times
 therefore draws once (the latest), not three times, with the seed committed before the first
-of the missed ones (see ``draws.execute``); the commitments of the others lapse. Two
+of the missed ones (see ``execute``); the commitments of the others lapse. Two
 schedulers ticking at once make one draw: the second loses on the database's unique
 constraint and records nothing new.
 """
@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from server.cron import last_fire_at_or_before, parse_cron
 from server.domain.errors import DomainError
-from server.domain.periods import last_fire_at_or_before, parse_cron, period_key
+from server.domain.periods import period_key
 from server.extensions import db
 from server.models import Agency, DrawPlan
-from server.services import draws
+from server.services.draws.running import DrawExists, execute
+from server.services.draws.seeds import commit_next_seed, lapse_missed_commitments
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +81,12 @@ def _tick_plan(plan_id: uuid.UUID, now: datetime) -> PlanRun | None:
         plan = db.session.get_one(DrawPlan, plan_id)
         plan.last_fire_at = fire
         plan.last_error = run.error
-        draws.lapse_missed_commitments(plan, fire, run.period_key, now)
+        lapse_missed_commitments(plan, fire, run.period_key, now)
         db.session.commit()
     plan = db.session.get_one(DrawPlan, plan_id)
     try:
         with db.session.begin_nested():
-            draws.commit_next_seed(plan, agency, now)
+            commit_next_seed(plan, agency, now)
         db.session.commit()
     except sa.exc.IntegrityError:
         # Another scheduler committed the same period's seed first; theirs stands.
@@ -97,8 +99,8 @@ def _run(plan: DrawPlan, fire: datetime, now: datetime) -> PlanRun:
     key = period_key(plan.period, fire.astimezone(zone).date())
     plan_id = plan.id
     try:
-        draw = draws.execute(plan, now=now, operator_id=None, trigger="schedule", fire_at=fire)
-    except draws.DrawExists:
+        draw = execute(plan, now=now, operator_id=None, trigger="schedule", fire_at=fire)
+    except DrawExists:
         db.session.rollback()
         log.info("plan %s: %s is drawn already; nothing to do for %s", plan_id, key, fire)
         return PlanRun(plan_id, fire, key, "already_drawn")

@@ -47,6 +47,7 @@ from server.models import (
 )
 from server.models.types import utcnow
 from server.services import agency_settings, attachments
+from server.services.lookup import scalar_or_not_found
 from server.services.passwords import burn_time, hash_password, verify_password
 
 # Letters and digits that cannot be misread from paper (no 0/O, 1/I/L).
@@ -109,13 +110,12 @@ def issue_activation_code_by_uscc(
         uscc = normalize_uscc(uscc)
     except ValidationFailed:
         raise NotFound("本机关名录中没有这个统一社会信用代码") from None
-    enterprise_id = db.session.scalar(
+    enterprise_id = scalar_or_not_found(
         sa.select(Enterprise.id).where(
             Enterprise.uscc == uscc, Enterprise.agency_id == principal.agency_id
-        )
+        ),
+        "本机关名录中没有这个统一社会信用代码",
     )
-    if enterprise_id is None:
-        raise NotFound("本机关名录中没有这个统一社会信用代码")
     return issue_activation_code(principal, enterprise_id, now)
 
 
@@ -379,7 +379,7 @@ def notices(account: EnterpriseAccount) -> list[Notice]:
 
 def set_advance_notice(principal: Principal, plan_id: uuid.UUID, notice: bool) -> DrawPlan:
     """Whether the plan's drawn enterprises see their task before the visit."""
-    from server.services.draws import get_plan
+    from server.services.draws.plans import get_plan
 
     plan = get_plan(principal, plan_id)
     plan.advance_notice = notice

@@ -10,26 +10,19 @@ import sqlalchemy as sa
 
 from server.domain import permissions
 from server.domain.enterprises import SORTABLE_FIELDS, normalize_uscc
-from server.domain.errors import Conflict, NotFound, ValidationFailed
+from server.domain.errors import Conflict, ValidationFailed
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Document, Enterprise, Inspection, Scan, User
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[Any]
-    page: int
-    per_page: int
-    total: int
+from server.services.lookup import scalar_or_not_found
+from server.services.paging import Page, paginate
 
 
 def get_enterprise(enterprise_id: uuid.UUID) -> Enterprise:
     """Load one enterprise of the caller's agency (another agency's is simply not found)."""
-    enterprise = db.session.scalar(sa.select(Enterprise).where(Enterprise.id == enterprise_id))
-    if enterprise is None:
-        raise NotFound("no such enterprise")
-    return enterprise
+    return scalar_or_not_found(
+        sa.select(Enterprise).where(Enterprise.id == enterprise_id), "no such enterprise"
+    )
 
 
 def enterprises_by_id(ids: list[uuid.UUID]) -> list[Enterprise]:
@@ -131,14 +124,12 @@ def list_enterprises(
     ):
         if value is not None:
             stmt = stmt.where(column == value)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
     descending = sort.startswith("-")
     if sort.lstrip("-") not in SORTABLE_FIELDS:
         raise ValidationFailed(f"cannot sort by {sort}", fields={"sort": ["unknown field"]})
     column = getattr(Enterprise, sort.lstrip("-"))
     order = column.desc() if descending else column.asc()
-    stmt = stmt.order_by(order, Enterprise.id).limit(per_page).offset((page - 1) * per_page)
-    return Page(list(db.session.scalars(stmt)), page, per_page, total)
+    return paginate(stmt, order, Enterprise.id, page=page, per_page=per_page)
 
 
 @dataclass(frozen=True)

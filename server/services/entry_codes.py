@@ -13,7 +13,7 @@ from server.domain import entry_codes, permissions
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Agency, Enterprise
-from server.render.pdf import PosterData
+from server.render.posters import PosterData
 from server.services.enterprises import get_enterprise
 
 

@@ -17,14 +17,15 @@ from flask import current_app, has_app_context
 
 from server.database import dialect_insert
 from server.domain import hazards as lifecycle
+from server.domain.hazards import ESCALATION_LABELS
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Agency, Enterprise, Hazard, HazardEscalation
 from server.models.types import utcnow
 from server.services import hazard_state
 from server.services.calendar import working_calendar
-from server.services.enterprises import Page
-from server.services.hazards import ESCALATION_LABELS, OVERSEE_HAZARDS, local_today
+from server.services.hazards.common import OVERSEE_HAZARDS, local_today
+from server.services.paging import Page, count, sliced
 
 log = logging.getLogger(__name__)
 
@@ -321,15 +322,17 @@ def list_escalations(
         stmt = stmt.where(HazardEscalation.raised_on >= raised_from)
     if hazard_id:
         stmt = stmt.where(HazardEscalation.hazard_id == hazard_id)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
+    total = count(stmt)
     rows = db.session.execute(
-        stmt.order_by(
-            HazardEscalation.raised_on.desc(),
-            HazardEscalation.level.desc(),
-            HazardEscalation.id,
+        sliced(
+            stmt.order_by(
+                HazardEscalation.raised_on.desc(),
+                HazardEscalation.level.desc(),
+                HazardEscalation.id,
+            ),
+            page,
+            per_page,
         )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
     ).all()
     items = [
         {

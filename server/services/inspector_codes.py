@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from server.domain import inspector_codes as codes
-from server.domain.errors import Forbidden, NotFound
+from server.domain.errors import Forbidden
 from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Agency, DrawPlan, Task, User
+from server.services.lookup import scalar_or_not_found
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,10 @@ def issue(
 ) -> IssuedCode:
     """The caller's code, for one of their tasks or for a visit with no drawn task."""
     if task_id is not None:
-        task = db.session.scalar(
-            sa.select(Task).where(Task.id == task_id, Task.agency_id == principal.agency_id)
+        task = scalar_or_not_found(
+            sa.select(Task).where(Task.id == task_id, Task.agency_id == principal.agency_id),
+            "no such task",
         )
-        if task is None:
-            raise NotFound("no such task")
         if str(principal.user_id) not in {str(i) for i in task.inspector_ids}:
             raise Forbidden("only the task's team shows a code for it", code="not_on_team")
     token = codes.issue(key, principal.user_id, task_id, now)

@@ -25,8 +25,8 @@ import sqlalchemy as sa
 
 from server.domain import inspections
 from server.domain.annual_plan import GENERAL_KINDS, KEY_KINDS
+from server.domain.money import format_fen
 from server.domain.numbering import DOCUMENT_TYPES
-from server.domain.reporting import format_fen
 from server.domain.reporting_years import (
     YEAR_OF,
     day_span,
@@ -49,6 +49,7 @@ from server.models import (
     PenaltyCase,
     PenaltyDecision,
 )
+from server.services.paging import page_of, sliced
 
 # On-site measures that are 行政强制措施: a stop of production or of equipment.
 COMPULSORY_MEASURES = frozenset({"stop_production", "stop_use"})
@@ -601,7 +602,7 @@ def _records(figure: Figure, key: str, y: Year, page: int, per_page: int) -> Rec
             rows = [r for r in db.session.execute(stmt) if source.keep(r[0])]
             total = len(rows)
             summed = sum(int(r[2]) for r in rows) if amount is not None else None
-            chosen = rows[(page - 1) * per_page : page * per_page]
+            chosen = page_of(rows, page, per_page)
         else:
             count_columns: list[sa.ColumnElement[Any]] = [sa.func.count()]
             if amount is not None:
@@ -611,7 +612,7 @@ def _records(figure: Figure, key: str, y: Year, page: int, per_page: int) -> Rec
             ).one()
             total = int(counted[0])
             summed = int(counted[1]) if amount is not None else None
-            chosen = list(db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)))
+            chosen = list(db.session.execute(sliced(stmt, page, per_page)))
         items = [_item(kind, y, r[0], r[1], r[2] if amount is not None else None) for r in chosen]
         sections.append(Section(kind.name, kind.label, total, summed, items))
     amounts = [s.amount_fen for s in sections if s.amount_fen is not None]

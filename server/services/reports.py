@@ -14,8 +14,9 @@ import sqlalchemy as sa
 
 from server.domain import permissions
 from server.domain.errors import NotFound, ValidationFailed
+from server.domain.money import format_fen
 from server.domain.permissions import Principal
-from server.domain.reporting import Change, change, format_fen, rectification_rate
+from server.domain.reporting import Change, change, rectification_rate
 from server.extensions import db
 from server.models import (
     Agency,

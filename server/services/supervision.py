@@ -30,6 +30,7 @@ from server.models import (
     VisitEvaluation,
 )
 from server.models.types import utcnow
+from server.services.lookup import scalar_or_not_found
 from server.services.passwords import burn_time, hash_password, verify_password
 from server.services.visit_policy import visit_policy_for
 
@@ -279,13 +280,12 @@ def reply_to_complaint(
 ) -> VisitComplaint:
     """The inspecting agency's reply to a complaint about one of its visits."""
     require_role(principal, RECORD_COMPLAINTS, "replying to a complaint")
-    found = db.session.scalar(
+    found = scalar_or_not_found(
         sa.select(VisitComplaint).where(
             VisitComplaint.id == complaint_id, VisitComplaint.agency_id == principal.agency_id
-        )
+        ),
+        "no such complaint",
     )
-    if found is None:
-        raise NotFound("no such complaint")
     if found.status == parties.COMPLAINT_CLOSED:
         raise Conflict("the complaint is closed", code="complaint_closed")
     db.session.add(

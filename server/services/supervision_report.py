@@ -11,10 +11,9 @@ from datetime import date, datetime, time
 from openpyxl import Workbook
 
 from server.domain import parties, supervision
-from server.domain.errors import NotFound
-from server.extensions import db
 from server.models import Agency
 from server.services import supervision as service
+from server.services.lookup import get_or_not_found
 
 
 @dataclass
@@ -27,9 +26,7 @@ class MonthlyReport:
 
 def monthly(agency_id: uuid.UUID, month: date, now: datetime) -> MonthlyReport:
     """Every figure from the records of that agency and that month (local time)."""
-    agency = db.session.get(Agency, agency_id)
-    if agency is None:
-        raise NotFound("没有这个执法机关")
+    agency = get_or_not_found(Agency, agency_id, "没有这个执法机关")
     zone = service.ZONE
 
     def within(moment: datetime) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from server.domain import draw as algorithm
+from server.domain.draw import model as draw_model
 from server.domain.errors import ValidationFailed
 from server.domain.permissions import INSPECTOR
 from server.extensions import db
@@ -21,7 +21,7 @@ OPEN, DONE, CANCELLED = "open", "done", "cancelled"
 
 def create_for_draw(
     draw: Draw,
-    assignments: Sequence[algorithm.Assignment],
+    assignments: Sequence[draw_model.Assignment],
     *,
     title: str,
     enterprise_names: Mapping[str, str],

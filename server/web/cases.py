@@ -21,7 +21,10 @@ from server.domain import permissions
 from server.domain.errors import ValidationFailed
 from server.models.types import utcnow
 from server.schemas.cases import DecisionInputSchema, ReviewInputSchema
-from server.services import cases
+from server.services.cases.printed import decision_pdf as case_decision_pdf
+from server.services.cases.proceedings import issue_decision, record_review
+from server.services.cases.publication import publish
+from server.services.cases.views import get_case, list_cases
 from server.web.manager import _page_links, _page_number
 from server.web.manager import bp as manager_bp
 
@@ -57,8 +60,7 @@ def case_list() -> ResponseReturnValue:
     """The agency's cases, newest first, with each decision's publication state."""
     status = request.args.get("status")
     status = status if status in rules.CASE_STATUSES else None
-    found = cases.list_cases(g.principal, utcnow(), status=status, page=_page_number(), per_page=30)
-    page = cases_page(found)
+    page = list_cases(g.principal, utcnow(), status=status, page=_page_number(), per_page=30)
     return render_template(
         "manager/cases.html",
         page=page,
@@ -69,16 +71,10 @@ def case_list() -> ResponseReturnValue:
     )
 
 
-def cases_page(found: dict[str, Any]) -> Any:
-    from server.services.enterprises import Page
-
-    return Page(found["items"], found["page"], found["per_page"], found["total"])
-
-
 @manager_bp.get("/cases/<uuid:case_id>")
 def case(case_id: uuid.UUID) -> ResponseReturnValue:
     """One case: facts, legal reviews, the decision and its publication deadline."""
-    view = cases.get_case(g.principal, case_id, utcnow())
+    view = get_case(g.principal, case_id, utcnow())
     role = g.principal.role
     return render_template(
         "manager/case.html",
@@ -107,7 +103,7 @@ def review_case(case_id: uuid.UUID) -> ResponseReturnValue:
             "note": form.get("note", "").strip(),
         },
     )
-    cases.record_review(g.principal, case_id, data, utcnow())
+    record_review(g.principal, case_id, data, utcnow())
     return redirect(url_for("manager.case", case_id=case_id))
 
 
@@ -133,17 +129,17 @@ def decide_case(case_id: uuid.UUID) -> ResponseReturnValue:
                 "fine_fen": _fen(form.get("individual_fine_yuan", "")),
             }
         ]
-    cases.issue_decision(g.principal, case_id, _load(DecisionInputSchema(), body), utcnow())
+    issue_decision(g.principal, case_id, _load(DecisionInputSchema(), body), utcnow())
     return redirect(url_for("manager.case", case_id=case_id))
 
 
 @manager_bp.post("/cases/<uuid:case_id>/publish")
 def publish_case_decision(case_id: uuid.UUID) -> ResponseReturnValue:
     """Publish the case's decision today (公示)."""
-    view = cases.get_case(g.principal, case_id, utcnow())
+    view = get_case(g.principal, case_id, utcnow())
     if view.decision is None:
         raise ValidationFailed("this case has no decision to publish", code="no_decision")
-    cases.publish(g.principal, view.decision.id, {}, utcnow())
+    publish(g.principal, view.decision.id, {}, utcnow())
     return redirect(url_for("manager.case", case_id=case_id))
 
 
@@ -154,7 +150,7 @@ def decision_pdf(decision_id: uuid.UUID) -> ResponseReturnValue:
 
     from server.render.fonts import cjk_font
 
-    decision, pdf = cases.decision_pdf(
+    decision, pdf = case_decision_pdf(
         g.principal, decision_id, font=cjk_font(current_app.config.get("PDF_FONT_PATH"))
     )
     return Response(

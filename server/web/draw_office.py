@@ -24,7 +24,19 @@ from server.domain.errors import ValidationFailed
 from server.domain.periods import period_label
 from server.models.draws import RECUSAL_SOURCES
 from server.schemas.draws import DrawPlanInputSchema, RecusalInputSchema
-from server.services import draws, enterprises
+from server.services import enterprises
+from server.services.draws.plans import (
+    create_plan,
+    get_plan,
+    list_plans,
+    plan_view,
+    pool_candidates,
+    update_plan,
+)
+from server.services.draws.reading import draw_tasks, draw_view, get_draw, list_draws
+from server.services.draws.recusals import create_recusal, list_recusals
+from server.services.draws.recusals import delete_recusal as remove_recusal
+from server.services.draws.running import run_plan
 from server.web import messages
 from server.web.manager import bp as manager_bp
 
@@ -169,7 +181,7 @@ def _plan_form(
         rate_keys=stratum_keys(strata_by),
         rate_to_percent=rate_to_percent,
         stratum_label=stratum_label,
-        candidates=draws.pool_candidates(g.principal),
+        candidates=pool_candidates(g.principal),
         errors=errors,
         RISK_GRADES=RISK_GRADES,
         CREDIT_RATINGS=CREDIT_RATINGS,
@@ -190,11 +202,11 @@ def _validated(form: MultiDict[str, str], before: dict[str, Any] | None) -> dict
 @manager_bp.get("/draws")
 def draw_plans() -> ResponseReturnValue:
     """The agency's draw plans and its latest draws."""
-    plans = [draws.plan_view(p) for p in draws.list_plans(g.principal)]
+    plans = [plan_view(p) for p in list_plans(g.principal)]
     return render_template(
         "manager/draws.html",
         plans=plans,
-        draws=draws.list_draws(g.principal)[:50],
+        draws=list_draws(g.principal)[:50],
         period_label=period_label,
         PERIOD_LABELS=PERIOD_LABELS,
         TRIGGER_LABELS=TRIGGER_LABELS,
@@ -209,7 +221,7 @@ def new_draw_plan() -> ResponseReturnValue:
         defaults["name"] = ""
         return _plan_form(None, defaults)
     try:
-        plan = draws.create_plan(g.principal, _validated(request.form, None))
+        plan = create_plan(g.principal, _validated(request.form, None))
     except (ma.ValidationError, ValidationFailed) as exc:
         return _plan_form(None, plan_from_form(request.form), errors=_errors(exc), status=422)
     return redirect(url_for("manager.draw_plan", plan_id=plan.id))
@@ -218,12 +230,12 @@ def new_draw_plan() -> ResponseReturnValue:
 @manager_bp.get("/draw-plans/<uuid:plan_id>")
 def draw_plan(plan_id: uuid.UUID) -> ResponseReturnValue:
     """One plan: its settings, its draws, and the buttons to draw or redraw."""
-    plan = draws.plan_view(draws.get_plan(g.principal, plan_id))
+    plan = plan_view(get_plan(g.principal, plan_id))
     return render_template(
         "manager/draw_plan.html",
         plan=plan,
-        draws=draws.list_draws(g.principal, plan_id=plan_id),
-        candidates={str(u.id): u for u in draws.pool_candidates(g.principal)},
+        draws=list_draws(g.principal, plan_id=plan_id),
+        candidates={str(u.id): u for u in pool_candidates(g.principal)},
         stratum_label=stratum_label,
         rate_to_percent=rate_to_percent,
         period_label=period_label,
@@ -238,11 +250,11 @@ def draw_plan(plan_id: uuid.UUID) -> ResponseReturnValue:
 @manager_bp.route("/draw-plans/<uuid:plan_id>/edit", methods=["GET", "POST"])
 def edit_draw_plan(plan_id: uuid.UUID) -> ResponseReturnValue:
     """Change a plan; the whole plan is checked again, as the API does."""
-    before = draws.plan_view(draws.get_plan(g.principal, plan_id))
+    before = plan_view(get_plan(g.principal, plan_id))
     if request.method == "GET":
         return _plan_form(before, before)
     try:
-        draws.update_plan(g.principal, plan_id, _validated(request.form, before))
+        update_plan(g.principal, plan_id, _validated(request.form, before))
     except (ma.ValidationError, ValidationFailed) as exc:
         values = plan_from_form(request.form, before)
         return _plan_form(before, values, errors=_errors(exc), status=422)
@@ -253,15 +265,15 @@ def edit_draw_plan(plan_id: uuid.UUID) -> ResponseReturnValue:
 def run_draw_plan(plan_id: uuid.UUID) -> ResponseReturnValue:
     """Draw the plan for the current period; a redraw needs its public reason."""
     reason = request.form.get("redraw_reason", "").strip()[:1000] or None
-    draw = draws.run_plan(g.principal, plan_id, redraw_reason=reason)
+    draw = run_plan(g.principal, plan_id, redraw_reason=reason)
     return redirect(url_for("manager.draw", draw_id=draw.id))
 
 
 @manager_bp.get("/draws/<uuid:draw_id>")
 def draw(draw_id: uuid.UUID) -> ResponseReturnValue:
     """One draw: the teams drawn, each task's progress, the redraw form, the public page."""
-    view = draws.draw_view(draws.get_draw(g.principal, draw_id))
-    progress = draws.draw_tasks(g.principal, draw_id)
+    view = draw_view(get_draw(g.principal, draw_id))
+    progress = draw_tasks(g.principal, draw_id)
     return render_template(
         "manager/draw.html",
         d=view,
@@ -279,8 +291,8 @@ def draw(draw_id: uuid.UUID) -> ResponseReturnValue:
 
 
 def _recusal_page(errors: Any = None, values: Any = None, status: int = 200) -> ResponseReturnValue:
-    registry = draws.list_recusals(g.principal)
-    people = {u.id: u for u in draws.pool_candidates(g.principal)}
+    registry = list_recusals(g.principal)
+    people = {u.id: u for u in pool_candidates(g.principal)}
     names = {e.id: e for e in enterprises.enterprises_by_id([r.enterprise_id for r in registry])}
     return render_template(
         "manager/recusals.html",
@@ -316,7 +328,7 @@ def recusals() -> ResponseReturnValue:
                 "reason": form.get("reason", "").strip(),
             }
         )
-        draws.create_recusal(g.principal, data)
+        create_recusal(g.principal, data)
     except (ma.ValidationError, ValidationFailed) as exc:
         return _recusal_page(errors=_errors(exc), values=form, status=422)
     return redirect(url_for("manager.recusals"))
@@ -325,5 +337,5 @@ def recusals() -> ResponseReturnValue:
 @manager_bp.post("/recusals/<uuid:recusal_id>/delete")
 def delete_recusal(recusal_id: uuid.UUID) -> ResponseReturnValue:
     """Remove a recusal; later draws may send the inspector there again."""
-    draws.delete_recusal(g.principal, recusal_id)
+    remove_recusal(g.principal, recusal_id)
     return redirect(url_for("manager.recusals"))

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from server.domain.errors import NotFound
 from server.services import draw_publication
-from server.services.enterprises import Page
+from server.services.paging import Page
 
 bp = Blueprint("public_draws", __name__, template_folder="templates")
 
@@ -39,15 +39,13 @@ def _listing() -> tuple[Page, dict[str, str | None], list[dict[str, object]]]:
     page = draw_publication.list_draws(
         agency, page=_page_number(), per_page=draw_publication.PER_PAGE
     )
-    pages = max((page.total + page.per_page - 1) // page.per_page, 1)
-
     def link(endpoint: str, n: int) -> str:
         values: dict[str, Any] = {**request.args.to_dict(), "page": n}
         return url_for(endpoint, **values)
 
     links: dict[str, str | None] = {
         "prev": link(request.endpoint or "", page.page - 1) if page.page > 1 else None,
-        "next": link(request.endpoint or "", page.page + 1) if page.page < pages else None,
+        "next": link(request.endpoint or "", page.page + 1) if page.page < page.pages else None,
     }
     return page, links, draw_publication.upcoming(agency)
 
@@ -56,9 +54,8 @@ def _listing() -> tuple[Page, dict[str, str | None], list[dict[str, object]]]:
 def draw_list() -> ResponseReturnValue:
     """Published draws, a page at a time, and the scheduled ones with their commitments."""
     page, links, upcoming = _listing()
-    pages = max((page.total + page.per_page - 1) // page.per_page, 1)
     return render_template(
-        "draws.html", page=page, pages=pages, links=links, draws=page.items, upcoming=upcoming
+        "draws.html", page=page, pages=page.pages, links=links, draws=page.items, upcoming=upcoming
     )
 
 

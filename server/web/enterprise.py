@@ -22,9 +22,9 @@ from flask.typing import ResponseReturnValue
 
 from server.domain import parties
 from server.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from server.domain.hazards import STATUS_LABELS
 from server.domain.numbering import DOCUMENT_TITLES
 from server.services import enterprise_portal as portal
-from server.services.hazards import STATUS_LABELS
 from server.web.guarded import csrf_token, guard
 
 bp = Blueprint("enterprise", __name__, url_prefix="/enterprise", template_folder="templates")

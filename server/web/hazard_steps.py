@@ -23,7 +23,8 @@ from flask.typing import ResponseReturnValue
 from server.domain import hazards as lifecycle
 from server.domain.errors import NotFound, ValidationFailed
 from server.schemas.hazards import TransitionSchema
-from server.services import attachments, hazards
+from server.services import attachments
+from server.services.hazards.steps import take_step
 from server.web.manager import bp as manager_bp
 
 # Steps taken at the gate (fixing on the spot, a stop order with its on-site decision) stay
@@ -123,5 +124,5 @@ def hazard_step(hazard_id: uuid.UUID, action: str) -> ResponseReturnValue:
     if evidence:
         data["evidence_attachments"] = evidence
     data.pop("action")
-    hazards.take_step(g.principal, hazard_id, action, data)
+    take_step(g.principal, hazard_id, action, data)
     return redirect(url_for("manager.hazard", hazard_id=hazard_id) + "#history")

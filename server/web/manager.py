@@ -29,13 +29,19 @@ from server.domain import hazards as lifecycle
 from server.domain import permissions, visits
 from server.domain.enterprises import INDUSTRIES, RISK_GRADES
 from server.domain.errors import DomainError, Forbidden, TooManyRequests, Unauthorized
+from server.domain.hazards import ACTION_LABELS, ESCALATION_LABELS, OPEN, SORTS, STATUS_LABELS
 from server.domain.inspections import KIND_LABELS as INSPECTION_KIND_LABELS
+from server.domain.money import format_fen
 from server.domain.numbering import DOCUMENT_TITLES
 from server.domain.permissions import ROLE_LABELS
-from server.domain.reporting import format_fen
 from server.schemas.fields import in_service_range, reporting_zone
-from server.services import attachments, enterprises, escalation, hazards, web_sessions
-from server.services.hazards import READ_HAZARDS
+from server.services import attachments, enterprises, escalation, web_sessions
+from server.services.hazards.aggregates import aggregates, open_vs_closed
+from server.services.hazards.common import READ_HAZARDS, HazardFilters, agency_of, local_today
+from server.services.hazards.detail import hazard_detail, inspectors, later_evidence
+from server.services.hazards.lists import export_csv, list_hazards
+from server.services.hazards.steps import take_step
+from server.services.paging import Page
 from server.web import charts, messages
 
 bp = Blueprint("manager", __name__, url_prefix="/manage", template_folder="templates")
@@ -63,12 +69,12 @@ def _csrf_token() -> str:
 def _template_helpers() -> dict[str, Any]:
     return {
         "csrf_token": _csrf_token,
-        "STATUS_LABELS": hazards.STATUS_LABELS,
+        "STATUS_LABELS": STATUS_LABELS,
         "LEVEL_LABELS": lifecycle.LEVEL_LABELS,
         "INDUSTRIES": INDUSTRIES,
         "RISK_LABELS": RISK_GRADES,
-        "ACTION_LABELS": hazards.ACTION_LABELS,
-        "ESCALATION_LABELS": hazards.ESCALATION_LABELS,
+        "ACTION_LABELS": ACTION_LABELS,
+        "ESCALATION_LABELS": ESCALATION_LABELS,
         "ROLE_LABELS": ROLE_LABELS,
         "nav_items": nav_items,
         "may": may,
@@ -141,7 +147,7 @@ def _authenticate() -> ResponseReturnValue | None:
     if token:
         try:
             g.principal = web_sessions.principal_for(token)
-            g.timezone = hazards.agency_of(g.principal).timezone
+            g.timezone = agency_of(g.principal).timezone
         except (Unauthorized, Forbidden):
             session.pop("token", None)
     if g.principal is None and request.endpoint not in _PUBLIC_ENDPOINTS:
@@ -253,11 +259,11 @@ def _uuid_arg(name: str) -> uuid.UUID | None:
         return None
 
 
-def _filters(**fixed: Any) -> hazards.HazardFilters:
+def _filters(**fixed: Any) -> HazardFilters:
     args = request.args
     status = args.get("status", "open")
     values: dict[str, Any] = {
-        "status": status if status in (*lifecycle.STATUSES, hazards.OPEN) else None,
+        "status": status if status in (*lifecycle.STATUSES, OPEN) else None,
         "level": args.get("level") if args.get("level") in lifecycle.LEVELS else None,
         "industry": args.get("industry") if args.get("industry") in INDUSTRIES else None,
         "overdue": _bool_arg("overdue"),
@@ -269,7 +275,7 @@ def _filters(**fixed: Any) -> hazards.HazardFilters:
         "found_to": _date_arg("found_to"),
     }
     values.update(fixed)
-    return hazards.HazardFilters(**values)
+    return HazardFilters(**values)
 
 
 def _page_number() -> int:
@@ -281,12 +287,12 @@ def _page_number() -> int:
 
 def _sort() -> str:
     sort = request.args.get("sort", "-found_at")
-    return sort if sort.lstrip("-") in hazards.SORTS else "-found_at"
+    return sort if sort.lstrip("-") in SORTS else "-found_at"
 
 
-def _page_links(page: Any) -> dict[str, str | None]:
+def _page_links(page: Page) -> dict[str, str | None]:
     args = request.args.to_dict()
-    last = max((page.total + page.per_page - 1) // page.per_page, 1)
+    last = page.pages
 
     def link(n: int) -> str:
         return "?" + urlencode({**args, "page": n})
@@ -304,16 +310,16 @@ def dashboard() -> ResponseReturnValue:
     principal = g.principal
     if principal.role not in READ_HAZARDS:
         return redirect(home())
-    agency = hazards.agency_of(principal)
-    today = hazards.local_today(agency)
+    agency = agency_of(principal)
+    today = local_today(agency)
     try:
         year = int(request.args.get("year", today.year))
     except ValueError:
         year = today.year
     year = min(max(year, 2000), 2099)
-    stats = hazards.aggregates(principal, year=year, blocking_limit=20)
-    everything = hazards.aggregates(principal, blocking_limit=0)
-    series = hazards.open_vs_closed(principal)
+    stats = aggregates(principal, year=year, blocking_limit=20)
+    everything = aggregates(principal, blocking_limit=0)
+    series = open_vs_closed(principal)
     months = [s["month"][2:].replace("-", "/") for s in series]
     trend = charts.bars_and_line(
         months,
@@ -346,7 +352,7 @@ def dashboard() -> ResponseReturnValue:
 def hazard_list() -> ResponseReturnValue:
     """Hazards with filters; open ones unless asked otherwise."""
     filters = _filters()
-    page = hazards.list_hazards(
+    page = list_hazards(
         g.principal, filters, sort=_sort(), page=_page_number(), per_page=_PAGE
     )
     return render_template(
@@ -357,7 +363,7 @@ def hazard_list() -> ResponseReturnValue:
         args=request.args,
         heading="隐患清单",
         view="list",
-        inspectors=hazards.inspectors(g.principal),
+        inspectors=inspectors(g.principal),
         export=url_for("manager.export", **_query()),
     )
 
@@ -365,7 +371,7 @@ def hazard_list() -> ResponseReturnValue:
 @bp.get("/hazards.csv")
 def export() -> ResponseReturnValue:
     """The filtered list as a CSV file that Excel opens."""
-    body = hazards.export_csv(g.principal, _filters(), sort=_sort())
+    body = export_csv(g.principal, _filters(), sort=_sort())
     first = next(body)
 
     def chunks() -> Any:
@@ -384,7 +390,7 @@ def export() -> ResponseReturnValue:
 def overdue() -> ResponseReturnValue:
     """Hazards past their deadline, longest overdue first, and what the job escalated."""
     filters = _filters(status=None, overdue=True)
-    page = hazards.list_hazards(
+    page = list_hazards(
         g.principal, filters, sort="deadline", page=_page_number(), per_page=_PAGE
     )
     recent = escalation.list_escalations(g.principal, per_page=20)
@@ -396,7 +402,7 @@ def overdue() -> ResponseReturnValue:
         args=request.args,
         heading="逾期未整改隐患",
         view="overdue",
-        inspectors=hazards.inspectors(g.principal),
+        inspectors=inspectors(g.principal),
         escalations=recent.items,
         export=url_for("manager.export", **_query(overdue="1")),
     )
@@ -406,7 +412,7 @@ def overdue() -> ResponseReturnValue:
 def supervised() -> ResponseReturnValue:
     """Major hazards on the supervised list (挂牌督办) and their rectification plans."""
     filters = _filters(supervised=True)
-    page = hazards.list_hazards(
+    page = list_hazards(
         g.principal, filters, sort="found_at", page=_page_number(), per_page=_PAGE
     )
     return render_template(
@@ -417,7 +423,7 @@ def supervised() -> ResponseReturnValue:
         args=request.args,
         heading="挂牌督办重大事故隐患",
         view="supervised",
-        inspectors=hazards.inspectors(g.principal),
+        inspectors=inspectors(g.principal),
         export=url_for("manager.export", **_query(supervised="1")),
     )
 
@@ -425,7 +431,7 @@ def supervised() -> ResponseReturnValue:
 @bp.get("/hazards/<uuid:hazard_id>")
 def hazard(hazard_id: uuid.UUID) -> ResponseReturnValue:
     """One hazard: where it stands, photos, and every step with who, when and from where."""
-    detail = hazards.hazard_detail(g.principal, hazard_id)
+    detail = hazard_detail(g.principal, hazard_id)
     return render_template("manager/hazard.html", d=detail, h=detail["hazard"])
 
 
@@ -433,7 +439,7 @@ def hazard(hazard_id: uuid.UUID) -> ResponseReturnValue:
 def sign_off(hazard_id: uuid.UUID) -> ResponseReturnValue:
     """A manager signs a major hazard closed (审批销号)."""
     note = request.form.get("note", "").strip()[:2000] or None
-    hazards.take_step(g.principal, hazard_id, lifecycle.SIGN_OFF, {"note": note})
+    take_step(g.principal, hazard_id, lifecycle.SIGN_OFF, {"note": note})
     return redirect(url_for("manager.hazard", hazard_id=hazard_id))
 
 
@@ -443,14 +449,14 @@ def enterprise_hazards(enterprise_id: uuid.UUID) -> ResponseReturnValue:
     """One enterprise's page: its facts and gate code, its visits, documents and scans, and
     everything ever found there, newest first, with finding and later photos."""
     enterprise = enterprises.get_enterprise(enterprise_id)
-    page = hazards.list_hazards(
+    page = list_hazards(
         g.principal,
-        hazards.HazardFilters(enterprise_id=enterprise_id),
+        HazardFilters(enterprise_id=enterprise_id),
         sort="-found_at",
         page=_page_number(),
         per_page=_PAGE,
     )
-    evidence = hazards.later_evidence(g.principal, [r.hazard.id for r in page.items])
+    evidence = later_evidence(g.principal, [r.hazard.id for r in page.items])
     return render_template(
         "manager/enterprise.html",
         enterprise=enterprise,

@@ -18,7 +18,14 @@ from flask.typing import ResponseReturnValue
 from server.domain.reporting import completion_rate
 from server.domain.reporting_years import YEAR_RULE_TEXT
 from server.models.types import utcnow
-from server.services import cases, report_records, reports
+from server.services import report_records, reports
+from server.services.cases.public_list import (
+    PUBLIC_PER_PAGE,
+    PublicDecision,
+    public_decisions,
+)
+from server.services.cases.publication import publication_watch, publish
+from server.services.paging import Page, page_count
 from server.web import charts
 from server.web.manager import bp as manager_bp
 
@@ -31,7 +38,7 @@ _MAX_PUBLIC_PAGE = 100
 # --- public -----------------------------------------------------------------------------------
 
 
-def _decision_json(d: cases.PublicDecision) -> dict[str, Any]:
+def _decision_json(d: PublicDecision) -> dict[str, Any]:
     return {
         "number": d.number,
         "agency_name": d.agency_name,
@@ -54,17 +61,17 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return min(max(value, low), high)
 
 
-def _public_page() -> tuple[str | None, cases.PublicPage]:
+def _public_page() -> tuple[str | None, Page]:
     agency = request.args.get("agency") or None
-    page = cases.public_decisions(
+    page = public_decisions(
         agency,
         page=_int_arg("page", 1, 1, 1_000_000),
-        per_page=_int_arg("per_page", cases.PUBLIC_PER_PAGE, 1, _MAX_PUBLIC_PAGE),
+        per_page=_int_arg("per_page", PUBLIC_PER_PAGE, 1, _MAX_PUBLIC_PAGE),
     )
     return agency, page
 
 
-def _public_links(page: cases.PublicPage, endpoint: str) -> dict[str, str | None]:
+def _public_links(page: Page, endpoint: str) -> dict[str, str | None]:
     args = {k: v for k, v in request.args.items() if k in {"agency", "per_page"}}
 
     def link(n: int) -> str:
@@ -112,14 +119,14 @@ def penalties_json() -> ResponseReturnValue:
 def publication() -> ResponseReturnValue:
     """Decisions waiting for publication, those past the 7-working-day deadline, and this
     year's published late."""
-    watch = cases.publication_watch(g.principal, utcnow())
+    watch = publication_watch(g.principal, utcnow())
     return render_template("manager/publication.html", watch=watch)
 
 
 @manager_bp.post("/penalty-decisions/<uuid:decision_id>/publish")
 def publish_decision(decision_id: uuid.UUID) -> ResponseReturnValue:
     """Publish a decision today (公示) from the watch list."""
-    cases.publish(g.principal, decision_id, {}, utcnow())
+    publish(g.principal, decision_id, {}, utcnow())
     return redirect(url_for("manager.publication"))
 
 
@@ -201,7 +208,7 @@ def figure_records(figure: str) -> ResponseReturnValue:
         g.principal, figure, year, utcnow(), page=page, per_page=_RECORDS_PAGE
     )
     largest = max([s.total for s in found.sections] or [0])
-    pages = max((largest + _RECORDS_PAGE - 1) // _RECORDS_PAGE, 1)
+    pages = page_count(largest, _RECORDS_PAGE)
     return render_template(
         "manager/figure_records.html",
         found=found,

@@ -24,12 +24,13 @@ from flask.typing import ResponseReturnValue
 
 from server.domain import parties, supervision
 from server.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
+from server.domain.hazards import STATUS_LABELS
 from server.domain.numbering import DOCUMENT_TITLES
 from server.models.types import utcnow
 from server.schemas.fields import in_service_range
 from server.services import enterprise_portal, supervision_report
 from server.services import supervision as service
-from server.services.hazards import STATUS_LABELS
+from server.services.paging import page_count, page_of
 from server.web.guarded import csrf_token, guard
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervise", template_folder="templates")
@@ -138,9 +139,9 @@ def alerts() -> ResponseReturnValue:
         page = max(1, int(request.args.get("page", "1")))
     except ValueError:
         page = 1
-    pages = max(1, -(-len(found) // _ALERTS_PER_PAGE))
+    pages = page_count(len(found), _ALERTS_PER_PAGE)
     page = min(page, pages)
-    shown = found[(page - 1) * _ALERTS_PER_PAGE : page * _ALERTS_PER_PAGE]
+    shown = page_of(found, page, _ALERTS_PER_PAGE)
     return render_template(
         "supervisor/alerts.html",
         alerts=shown,

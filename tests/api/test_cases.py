@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from pypdf import PdfReader
 
 from server.models.types import utcnow
-from server.services import cases as case_service
+from server.services.cases.publication import flag_late_publications
 
 
 def today() -> str:
@@ -149,8 +151,8 @@ def test_publication_due_late_published_then_revoked_and_withdrawn(office, clien
 def test_the_daily_check_flags_a_late_decision_once(office, app) -> None:
     late = office.decide(office.open_case()).get_json()
     with app.app_context():
-        assert case_service.flag_late_publications(utcnow()) == 1
-        assert case_service.flag_late_publications(utcnow()) == 0
+        assert flag_late_publications(utcnow()) == 1
+        assert flag_late_publications(utcnow()) == 0
     got = office.client.get(f"/api/v1/penalty-decisions/{late['id']}", headers=office.manager)
     assert got.get_json()["late_flagged_on"] == today()
 
@@ -210,6 +212,16 @@ def test_the_decision_prints_as_a_pdf(office) -> None:
     )
     assert response.status_code == 200
     assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
+
+
+def test_the_printed_decision_writes_its_date_in_chinese_without_leading_zeros(office) -> None:
+    decision = office.decide(office.open_case(), on="2024-03-05").get_json()
+    response = office.client.get(
+        f"/api/v1/penalty-decisions/{decision['id']}/pdf", headers=office.manager
+    )
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "2024年3月5日" in text
+    assert "2024年03月05日" not in text and "2024-03-05" not in text
 
 
 def test_another_agencys_case_is_not_found(office, world, client) -> None:
@@ -273,7 +285,7 @@ def test_a_flagged_decision_stays_late_and_an_unflagged_past_deadline_counts_lat
     flagged = office.decide(office.open_case()).get_json()
     unflagged = office.decide(office.open_case(opened_on="2024-04-01"), on="2024-04-02").get_json()
     with app.app_context():
-        case_service.flag_late_publications(utcnow())
+        flag_late_publications(utcnow())
     # The daily check has not seen this one yet: the report counts it late all the same.
     third = office.decide(office.open_case(opened_on="2024-05-06"), on="2024-05-06").get_json()
     office.post(f"/api/v1/penalty-decisions/{flagged['id']}/publish", headers=office.lead)

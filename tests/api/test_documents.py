@@ -112,7 +112,7 @@ def test_an_onsite_stop_order_prints_until_when_the_stop_lasts(site, client) -> 
     (result,) = device.push([measures])
     assert result["status"] == "applied", result
     text = _text(_pdf(client, device, measures["id"]))
-    for expected in ("现场处理措施决定书", "责令暂时停产停业", "2024年06月30日"):
+    for expected in ("现场处理措施决定书", "责令暂时停产停业", "2024年6月30日"):
         assert expected in text, expected
 
 
@@ -258,5 +258,5 @@ def test_a_document_prints_the_legal_representative_the_onsite_one_and_dates_in_
     assert "现场负责人张伟安全科长" in record_text
     assert "当场整改" in record_text
     order_text = _text(_pdf(client, device, order["id"]))
-    assert "2024年05月20日" in order_text
+    assert "2024年5月20日" in order_text
     assert "2024-05-20" not in order_text

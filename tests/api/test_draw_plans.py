@@ -270,13 +270,14 @@ def test_verify_catches_a_published_name_that_is_not_the_one_drawn(app, field) -
 def test_recently_inspected_and_capped_enterprises_are_left_out(app, field, monkeypatch) -> None:
     from datetime import UTC, datetime, timedelta
 
-    import server.services.draws
     from server.models import Agency, Inspection
 
     # Mid-year, so that an inspection of this year can lie outside the 30-day window whatever
     # the day the suite runs.
     fixed_now = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
-    monkeypatch.setattr(server.services.draws, "utcnow", lambda: fixed_now)
+    monkeypatch.setattr("server.services.draws.plans.utcnow", lambda: fixed_now)
+    monkeypatch.setattr("server.services.draws.running.utcnow", lambda: fixed_now)
+    monkeypatch.setattr("server.services.draws.reading.utcnow", lambda: fixed_now)
     recent = field.enterprises["good0"]
     capped = field.enterprises["good1"]
     with app.app_context():

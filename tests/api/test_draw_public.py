@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server.domain.draw import verify
+from server.domain.draw.algorithm import verify
 from tests.draw_support import make_field
 from tests.sync_support import Device, hazard_op, inspection_op
 

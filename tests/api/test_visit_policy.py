@@ -54,12 +54,13 @@ def test_inspections_of_a_later_year_do_not_count_against_this_years_cap(gate) -
 
 
 def test_draws_and_the_plans_over_cap_list_use_the_plans_caps(world, client, app, monkeypatch):
-    import server.services.draws
 
     world.agency()
     field = make_field(world, client)
     fixed_now = datetime(2026, 6, 15, 2, 0, tzinfo=UTC)
-    monkeypatch.setattr(server.services.draws, "utcnow", lambda: fixed_now)
+    monkeypatch.setattr("server.services.draws.plans.utcnow", lambda: fixed_now)
+    monkeypatch.setattr("server.services.draws.running.utcnow", lambda: fixed_now)
+    monkeypatch.setattr("server.services.draws.reading.utcnow", lambda: fixed_now)
     wang = field.inspectors["wang"].username
     device = Device(client, world.login(wang, device_id="phone-w"), "phone-w")
     team = field.ids("wang", "li")

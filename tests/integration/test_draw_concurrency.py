@@ -14,7 +14,9 @@ from server.domain.permissions import Principal
 from server.extensions import db
 from server.models import Draw, DrawPlan, DrawSeed, Task, User
 from server.schemas.draws import DrawPlanInputSchema
-from server.services import draws
+from server.services.draws import running
+from server.services.draws.plans import create_plan
+from server.services.draws.running import build_pool
 from tests.draw_support import make_field, plan_payload, tick_in_own_process
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -35,14 +37,14 @@ def test_two_simultaneous_runs_make_exactly_one_draw(
     plan = f.create_plan()
     # Both runs have read "no draw yet" before either writes: the race the constraint settles.
     both_read = threading.Barrier(2, timeout=10)
-    real_build_pool = draws.build_pool
+    real_build_pool = build_pool
 
     def build_pool_together(*args, **kwargs):
         pool = real_build_pool(*args, **kwargs)
         both_read.wait()
         return pool
 
-    monkeypatch.setattr(draws, "build_pool", build_pool_together)
+    monkeypatch.setattr(running, "build_pool", build_pool_together)
     statuses: list[int] = []
     bodies: list[dict] = []
     errors: list[BaseException] = []
@@ -83,7 +85,7 @@ def test_two_scheduler_processes_ticking_at_once_make_one_draw(
         lead = db.session.scalar(sa.select(User).where(User.role == "lead"))
         principal = Principal(lead.id, lead.agency_id, lead.role, lead.username)
         body = DrawPlanInputSchema().load(plan_payload(cron="0 9 1 * *", period="month"))
-        plan_id = draws.create_plan(principal, body, now=created).id
+        plan_id = create_plan(principal, body, now=created).id
     fire = datetime(2024, 2, 1, 9, 0, 20, tzinfo=SHANGHAI).astimezone(UTC)
 
     spawn = multiprocessing.get_context("spawn")

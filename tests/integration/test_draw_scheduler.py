@@ -11,12 +11,14 @@ import sqlalchemy as sa
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from server import scheduler
-from server.domain.draw import verify
+from server.domain.draw.algorithm import verify
 from server.domain.permissions import Principal
 from server.domain.workdays import DEFAULT_CALENDAR
 from server.extensions import db
 from server.models import Draw, DrawPlan, DrawSeed, Task, User
-from server.services import calendar, draw_publication, draw_schedule, draws
+from server.services import calendar, draw_publication, draw_schedule
+from server.services.draws.plans import create_plan, update_plan
+from server.services.draws.running import execute
 from tests.draw_support import make_field, plan_payload
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -39,7 +41,7 @@ def plan_id(app, world, client):
         body = plan_payload(cron=MONTHLY, period="month")
         from server.schemas.draws import DrawPlanInputSchema
 
-        plan = draws.create_plan(principal, DrawPlanInputSchema().load(body), now=CREATED)
+        plan = create_plan(principal, DrawPlanInputSchema().load(body), now=CREATED)
         return plan.id
 
 
@@ -101,7 +103,7 @@ def test_missed_runs_fire_once_on_start_up_for_the_latest_period(app, plan_id) -
 def test_a_period_drawn_by_hand_is_not_drawn_again_by_the_schedule(app, plan_id) -> None:
     with app.app_context():
         plan = db.session.get(DrawPlan, plan_id)
-        draws.execute(plan, now=_at(2, 1, 8), operator_id=None, trigger="manual")
+        execute(plan, now=_at(2, 1, 8), operator_id=None, trigger="manual")
     runs = _tick(app, _at(2, 1, 9))
     assert [r.outcome for r in runs] == ["already_drawn"]
     assert len(_draws(app)) == 1
@@ -141,7 +143,7 @@ def test_a_new_plan_is_picked_up_without_a_restart(app, plan_id) -> None:
         from server.schemas.draws import DrawPlanInputSchema
 
         body = plan_payload(name="第二个计划", cron="30 9 * * 1", period="year")
-        draws.create_plan(principal, DrawPlanInputSchema().load(body), now=_at(1, 20, 0))
+        create_plan(principal, DrawPlanInputSchema().load(body), now=_at(1, 20, 0))
     runs = _tick(app, _at(2, 1, 10))
     # Plan 1 fires on 1 February; plan 2 fired on Monday 29 January for 2024.
     assert sorted(r.period_key for r in runs) == ["2024", "2024-02"]
@@ -162,7 +164,7 @@ def test_task_due_dates_count_the_days_off_of_the_override_table(app, plan_id) -
         plan = db.session.get(DrawPlan, plan_id)
         # A day off the installed calendar library does not know about.
         calendar.set_day(date(2024, 3, 19), False, "临时调整")
-        draw = draws.execute(plan, now=_at(3, 18, 10), operator_id=None, trigger="manual")
+        draw = execute(plan, now=_at(3, 18, 10), operator_id=None, trigger="manual")
         due = {
             t.due_date for t in db.session.scalars(sa.select(Task).where(Task.draw_id == draw.id))
         }
@@ -181,7 +183,7 @@ def test_a_draw_after_months_of_downtime_uses_the_earliest_commitment(app, plan_
         february = db.session.scalar(sa.select(DrawSeed).where(DrawSeed.plan_id == plan_id))
         assert february.period_key == "2024-02"
         # While the scheduler is down, an edit of the plan commits April's seed as well.
-        draws.update_plan(_principal(), plan_id, {"name": "改名后的计划"}, now=_at(3, 5, 10))
+        update_plan(_principal(), plan_id, {"name": "改名后的计划"}, now=_at(3, 5, 10))
         commitments = {s.period_key: s.commitment for s in db.session.scalars(sa.select(DrawSeed))}
     assert set(commitments) == {"2024-02", "2024-04"}
     with app.app_context():
@@ -243,7 +245,7 @@ def test_a_manual_run_never_takes_another_periods_commitment(app, plan_id) -> No
     with app.app_context():
         plan = db.session.get(DrawPlan, plan_id)
         # February's commitment is overdue, but a lead drawing May by hand does not take it.
-        draw = draws.execute(plan, now=_at(5, 10, 10), operator_id=None, trigger="manual")
+        draw = execute(plan, now=_at(5, 10, 10), operator_id=None, trigger="manual")
         assert draw.committed_at is None
         february = db.session.scalar(sa.select(DrawSeed).where(DrawSeed.plan_id == plan_id))
         assert february.used_by_draw_id is None

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from server.domain.draw import (
+from server.domain.draw.algorithm import SeededStream, run_draw, verify
+from server.domain.draw.model import (
     ALGORITHM_VERSION,
     DrawInfeasible,
     DrawInputs,
@@ -22,17 +23,11 @@ from server.domain.draw import (
     InvalidDrawParameters,
     OutsideInspector,
     Pair,
-    SeededStream,
     canonical_json,
-    fingerprint,
-    normalize_rate,
-    pseudonym,
-    pseudonymize,
-    read_document,
-    run_draw,
-    seed_commitment,
-    verify,
 )
+from server.domain.draw.pseudonyms import pseudonym, pseudonymize
+from server.domain.draw.reading import read_document
+from server.domain.draw.snapshot import fingerprint, normalize_rate, seed_commitment
 from server.domain.errors import ValidationFailed
 
 DRAW_DATE = date(2025, 3, 3)

@@ -10,7 +10,8 @@ from fractions import Fraction
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from server.domain.draw import (
+from server.domain.draw.algorithm import run_draw, verify
+from server.domain.draw.model import (
     DrawInfeasible,
     DrawInputs,
     DrawParameters,
@@ -19,10 +20,8 @@ from server.domain.draw import (
     Inspector,
     OutsideInspector,
     Pair,
-    pseudonymize,
-    run_draw,
-    verify,
 )
+from server.domain.draw.pseudonyms import pseudonymize
 
 DRAW_DATE = date(2025, 3, 3)
 STRATA = ["risk:poor", "risk:medium", "credit:B", "credit:A"]

@@ -13,14 +13,8 @@ from collections.abc import Hashable, Iterable
 from datetime import date
 from itertools import combinations
 
-from server.domain.draw import (
-    DrawInputs,
-    DrawParameters,
-    Enterprise,
-    Inspector,
-    SeededStream,
-    run_draw,
-)
+from server.domain.draw.algorithm import SeededStream, run_draw
+from server.domain.draw.model import DrawInputs, DrawParameters, Enterprise, Inspector
 
 DRAW_DATE = date(2025, 3, 3)
 

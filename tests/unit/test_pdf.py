@@ -14,22 +14,23 @@ from PIL import Image
 pypdf = pytest.importorskip("pypdf")
 
 from server.domain.entry_codes import derive_key, entry_url, issue_token  # noqa: E402
-from server.render.fonts import CjkFont, builtin_cid_font, cjk_font  # noqa: E402
-from server.render.pdf import (  # noqa: E402
+from server.domain.money import format_yuan, yuan_in_words  # noqa: E402
+from server.render.documents import (  # noqa: E402
     LAYOUTS,
-    POSTER_QR_BOX,
-    POSTER_QR_SIZE,
     CheckedItem,
     DocumentData,
     HazardEntry,
     Inspector,
-    PosterData,
     SignatureLine,
-    format_yuan,
     render_document,
+)
+from server.render.fonts import CjkFont, builtin_cid_font, cjk_font  # noqa: E402
+from server.render.posters import (  # noqa: E402
+    POSTER_QR_BOX,
+    POSTER_QR_SIZE,
+    PosterData,
     render_entry_poster,
     render_entry_posters,
-    yuan_in_words,
 )
 from server.render.qr import qr_png  # noqa: E402
 from tests.qr_support import qr_texts  # noqa: E402
@@ -172,6 +173,25 @@ def test_a_penalty_decision_prints_the_fine_in_words_and_figures() -> None:
     text = squeeze(text_of(render_document(make_document("penalty_decision"))))
     assert "罚款人民币叁万元整（¥30,000.00）" in text
     assert "当事人" in text
+
+
+CLOSING_MARKS = "）)，。、；：！？」』》"
+
+
+@pytest.mark.parametrize("font", FONTS)
+def test_no_printed_line_begins_with_a_closing_bracket_or_punctuation(font: CjkFont) -> None:
+    clause = "违反《中华人民共和国安全生产法》（2021年修正）第三十六条，责令改正（当场改正。）；"
+    hazard = HazardEntry(
+        "安全出口被占用（堆放杂物）。", "一般", "《中华人民共和国消防法》第二十八条", ""
+    )
+    for shift in range(24):
+        # Each shift moves every break by one character, so every mark meets a line end.
+        doc = make_document(
+            "rectification_order", findings="现" * shift + clause * 4, hazards=(hazard,) * 2
+        )
+        lines = text_of(render_document(doc, font=font)).splitlines()
+        starts = [line.strip() for line in lines if line.strip()[:1] in set(CLOSING_MARKS)]
+        assert starts == [], f"shift {shift}"
 
 
 def test_long_findings_run_over_several_pages_with_numbered_footers() -> None:

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from server.domain.money import format_fen
 from server.domain.reporting import (
     Change,
     change,
     completion_rate,
-    format_fen,
     format_percent,
     rectification_rate,
 )

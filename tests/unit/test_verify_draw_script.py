@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 
-from server.domain.draw import (
+from server.domain.draw.algorithm import run_draw, verify
+from server.domain.draw.model import (
     DrawInputs,
     DrawParameters,
     Enterprise,
     Inspector,
     OutsideInspector,
     Pair,
-    run_draw,
-    verify,
 )
 from server.domain.errors import ValidationFailed
 

@@ -1,23 +1,20 @@
-"""PDF output: gate-code posters (扫码入企) and the enforcement documents handed over on site."""
+"""The enforcement documents handed over on site, as PDF."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import partial
 from typing import Any
 from xml.sax.saxutils import escape
 
-from PIL import Image as PILImage
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -30,264 +27,15 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from server.domain.money import format_yuan, yuan_in_words
 from server.domain.numbering import DOCUMENT_TYPES, is_provisional_number
-from server.render.fonts import CjkFont, cjk_font
-from server.render.qr import qr_png
+from server.render.fonts import CjkFont, cjk_font, paragraph_style
+from server.render.kinsoku import ChineseParagraph
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
-OFFICIAL_RED = colors.HexColor("#C00000")
+
 RULE_GREY = colors.HexColor("#888888")
 PROVISIONAL_MARK = "临时编号"
-
-
-# --------------------------------------------------------------------------- money
-
-
-_DIGITS = "零壹贰叁肆伍陆柒捌玖"
-_GROUP_UNITS = ("", "万", "亿", "万亿")
-
-
-def format_yuan(fen: int) -> str:
-    """Integer fen as figures: 316458026 -> '¥3,164,580.26'."""
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{yuan:,}.{cents:02d}"
-
-
-def yuan_in_words(fen: int) -> str:
-    """Integer fen in the capital numerals that documents and receipts require (大写金额)."""
-    if fen < 0:
-        raise ValueError("an amount in words cannot be negative")
-    yuan, cents = divmod(fen, 100)
-    jiao, fen_digit = divmod(cents, 10)
-    if yuan == 0 and cents == 0:
-        return "零元整"
-    words = _integer_in_words(yuan) + "元" if yuan else ""
-    if cents == 0:
-        return words + "整"
-    if jiao:
-        words += _DIGITS[jiao] + "角"
-    elif yuan:
-        words += "零"  # 壹佰元零伍分: the missing jiao is spoken
-    if fen_digit:
-        return words + _DIGITS[fen_digit] + "分"
-    # 整 after 角 is optional in the payment rules; writing it leaves no room to add 分.
-    return words + "整"
-
-
-def _integer_in_words(number: int) -> str:
-    groups: list[int] = []
-    while number:
-        number, group = divmod(number, 10000)
-        groups.append(group)
-    out = ""
-    pending_zero = False
-    for index in reversed(range(len(groups))):
-        group = groups[index]
-        if group == 0:
-            pending_zero = bool(out)
-            continue
-        if out and (pending_zero or group < 1000):
-            out += "零"
-        out += _group_in_words(group) + _GROUP_UNITS[index]
-        pending_zero = False
-    return out
-
-
-def _group_in_words(group: int) -> str:
-    out = ""
-    zero = False
-    for place, unit in ((1000, "仟"), (100, "佰"), (10, "拾"), (1, "")):
-        digit = group // place % 10
-        if digit == 0:
-            zero = bool(out)
-            continue
-        if zero:
-            out += "零"
-            zero = False
-        out += _DIGITS[digit] + unit
-    return out
-
-
-# --------------------------------------------------------------------------- posters
-
-
-@dataclass(frozen=True)
-class PosterData:
-    """One enterprise's gate poster: who it is, the URL in its QR, and who issued it."""
-
-    enterprise_name: str
-    uscc: str
-    url: str
-    agency_name: str
-    code_version: int
-    issued_on: date
-
-
-POSTER_TITLE = "扫码入企"
-POSTER_SUBTITLE = "安全生产执法检查入企码"
-POSTER_INSPECTOR_LINE = "执法人员到达后请扫描此码登记"
-POSTER_PUBLIC_LINE = (
-    "此码是安全生产执法人员进入本单位检查时的登记码，用于记录检查的时间、地点和人员，"
-    "减少重复检查。群众扫码可查看说明；本码不涉及任何收费、支付或个人信息填写。"
-)
-POSTER_QR_SIZE = 125 * mm
-# Pixels per module of the embedded PNG: enough that viewers which smooth scaled images
-# still show crisp module edges, small enough that a district's posters stay light.
-POSTER_QR_BOX = 4
-
-
-def render_entry_poster(card: PosterData, font: CjkFont | None = None) -> bytes:
-    """An A4 poster for one enterprise's gate."""
-    return render_entry_posters([card], font=font)
-
-
-def render_entry_posters(cards: Iterable[PosterData], font: CjkFont | None = None) -> bytes:
-    """One PDF, one poster per page, for printing a whole district at once.
-
-    Cards are consumed one at a time and each QR image is made just before its page is
-    drawn, so a generator over thousands of enterprises never holds them all.
-    """
-    font = font or cjk_font()
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
-    canvas.setTitle(POSTER_SUBTITLE)
-    pages = 0
-    for card in cards:
-        _draw_poster(canvas, card, font)
-        canvas.showPage()
-        pages += 1
-    if pages == 0:
-        raise ValueError("no posters to render")
-    canvas.save()
-    return buffer.getvalue()
-
-
-def _draw_poster(canvas: Canvas, card: PosterData, font: CjkFont) -> None:
-    left, right = 18 * mm, PAGE_WIDTH - 18 * mm
-    width = right - left
-    centre = PAGE_WIDTH / 2
-
-    def from_top(distance: float) -> float:
-        return PAGE_HEIGHT - distance
-
-    canvas.setStrokeColor(OFFICIAL_RED)
-    canvas.setLineWidth(3)
-    canvas.rect(10 * mm, 10 * mm, PAGE_WIDTH - 20 * mm, PAGE_HEIGHT - 20 * mm)
-    canvas.setLineWidth(0.8)
-    canvas.rect(12 * mm, 12 * mm, PAGE_WIDTH - 24 * mm, PAGE_HEIGHT - 24 * mm)
-
-    _centred_line(canvas, card.agency_name, font, 15, centre, from_top(27 * mm), width)
-
-    _centred_line(
-        canvas,
-        POSTER_TITLE,
-        font,
-        60,
-        centre,
-        from_top(52 * mm),
-        width,
-        bold=True,
-        color=OFFICIAL_RED,
-    )
-    _centred_line(canvas, POSTER_SUBTITLE, font, 24, centre, from_top(66 * mm), width)
-
-    name_style = _style(font, "poster-name", 22, leading=28, alignment=TA_CENTER)
-    name_bottom = _draw_paragraph(
-        canvas,
-        card.enterprise_name,
-        _fit_style(card.enterprise_name, name_style, width, 16),
-        left,
-        from_top(73 * mm),
-        width,
-    )
-    _centred_line(
-        canvas, f"统一社会信用代码：{card.uscc}", font, 12, centre, name_bottom - 6 * mm, width
-    )
-
-    qr_top = min(name_bottom - 10 * mm, from_top(92 * mm))
-    # Greyscale, not the RGB reportlab would make of a 1-bit PNG: a third of the bytes on
-    # every page of a district's print run.
-    qr_image = PILImage.open(io.BytesIO(qr_png(card.url, box_size=POSTER_QR_BOX))).convert("L")
-    qr = ImageReader(qr_image)
-    canvas.drawImage(
-        qr, centre - POSTER_QR_SIZE / 2, qr_top - POSTER_QR_SIZE, POSTER_QR_SIZE, POSTER_QR_SIZE
-    )
-
-    line_top = qr_top - POSTER_QR_SIZE - 11 * mm
-    _centred_line(canvas, POSTER_INSPECTOR_LINE, font, 22, centre, line_top, width, bold=True)
-    public_style = _style(font, "poster-public", 11.5, leading=17, alignment=TA_LEFT)
-    _draw_paragraph(
-        canvas,
-        POSTER_PUBLIC_LINE,
-        public_style,
-        left + 8 * mm,
-        line_top - 7 * mm,
-        width - 16 * mm,
-    )
-
-    grey = colors.HexColor("#444444")
-    small = (
-        f"发码单位：{card.agency_name}　　码版本：第 {card.code_version} 版　　"
-        f"发放日期：{card.issued_on.year}年{card.issued_on.month}月{card.issued_on.day}日"
-    )
-    _centred_line(canvas, small, font, 9, centre, 23 * mm, width, color=grey)
-    _centred_line(canvas, card.url, font, 7.5, centre, 18 * mm, width, color=grey)
-
-
-def _centred_line(
-    canvas: Canvas,
-    text: str,
-    font: CjkFont,
-    size: float,
-    x: float,
-    y: float,
-    max_width: float,
-    *,
-    bold: bool = False,
-    color: colors.Color = colors.black,
-) -> None:
-    """One line, shrunk until it fits rather than running off the page."""
-    while size > 6 and canvas.stringWidth(text, font.name, size) > max_width:
-        size -= 0.5
-    canvas.setFont(font.name, size)
-    canvas.saveState()
-    canvas.setFillColor(color)
-    if bold:
-        # The CJK fonts come in one weight; a thin stroke in the text colour thickens titles
-        # the way a bold face would. The render mode is graphics state, hence save/restore.
-        canvas.setStrokeColor(color)
-        canvas.setLineWidth(size / 40)
-        text_object = canvas.beginText()
-        text_object.setFont(font.name, size)
-        text_object.setTextRenderMode(2)
-        text_object.setTextOrigin(x - canvas.stringWidth(text, font.name, size) / 2, y)
-        text_object.textLine(text)
-        canvas.drawText(text_object)
-    else:
-        canvas.drawCentredString(x, y, text)
-    canvas.restoreState()
-
-
-def _draw_paragraph(
-    canvas: Canvas, text: str, style: ParagraphStyle, x: float, top: float, width: float
-) -> float:
-    """Draw wrapped text whose first line starts at ``top``; return where it ends."""
-    paragraph = Paragraph(escape(text), style)
-    _, height = paragraph.wrapOn(canvas, width, PAGE_HEIGHT)
-    paragraph.drawOn(canvas, x, top - height)
-    return top - height
-
-
-def _fit_style(text: str, style: ParagraphStyle, width: float, min_size: float) -> ParagraphStyle:
-    """Shrink a style until ``text`` fits on one line, down to ``min_size``; then it wraps."""
-    size = style.fontSize
-    while size > min_size and stringWidth(text, style.fontName, size) > width:
-        size -= 1
-    return ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size, leading=size * 1.3)
-
-
-# --------------------------------------------------------------------------- documents
 
 
 @dataclass(frozen=True)
@@ -447,26 +195,20 @@ class _Styles:
 
     def __init__(self, font: CjkFont) -> None:
         self.font = font
-        self.agency = _style(font, "agency", 16, leading=24, alignment=TA_CENTER)
-        self.title = _style(font, "title", 22, leading=32, alignment=TA_CENTER)
-        self.number = _style(font, "number", 11.5, leading=18, alignment=TA_CENTER)
-        self.heading = _style(font, "heading", 12, leading=20, spaceBefore=8, spaceAfter=2)
-        self.body = _style(font, "body", 11.5, leading=19, firstLineIndent=23)
-        self.plain = _style(font, "plain", 11.5, leading=20)
-        self.cell = _style(font, "cell", 10, leading=14)
-        self.cell_head = _style(font, "cell-head", 10, leading=14, alignment=TA_CENTER)
-        self.right = _style(font, "right", 11.5, leading=20, alignment=TA_RIGHT)
-
-
-def _style(font: CjkFont, name: str, size: float, **extra: Any) -> ParagraphStyle:
-    extra.setdefault("leading", size * 1.4)
-    # CJK wrapping breaks between any two characters, as Chinese typesetting does.
-    return ParagraphStyle(name, fontName=font.name, fontSize=size, wordWrap="CJK", **extra)
+        self.agency = paragraph_style(font, "agency", 16, leading=24, alignment=TA_CENTER)
+        self.title = paragraph_style(font, "title", 22, leading=32, alignment=TA_CENTER)
+        self.number = paragraph_style(font, "number", 11.5, leading=18, alignment=TA_CENTER)
+        self.heading = paragraph_style(font, "heading", 12, leading=20, spaceBefore=8, spaceAfter=2)
+        self.body = paragraph_style(font, "body", 11.5, leading=19, firstLineIndent=23)
+        self.plain = paragraph_style(font, "plain", 11.5, leading=20)
+        self.cell = paragraph_style(font, "cell", 10, leading=14)
+        self.cell_head = paragraph_style(font, "cell-head", 10, leading=14, alignment=TA_CENTER)
+        self.right = paragraph_style(font, "right", 11.5, leading=20, alignment=TA_RIGHT)
 
 
 def _para(text: str, style: ParagraphStyle) -> Paragraph:
     # Line breaks typed by the inspector are kept; everything else is text, not markup.
-    return Paragraph(escape(text).replace("\n", "<br/>"), style)
+    return ChineseParagraph(escape(text).replace("\n", "<br/>"), style)
 
 
 def render_document(doc: DocumentData, font: CjkFont | None = None) -> bytes:
@@ -525,7 +267,7 @@ def _header(doc: DocumentData, title: str, styles: _Styles) -> list[Flowable]:
     return [
         _para(doc.agency_name, styles.agency),
         _para(title, styles.title),
-        Paragraph(number, styles.number),
+        ChineseParagraph(number, styles.number),
         Spacer(1, 4 * mm),
     ]
 
@@ -593,7 +335,7 @@ def _hazards(doc: DocumentData, layout: TypeLayout, styles: _Styles) -> list[Flo
             [
                 _para(str(index), styles.cell_head),
                 _para(hazard.description, styles.cell),
-                Paragraph(
+                ChineseParagraph(
                     f'<font color="#C00000">{escape(level)}</font>'
                     if level == "重大"
                     else escape(level),
@@ -704,7 +446,7 @@ def _signatures(doc: DocumentData, layout: TypeLayout, styles: _Styles) -> list[
         seal = f"{escape(doc.agency_name)}（印章）"
         if doc.issued_on:
             seal += f"<br/>{escape(doc.issued_on)}"
-        block += [Spacer(1, 4 * mm), Paragraph(seal, styles.right)]
+        block += [Spacer(1, 4 * mm), ChineseParagraph(seal, styles.right)]
     return block
 
 
