@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, stream_with_context
+from flask import stream_with_context
 from flask.views import MethodView
 
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
+from server.render.downloads import download
 from server.schemas.hazards import (
     AggregatesQuerySchema,
     AggregatesSchema,
@@ -116,11 +117,7 @@ class HazardCollection(MethodView):
         if query["format"] == "csv":
             body = export_csv(principal, filters, sort=query["sort"])
             first = next(body)  # permission and filter errors surface before streaming starts
-            return Response(
-                stream_with_context(_chain(first, body)),
-                mimetype="text/csv",
-                headers={"Content-Disposition": 'attachment; filename="hazards.csv"'},
-            )
+            return download(stream_with_context(_chain(first, body)), "hazards.csv")
         page = list_hazards(
             principal,
             filters,

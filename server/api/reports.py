@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask.views import MethodView
 
 from server.api.parsing import Blueprint
 from server.api.security import current_principal
 from server.models.types import utcnow
+from server.render.downloads import CSV, XLSX, download
 from server.schemas.reports import (
     AnnualReportSchema,
     FigureRecordsQuerySchema,
@@ -23,12 +23,15 @@ blp = Blueprint(
     "reports", __name__, url_prefix="/api/v1/reports", description="Annual statistics report"
 )
 
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# One 200 in three forms; flask-smorest documents only the JSON one by itself.
+# One 200 in several forms; flask-smorest documents only the JSON one by itself.
 _FORMATS = {
     "application/json": {"schema": AnnualReportSchema},
-    "text/csv": {"schema": {"type": "string"}},
-    _XLSX: {"schema": {"type": "string", "format": "binary"}},
+    CSV: {"schema": {"type": "string"}},
+    XLSX: {"schema": {"type": "string", "format": "binary"}},
+}
+_RECORDS_FORMATS = {
+    "application/json": {"schema": FigureRecordsSchema},
+    CSV: {"schema": {"type": "string"}},
 }
 
 
@@ -43,17 +46,9 @@ class AnnualReport(MethodView):
         report = reports.annual_report(current_principal(), query["year"], utcnow())
         name = f"annual-report-{report.year}"
         if query["format"] == "csv":
-            return Response(
-                reports.report_csv(report),
-                mimetype="text/csv",
-                headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-            )
+            return download(reports.report_csv(report), f"{name}.csv")
         if query["format"] == "xlsx":
-            return Response(
-                reports.report_xlsx(report),
-                mimetype=_XLSX,
-                headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-            )
+            return download(reports.report_xlsx(report), f"{name}.xlsx", XLSX)
         return reports.report_json(report)
 
 
@@ -61,16 +56,7 @@ class AnnualReport(MethodView):
 class FigureRecords(MethodView):
     @blp.arguments(FigureRecordsQuerySchema, location="query")
     @blp.response(200, FigureRecordsSchema)
-    @blp.doc(
-        responses={
-            "200": {
-                "content": {
-                    "application/json": {"schema": FigureRecordsSchema},
-                    "text/csv": {"schema": {"type": "string"}},
-                }
-            }
-        }
-    )
+    @blp.doc(responses={"200": {"content": _RECORDS_FORMATS}})
     @blp.alt_response(403, description="leads and managers only")
     @blp.alt_response(
         404,
@@ -82,13 +68,7 @@ class FigureRecords(MethodView):
         principal = current_principal()
         if query["format"] == "csv":
             body = reports.figure_records_csv(principal, figure, query["year"], utcnow())
-            return Response(
-                body,
-                mimetype="text/csv",
-                headers={
-                    "Content-Disposition": (f'attachment; filename="{figure}-{query["year"]}.csv"')
-                },
-            )
+            return download(body, f"{figure}-{query['year']}.csv")
         found = reports.figure_records(
             principal,
             figure,
@@ -100,7 +80,7 @@ class FigureRecords(MethodView):
         return {**found.__dict__, "label": reports.figure_label(figure)}
 
 
-_KIND_FILTERS: tuple[str, ...] = (
+_KIND_FILTERS = (
     "enterprise_id",
     "kind",
     "type",
@@ -108,24 +88,16 @@ _KIND_FILTERS: tuple[str, ...] = (
     "status",
     "accident",
     "party",
+    "opinion",
+    "channel",
 )
-_KIND_FILTERS += ("opinion", "channel")
 
 
 @blp.route("/records/<string:kind>")
 class KindRecords(MethodView):
     @blp.arguments(KindRecordsQuerySchema, location="query")
     @blp.response(200, FigureRecordsSchema)
-    @blp.doc(
-        responses={
-            "200": {
-                "content": {
-                    "application/json": {"schema": FigureRecordsSchema},
-                    "text/csv": {"schema": {"type": "string"}},
-                }
-            }
-        }
-    )
+    @blp.doc(responses={"200": {"content": _RECORDS_FORMATS}})
     @blp.alt_response(403, description="leads and managers only")
     @blp.alt_response(404, description="no list of this kind")
     def get(self, query: dict[str, Any], kind: str) -> Any:
@@ -140,13 +112,7 @@ class KindRecords(MethodView):
         filters = {k: query.get(k) for k in _KIND_FILTERS}
         if query["format"] == "csv":
             body = reports.kind_records_csv(principal, kind, query["year"], utcnow(), filters)
-            return Response(
-                body,
-                mimetype="text/csv",
-                headers={
-                    "Content-Disposition": f'attachment; filename="{kind}-{query["year"]}.csv"'
-                },
-            )
+            return download(body, f"{kind}-{query['year']}.csv")
         found = reports.kind_records(
             principal,
             kind,

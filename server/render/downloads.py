@@ -19,6 +19,17 @@ from server.models import Enterprise
 from server.services import documents, entry_codes
 
 IMAGE_FORMATS = ("png", "svg")
+CSV = "text/csv"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(body: Any, filename: str, mimetype: str = CSV) -> Response:
+    """A file the browser saves (CSV, XLSX): ``body`` as bytes, text or chunks to stream."""
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _key() -> bytes:

@@ -34,6 +34,7 @@ from server.domain.inspections import KIND_LABELS as INSPECTION_KIND_LABELS
 from server.domain.money import format_fen
 from server.domain.numbering import DOCUMENT_TITLES
 from server.domain.permissions import ROLE_LABELS
+from server.render.downloads import download
 from server.schemas.fields import in_service_range, reporting_zone
 from server.services import attachments, enterprises, escalation, web_sessions
 from server.services.hazards.aggregates import aggregates, open_vs_closed
@@ -379,11 +380,7 @@ def export() -> ResponseReturnValue:
         for chunk in body:
             yield chunk.encode("utf-8")
 
-    return Response(
-        stream_with_context(chunks()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="hazards.csv"'},
-    )
+    return download(stream_with_context(chunks()), "hazards.csv")
 
 
 @bp.get("/hazards/overdue")

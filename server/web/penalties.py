@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from server.domain.reporting import completion_rate
 from server.domain.reporting_years import YEAR_RULE_TEXT
 from server.models.types import utcnow
+from server.render.downloads import XLSX, download
 from server.services import report_records, reports
 from server.services.cases.public_list import (
     PUBLIC_PER_PAGE,
@@ -31,7 +32,6 @@ from server.web.manager import bp as manager_bp
 
 public_bp = Blueprint("penalties_public", __name__, template_folder="templates")
 
-_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MAX_PUBLIC_PAGE = 100
 
 
@@ -182,18 +182,10 @@ def annual_report() -> ResponseReturnValue:
 
 def _download(fmt: str) -> Response:
     report = reports.annual_report(g.principal, _report_year(), utcnow())
-    body, mimetype = (
-        (reports.report_csv(report), "text/csv")
-        if fmt == "csv"
-        else (reports.report_xlsx(report), _XLSX)
-    )
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="annual-report-{report.year}.{fmt}"'
-        },
-    )
+    name = f"annual-report-{report.year}.{fmt}"
+    if fmt == "csv":
+        return download(reports.report_csv(report), name)
+    return download(reports.report_xlsx(report), name, XLSX)
 
 
 _RECORDS_PAGE = 100
@@ -223,11 +215,7 @@ def figure_records_csv(figure: str) -> ResponseReturnValue:
     """Every record behind one figure, as CSV for Excel."""
     year = _report_year()
     body = reports.figure_records_csv(g.principal, figure, year, utcnow())
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{figure}-{year}.csv"'},
-    )
+    return download(body, f"{figure}-{year}.csv")
 
 
 @manager_bp.get("/reports/annual.csv")

@@ -27,6 +27,7 @@ from server.domain.errors import DomainError, Forbidden, NotFound, Unauthorized
 from server.domain.hazards import STATUS_LABELS
 from server.domain.numbering import DOCUMENT_TITLES
 from server.models.types import utcnow
+from server.render.downloads import XLSX, download
 from server.schemas.fields import in_service_range
 from server.services import enterprise_portal, supervision_report
 from server.services import supervision as service
@@ -160,11 +161,7 @@ def alerts_csv() -> ResponseReturnValue:
     every, _ = _alerts()
     kind = _kind()
     body = service.alerts_csv([a for a in every if a.kind == kind] if kind else every)
-    return Response(
-        body,
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="supervision-alerts.csv"'},
-    )
+    return download(body, "supervision-alerts.csv")
 
 
 def _agency_arg() -> uuid.UUID | None:
@@ -286,11 +283,5 @@ def report_file(fmt: str) -> ResponseReturnValue:
     data = supervision_report.monthly(agency_id, month, utcnow())
     name = f"supervision-{month:%Y-%m}.{fmt}"
     if fmt == "csv":
-        body: Any = supervision_report.to_csv(data)
-        mimetype = "text/csv"
-    else:
-        body = supervision_report.to_xlsx(data)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(
-        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+        return download(supervision_report.to_csv(data), name)
+    return download(supervision_report.to_xlsx(data), name, XLSX)
