@@ -62,6 +62,7 @@ from server.models.records import SyncedRecord
 from server.models.scoping import bind_agency
 from server.models.sync import SyncOp
 from server.models.types import utcnow
+from server.schemas.compiled import loader_for
 from server.schemas.sync import (
     MAX_OPS_PER_PUSH,
     OpSchema,
@@ -75,6 +76,7 @@ from server.services.sync.outcomes import Applied, ConflictFound, Held, NeedsWri
 
 log = logging.getLogger(__name__)
 _op_schema = OpSchema()
+_load_op = loader_for(_op_schema)
 
 
 class UnsupportedSchemaVersion(BadRequest):
@@ -129,7 +131,7 @@ def _prepare(raw: Any) -> Prepared:
     if not isinstance(raw, dict):
         return prepared
     try:
-        prepared.op = _op_schema.load(raw)
+        prepared.op = _load_op(raw)
     except ma.ValidationError:
         return prepared
     prepared.digest = payload_hash(raw)

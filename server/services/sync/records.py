@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from server.extensions import db
 from server.models.records import SyncedRecord
 from server.models.sync import AuditEntry
 from server.schemas.common import partial_update
+from server.schemas.compiled import loader_for
 from server.services.sync.outcomes import Applied, ConflictFound, OpContext
 
 HIDDEN = {"agency_id", "field_versions"}
@@ -61,20 +63,20 @@ def serialize(record: Any, zone: ZoneInfo | None = None) -> dict[str, Any]:
     return out
 
 
-_SCHEMAS: dict[tuple[type[ma.Schema], bool], ma.Schema] = {}
+_LOADERS: dict[tuple[type[ma.Schema], bool], Callable[[Any], Any]] = {}
 
 
 def load(schema_cls: type[ma.Schema], data: Any, *, partial: bool = False) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("data must be an object", code="invalid_data")
-    schema = _SCHEMAS.get((schema_cls, partial))
-    if schema is None:
-        # Building a schema deep-copies its fields; one instance per kind serves every op.
-        schema = _SCHEMAS[(schema_cls, partial)] = (
-            partial_update(schema_cls) if partial else schema_cls()
-        )
+    loader = _LOADERS.get((schema_cls, partial))
+    if loader is None:
+        # Building a schema deep-copies its fields; one instance per kind serves every op,
+        # compiled once (see schemas/compiled.py).
+        schema = partial_update(schema_cls) if partial else schema_cls()
+        loader = _LOADERS[(schema_cls, partial)] = loader_for(schema)
     try:
-        return schema.load(data)
+        return loader(data)
     except ma.ValidationError as err:
         raise ValidationFailed(
             "the op's data does not pass validation",
