@@ -9,6 +9,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from server.schemas.sync import PushResultSchema
+
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)
 
 
@@ -134,7 +136,13 @@ class Device:
             headers=self.headers,
         )
         assert response.status_code == expect, response.get_json()
-        return response.get_json()["results"] if expect == 200 else response.get_json()
+        answer = response.get_json()
+        if expect != 200:
+            return answer
+        # The route answers without dumping through its schema: what it sends must be what
+        # the schema would have made of it.
+        assert PushResultSchema().dump(answer) == answer
+        return answer["results"]
 
     def upload(self, content: bytes) -> str:
         digest = sha256(content)
