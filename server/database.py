@@ -496,6 +496,18 @@ def any_of(column: Any, ids: list[Any], bind: Any = None) -> Any:
     return column.in_(ids)
 
 
+def in_list(column: Any, name: str, *, postgresql: bool) -> Any:
+    """``column IN :name``, the list given when the statement runs: on PostgreSQL one array
+    parameter, so that the statement's text is the same for any length of list (compiled
+    once, and prepared by the driver once it repeats); an expanding list elsewhere. For
+    statements built once and kept: ``postgresql`` is ``on_postgresql()`` of where they run."""
+    if postgresql:
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
 _INSERTS: dict[tuple[sa.Table, frozenset[str]], Any] = {}
 _FROM_JSON: dict[tuple[Any, ...], Any] = {}
 _ROW_COLUMNS: dict[type, list[tuple[str, str, Any]]] = {}

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from server.database import insert_rows, row_of
+from server.database import in_list, insert_rows, on_postgresql, row_of
 from server.domain import numbering
 from server.domain.inspections import Officer
 from server.extensions import db
@@ -32,24 +32,25 @@ _T = TypeVar("_T")
 WRITTEN_AS_ROWS = (Scan, Inspection)
 
 
-_BY_IDS: dict[tuple[type, bool], sa.Select[Any]] = {}
+_BY_IDS: dict[tuple[type, bool, bool], sa.Select[Any]] = {}
 
 
 def _by_ids(model: type[Any], lock: bool) -> sa.Select[Any]:
     """``model``'s records with ids in ``:ids``; built once per model (building a statement
     costs more than running it on a handful of ids)."""
-    stmt = _BY_IDS.get((model, lock))
+    postgresql = on_postgresql()
+    stmt = _BY_IDS.get((model, lock, postgresql))
     if stmt is None:
-        stmt = sa.select(model).where(model.id.in_(sa.bindparam("ids", expanding=True)))
+        stmt = sa.select(model).where(in_list(model.id, "ids", postgresql=postgresql))
         if lock:
             stmt = (
                 stmt.order_by(model.id).with_for_update().execution_options(populate_existing=True)
             )
-        _BY_IDS[(model, lock)] = stmt
+        _BY_IDS[(model, lock, postgresql)] = stmt
     return stmt
 
 
-_STAMPS: dict[tuple[type[Any], ...], sa.CompoundSelect[Any]] = {}
+_STAMPS: dict[tuple[tuple[type[Any], ...], bool], sa.CompoundSelect[Any]] = {}
 
 
 def _stamps(models: tuple[type[Any], ...]) -> sa.CompoundSelect[Any]:
@@ -61,9 +62,10 @@ def _stamps(models: tuple[type[Any], ...]) -> sa.CompoundSelect[Any]:
     By primary key alone, the agency told apart by the caller: with ``agency_id = ...`` in
     the query the planner may walk the agency's whole index when its statistics lag behind
     a busy day's inserts (a batch's look-up grew with every batch before)."""
-    stmt = _STAMPS.get(models)
+    postgresql = on_postgresql()
+    stmt = _STAMPS.get((models, postgresql))
     if stmt is None:
-        stmt = _STAMPS[models] = sa.union_all(
+        stmt = _STAMPS[(models, postgresql)] = sa.union_all(
             *(
                 sa.select(
                     sa.literal(n).label("n"),
@@ -71,17 +73,30 @@ def _stamps(models: tuple[type[Any], ...]) -> sa.CompoundSelect[Any]:
                     table.c.agency_id,
                     table.c.version,
                     table.c.updated_at,
-                ).where(table.c.id.in_(sa.bindparam(f"ids{n}", expanding=True)))
+                ).where(in_list(table.c.id, f"ids{n}", postgresql=postgresql))
                 for n, table in enumerate(m.__table__ for m in models)
             )
         )
     return stmt
 
 
+_OWNERS: dict[tuple[sa.Table, bool], sa.Select[Any]] = {}
+
+
+def _by_id_only(table: sa.Table) -> sa.Select[Any]:
+    """(id, agency) of ``table``'s rows with ids in ``:ids``, whatever the agency."""
+    postgresql = on_postgresql()
+    stmt = _OWNERS.get((table, postgresql))
+    if stmt is None:
+        built: sa.Select[Any] = sa.select(table.c.id, table.c.agency_id)
+        stmt = _OWNERS[(table, postgresql)] = built.where(
+            in_list(table.c.id, "ids", postgresql=postgresql)
+        )
+    return stmt
+
+
 def _stamp(record: Any) -> tuple[Any, ...]:
     return (record.version, record.updated_at)
-
-
 
 
 class BatchCache:
@@ -223,9 +238,9 @@ class BatchCache:
             ids -= checked
             table = model.__table__
             # By primary key alone (see _stamps), the agency told apart here.
-            stmt = sa.select(table.c.id, table.c.agency_id).where(table.c.id.in_(list(ids)))
+            stmt = _by_id_only(table)
             with db.session.no_autoflush:
-                rows = db.session.connection().execute(stmt)
+                rows = db.session.connection().execute(stmt, {"ids": list(ids)})
                 self._elsewhere[model].update(i for i, a in rows if a != self.agency_id)
             checked |= ids
         return record_id in self._elsewhere[model]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from dataclasses import dataclass, replace
@@ -14,7 +15,9 @@ import sqlalchemy as sa
 
 from server.database import (
     become_writer,
+    in_list,
     is_unique_violation,
+    on_postgresql,
     one_writer_at_a_time,
     read_phase,
     snapshot,
@@ -524,11 +527,19 @@ def _write(ctx: OpContext) -> None:
 
 
 _LEDGER = SyncOp.__table__
-# Unscoped (table columns): op ids are global, one taken by another agency is not re-used.
-_TAKEN = sa.select(_LEDGER.c.op_id, _LEDGER.c.agency_id, _LEDGER.c.status).where(
-    _LEDGER.c.op_id.in_(sa.bindparam("ids", expanding=True))
-)
-_OURS = sa.select(SyncOp).where(SyncOp.op_id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _taken(postgresql: bool) -> sa.Select[Any]:
+    # Unscoped (table columns): op ids are global, one taken by another agency is not re-used.
+    return sa.select(_LEDGER.c.op_id, _LEDGER.c.agency_id, _LEDGER.c.status).where(
+        in_list(_LEDGER.c.op_id, "ids", postgresql=postgresql)
+    )
+
+
+@functools.cache
+def _ours(postgresql: bool) -> sa.Select[Any]:
+    return sa.select(SyncOp).where(in_list(SyncOp.op_id, "ids", postgresql=postgresql))
 
 
 def _ledger_entries(
@@ -539,13 +550,14 @@ def _ledger_entries(
     costs one query."""
     if not op_ids:
         return {}, set(), frozenset()
-    taken = db.session.execute(_TAKEN, {"ids": op_ids}).all()
+    postgresql = on_postgresql()
+    taken = db.session.execute(_taken(postgresql), {"ids": op_ids}).all()
     stamp = frozenset(tuple(row) for row in taken)
     ours = [op_id for op_id, owner, _ in taken if owner == agency_id]
     foreign = {op_id for op_id, owner, _ in taken if owner != agency_id}
     if not ours or not rows:
         return {}, foreign, stamp
-    entries = {row.op_id: row for row in db.session.scalars(_OURS, {"ids": ours})}
+    entries = {row.op_id: row for row in db.session.scalars(_ours(postgresql), {"ids": ours})}
     return entries, foreign, stamp
 
 
@@ -655,11 +667,13 @@ def _again_in_batch(
     return _duplicate(op_id, {k: v for k, v in first.items() if k != "original_status"}, status)
 
 
-_WAITING = sa.select(SyncOp).where(
-    SyncOp.status == HELD,
-    SyncOp.waiting_for_entity.in_(sa.bindparam("entities", expanding=True)),
-    SyncOp.waiting_for_id.in_(sa.bindparam("ids", expanding=True)),
-)
+@functools.cache
+def _waiting(postgresql: bool) -> sa.Select[Any]:
+    return sa.select(SyncOp).where(
+        SyncOp.status == HELD,
+        in_list(SyncOp.waiting_for_entity, "entities", postgresql=postgresql),
+        in_list(SyncOp.waiting_for_id, "ids", postgresql=postgresql),
+    )
 
 
 def _releasable(
@@ -675,7 +689,7 @@ def _releasable(
     while frontier:
         seen |= frontier
         rows = db.session.scalars(
-            _WAITING,
+            _waiting(on_postgresql()),
             {"entities": list({e for e, _ in frontier}), "ids": list({i for _, i in frontier})},
         )
         unblocked: set[tuple[str, uuid.UUID]] = set()
