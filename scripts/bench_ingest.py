@@ -11,7 +11,9 @@ phones spread over 8 agencies), two phases run one after the other, in the same 
   back to ``POST /api/v1/sync/push``, one connection per phone.
 
 Prints rows/s and ops/s committed in each window, the ratio ours / bare, and the batch
-latency (p50, p99) of both. ``--quick`` runs short phases. The scratch database is created
+latency (p50, p99) of both. Then, in the same run, one phone's pushes through the app in
+this process with every statement timed: the rows a batch writes, table by table, and the
+bound they set on one phone's ratio. ``--quick`` runs short phases. The scratch database is created
 and dropped through ``PG_ADMIN_URL`` (default postgresql://127.0.0.1:5432/test, as
 scripts/pg_database.py).
 
@@ -280,6 +282,83 @@ def ours(server: Server, devices: list[Device], sources: list[Batches], seconds:
     return phase
 
 
+# --- where one phone's batch goes ----------------------------------------------------------
+
+
+@dataclass
+class Cost:
+    pushes: int
+    wall: float  # seconds a push, in this process
+    cpu: float  # CPU seconds of this process a push
+    # statement kind -> (statements, rows, seconds) a push
+    statements: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+
+
+def _kind(statement: str) -> str:
+    words = statement.split(None, 3)
+    if words[:2] == ["INSERT", "INTO"]:
+        return f"INSERT {words[2]}"
+    return "other statements"
+
+
+def batch_cost(app: Any, agency: Agency, pushes: int = 30) -> Cost:
+    """One phone's pushes of 200 new inspections through the app in this process (Flask's
+    test client, nothing else running), every statement timed from the driver's call to
+    its return: what a batch writes, table by table, and what the rest costs."""
+    from server.extensions import db
+
+    client = app.test_client()
+    _, username = agency.inspectors[0]
+    reply = client.post(
+        "/api/v1/auth/login",
+        json={"username": username, "password": PASSWORD, "device_id": "cost-phone"},
+    )
+    headers = {
+        "Authorization": f"Bearer {reply.get_json()['access_token']}",
+        "Content-Type": "application/json",
+    }
+    source = Batches(agency, 0)
+    tally: dict[str, list[float]] = {}
+    started: dict[int, float] = {}
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        started[id(cursor)] = time.perf_counter()
+
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        spent = time.perf_counter() - started.pop(id(cursor))
+        row = tally.setdefault(_kind(statement), [0.0, 0.0, 0.0])
+        row[0] += 1
+        row[1] += max(cursor.rowcount, 0) if statement.startswith("INSERT") else 0
+        row[2] += spent
+
+    def push() -> None:
+        reply = client.post("/api/v1/sync/push", data=source.body("cost-phone"), headers=headers)
+        results = reply.get_json()["results"]
+        if reply.status_code != 200 or any(r["status"] != "applied" for r in results):
+            raise RuntimeError(f"a push was not applied: {reply.status_code}")
+
+    for _ in range(5):
+        push()  # warm up: statements compiled and prepared, caches filled
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        began, cpu = time.perf_counter(), time.process_time()
+        for _ in range(pushes):
+            push()
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+    return Cost(
+        pushes,
+        wall / pushes,
+        cpu / pushes,
+        {k: (n / pushes, rows / pushes, t / pushes) for k, (n, rows, t) in tally.items()},
+    )
+
+
 # --- one run --------------------------------------------------------------------------------
 
 
@@ -296,7 +375,7 @@ def database() -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> list[tuple[str, Phase, Phase]]:
-    results = []
+    results: list[tuple[str, Phase, Phase]] = []
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp, database() as url:
         workdir = Path(tmp)
         migrate(url, workdir)
@@ -328,6 +407,8 @@ def run(args: argparse.Namespace) -> list[tuple[str, Phase, Phase]]:
                     results.append((label, raw, pushed))
                     analyze(engine)
                 args.tracebacks = server.log_count("Traceback")
+                print("one phone's batch, in this process", flush=True)
+                args.cost = batch_cost(app, create_agency(app, "ingestc", 2, 20, seed=9))
             finally:
                 server.stop()
                 engine.dispose()
@@ -381,6 +462,27 @@ def report(results: list[tuple[str, Phase, Phase]], args: argparse.Namespace) ->
     )
 
 
+def report_cost(cost: Cost, results: list[tuple[str, Phase, Phase]]) -> None:
+    print()
+    print(
+        f"one phone's batch of {BATCH} in this process (Flask's test client, {cost.pushes} "
+        f"pushes): {cost.wall * 1000:.0f} ms, of which CPU of this process {cost.cpu * 1000:.0f} ms"
+    )
+    print(f"{'statements':<28}{'a batch':>8}{'rows':>8}{'ms':>8}")
+    waited = 0.0
+    for kind, (n, rows, seconds) in sorted(cost.statements.items(), key=lambda kv: -kv[1][2]):
+        print(f"{kind:<28}{n:>8.1f}{rows:>8.0f}{seconds * 1000:>8.1f}")
+        waited += seconds
+    bare_p50 = pct([x * 1000 for x in results[0][1].latencies], 0.5) if results else 0.0
+    if waited and bare_p50:
+        print(
+            f"  one phone's batches go one after another: its statements alone take "
+            f"{waited * 1000:.0f} ms a batch,\n  where the bare thread writes one in "
+            f"{bare_p50:.0f} ms (p50 above); with no other cost at all, one phone would reach "
+            f"{bare_p50 / (waited * 1000):.2f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="phases of 5 s")
@@ -393,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     results = run(args)
     report(results, args)
+    report_cost(args.cost, results)
     print(f"\ntotal {time.perf_counter() - began:.0f} s")
     return 0
 
