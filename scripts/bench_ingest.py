@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import runpy
 import subprocess
 import sys
 import tempfile
@@ -304,7 +305,8 @@ def _kind(statement: str) -> str:
 def batch_cost(app: Any, agency: Agency, pushes: int = 30) -> Cost:
     """One phone's pushes of 200 new inspections through the app in this process (Flask's
     test client, nothing else running), every statement timed from the driver's call to
-    its return: what a batch writes, table by table, and what the rest costs."""
+    its return: what a batch writes, table by table, and what the rest costs. The garbage
+    collector is set as gunicorn.conf.py sets it in each worker."""
     from server.extensions import db
 
     client = app.test_client()
@@ -339,6 +341,7 @@ def batch_cost(app: Any, agency: Agency, pushes: int = 30) -> Cost:
 
     for _ in range(5):
         push()  # warm up: statements compiled and prepared, caches filled
+    runpy.run_path(str(ROOT / "gunicorn.conf.py"))["post_worker_init"](None)
     with app.app_context():
         engine = db.engine
     sa.event.listen(engine, "before_cursor_execute", before)
