@@ -29,6 +29,8 @@ from marshmallow.utils import missing
 DEFER: Any = object()
 
 Loader = Callable[[Any], Any]
+# A field's loader: (its value, the input the field sits in, as marshmallow passes it).
+FieldLoader = Callable[[Any, Any], Any]
 Partial = bool | Collection[str] | None
 
 
@@ -56,7 +58,8 @@ def compile_loader(schema: ma.Schema, partial: Partial = None) -> Loader:
         skip_missing = partial is True or (
             isinstance(partial, Collection) and not isinstance(partial, str) and name in partial
         )
-        steps.append((name, _field_loader(field, _sub_partial(name, partial)), field, skip_missing))
+        loader = _field_loader(field, _sub_partial(name, partial), name)
+        steps.append((name, loader, field, skip_missing))
     known = frozenset(schema.load_fields)
     plan = tuple(steps)
 
@@ -76,7 +79,7 @@ def compile_loader(schema: ma.Schema, partial: Partial = None) -> Loader:
                     continue
                 out[name] = default() if callable(default) else default
                 continue
-            value = field_load(raw)
+            value = field_load(raw, data)
             if value is DEFER:
                 return DEFER
             out[name] = value
@@ -102,12 +105,12 @@ def _sub_partial(name: str, partial: Partial) -> Partial:
     return partial
 
 
-def _field_loader(field: ma.fields.Field, partial: Partial) -> Loader:
-    """One field's value (never missing) to its loaded value, or ``DEFER``."""
-    if isinstance(field, ma.fields.Method | ma.fields.Function):
-        return lambda value: DEFER  # they read the whole input, which no field loader sees
+def _field_loader(field: ma.fields.Field, partial: Partial, attr: str | None) -> FieldLoader:
+    """One field's value (never missing) to its loaded value, or ``DEFER``. ``attr`` is the
+    field's key in the input when marshmallow names it (a schema's fields; not a list's
+    items)."""
     if field.pre_load or field.post_load:
-        return _as_marshmallow(field, partial)
+        return _as_marshmallow(field, partial, attr)
     kind = type(field)
     if kind is ma.fields.String:
         convert: Loader = _string
@@ -115,14 +118,14 @@ def _field_loader(field: ma.fields.Field, partial: Partial) -> Loader:
         convert = _uuid
     elif kind is ma.fields.List:
         convert = _list(field, partial)  # type: ignore[arg-type]
-    elif kind is ma.fields.Nested and not field.many:  # type: ignore[attr-defined]
+    elif kind is ma.fields.Nested and not field.many and field.unknown is None:  # type: ignore[attr-defined]
         convert = _nested(field, partial)  # type: ignore[arg-type]
     else:
-        return _as_marshmallow(field, partial)
+        return _as_marshmallow(field, partial, attr)
     check = _validator(field.validators)
     allow_none = field.allow_none
 
-    def load(value: Any) -> Any:
+    def load(value: Any, data: Any) -> Any:
         if value is None:
             return None if allow_none else DEFER
         loaded = convert(value)
@@ -133,14 +136,14 @@ def _field_loader(field: ma.fields.Field, partial: Partial) -> Loader:
     return load
 
 
-def _as_marshmallow(field: ma.fields.Field, partial: Partial) -> Loader:
-    """A field the compiler does not take apart: marshmallow's own deserialize, whose
-    refusal defers."""
+def _as_marshmallow(field: ma.fields.Field, partial: Partial, attr: str | None) -> FieldLoader:
+    """A field the compiler does not take apart: marshmallow's own deserialize, called as
+    marshmallow calls it; its refusal defers."""
     kwargs: dict[str, Any] = {} if partial is None else {"partial": partial}
 
-    def load(value: Any) -> Any:
+    def load(value: Any, data: Any) -> Any:
         try:
-            return field.deserialize(value, **kwargs)
+            return field.deserialize(value, attr, data, **kwargs)
         except ma.ValidationError:
             return DEFER
 
@@ -161,14 +164,15 @@ def _uuid(value: Any) -> Any:
 
 
 def _list(field: ma.fields.List, partial: Partial) -> Loader:
-    inner = _field_loader(field.inner, partial)
+    # List._deserialize passes its items on without a key or the input.
+    inner = _field_loader(field.inner, partial, None)
 
     def load(value: Any) -> Any:
         if type(value) is not list:
             return DEFER
         out = []
         for item in value:
-            loaded = inner(item)
+            loaded = inner(item, None)
             if loaded is DEFER:
                 return DEFER
             out.append(loaded)
@@ -178,8 +182,6 @@ def _list(field: ma.fields.List, partial: Partial) -> Loader:
 
 
 def _nested(field: ma.fields.Nested, partial: Partial) -> Loader:
-    if field.unknown is not None:
-        return _as_marshmallow(field, partial)
     # Nested._deserialize loads with the field's schema, partial passed on as given.
     return compile_loader(field.schema, partial)
 
@@ -225,12 +227,14 @@ def _length(validator: ma.validate.Length) -> Callable[[Any], bool]:
 
 
 def _called(validator: Callable[[Any], Any]) -> Callable[[Any], bool]:
-    """Any other validator, as marshmallow calls it: ``False`` or a raised error fails."""
+    """Any other validator, as marshmallow calls it: only a raised error fails (its return
+    value is ignored, as ``validate.And`` ignores it)."""
 
     def check(value: Any) -> bool:
         try:
-            return validator(value) is not False
+            validator(value)
         except ma.ValidationError:
             return False
+        return True
 
     return check
