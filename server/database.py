@@ -489,23 +489,24 @@ def for_update(stmt: Any, bind: Any = None) -> Any:
 def any_of(column: Any, ids: list[Any], bind: Any = None) -> Any:
     """``column IN ids``: one array parameter on PostgreSQL (thousands of parameters cost
     more to send than the look-ups), a plain list elsewhere."""
-    if on_postgresql(bind):
-        from sqlalchemy.dialects import postgresql
-
-        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(column.type)))
-    return column.in_(ids)
+    return in_list(column, None, postgresql=on_postgresql(bind), value=ids)
 
 
-def in_list(column: Any, name: str, *, postgresql: bool) -> Any:
-    """``column IN :name``, the list given when the statement runs: on PostgreSQL one array
-    parameter, so that the statement's text is the same for any length of list (compiled
-    once, and prepared by the driver once it repeats); an expanding list elsewhere. For
-    statements built once and kept: ``postgresql`` is ``on_postgresql()`` of where they run."""
+_UNSET: Any = object()
+
+
+def in_list(column: Any, name: str | None, *, postgresql: bool, value: Any = _UNSET) -> Any:
+    """``column IN :name``, the list given when the statement runs (or ``value`` now): on
+    PostgreSQL one array parameter, so that the statement's text is the same for any length
+    of list (compiled once, and prepared by the driver once it repeats); an expanding list
+    elsewhere. For statements built once and kept: ``postgresql`` is ``on_postgresql()`` of
+    where they run."""
+    given = {} if value is _UNSET else {"value": value}
     if postgresql:
         from sqlalchemy.dialects.postgresql import ARRAY
 
-        return column == sa.any_(sa.bindparam(name, type_=ARRAY(column.type)))
-    return column.in_(sa.bindparam(name, expanding=True))
+        return column == sa.any_(sa.bindparam(name, type_=ARRAY(column.type), **given))
+    return column.in_(sa.bindparam(name, expanding=True, **given))
 
 
 _INSERTS: dict[tuple[sa.Table, frozenset[str]], Any] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -32,25 +33,19 @@ _T = TypeVar("_T")
 WRITTEN_AS_ROWS = (Scan, Inspection)
 
 
-_BY_IDS: dict[tuple[type, bool, bool], sa.Select[Any]] = {}
+def _by_ids(model: Any, lock: bool) -> sa.Select[Any]:
+    """``model``'s records with ids in ``:ids``."""
+    return _by_ids_on(model, lock, on_postgresql())
 
 
-def _by_ids(model: type[Any], lock: bool) -> sa.Select[Any]:
-    """``model``'s records with ids in ``:ids``; built once per model (building a statement
-    costs more than running it on a handful of ids)."""
-    postgresql = on_postgresql()
-    stmt = _BY_IDS.get((model, lock, postgresql))
-    if stmt is None:
-        stmt = sa.select(model).where(in_list(model.id, "ids", postgresql=postgresql))
-        if lock:
-            stmt = (
-                stmt.order_by(model.id).with_for_update().execution_options(populate_existing=True)
-            )
-        _BY_IDS[(model, lock, postgresql)] = stmt
+# Statements are built once per model and database (building one costs more than running
+# it on a handful of ids).
+@functools.cache
+def _by_ids_on(model: Any, lock: bool, postgresql: bool) -> sa.Select[Any]:
+    stmt = sa.select(model).where(in_list(model.id, "ids", postgresql=postgresql))
+    if lock:
+        stmt = stmt.order_by(model.id).with_for_update().execution_options(populate_existing=True)
     return stmt
-
-
-_STAMPS: dict[tuple[tuple[type[Any], ...], bool], sa.CompoundSelect[Any]] = {}
 
 
 def _stamps(models: tuple[type[Any], ...]) -> sa.CompoundSelect[Any]:
@@ -62,37 +57,34 @@ def _stamps(models: tuple[type[Any], ...]) -> sa.CompoundSelect[Any]:
     By primary key alone, the agency told apart by the caller: with ``agency_id = ...`` in
     the query the planner may walk the agency's whole index when its statistics lag behind
     a busy day's inserts (a batch's look-up grew with every batch before)."""
-    postgresql = on_postgresql()
-    stmt = _STAMPS.get((models, postgresql))
-    if stmt is None:
-        stmt = _STAMPS[(models, postgresql)] = sa.union_all(
-            *(
-                sa.select(
-                    sa.literal(n).label("n"),
-                    table.c.id,
-                    table.c.agency_id,
-                    table.c.version,
-                    table.c.updated_at,
-                ).where(in_list(table.c.id, f"ids{n}", postgresql=postgresql))
-                for n, table in enumerate(m.__table__ for m in models)
-            )
+    return _stamps_on(models, on_postgresql())
+
+
+@functools.cache
+def _stamps_on(models: tuple[type[Any], ...], postgresql: bool) -> sa.CompoundSelect[Any]:
+    return sa.union_all(
+        *(
+            sa.select(
+                sa.literal(n).label("n"),
+                table.c.id,
+                table.c.agency_id,
+                table.c.version,
+                table.c.updated_at,
+            ).where(in_list(table.c.id, f"ids{n}", postgresql=postgresql))
+            for n, table in enumerate(m.__table__ for m in models)
         )
-    return stmt
+    )
 
 
-_OWNERS: dict[tuple[sa.Table, bool], sa.Select[Any]] = {}
-
-
-def _by_id_only(table: sa.Table) -> sa.Select[Any]:
+def _owners(table: sa.Table) -> sa.Select[Any]:
     """(id, agency) of ``table``'s rows with ids in ``:ids``, whatever the agency."""
-    postgresql = on_postgresql()
-    stmt = _OWNERS.get((table, postgresql))
-    if stmt is None:
-        built: sa.Select[Any] = sa.select(table.c.id, table.c.agency_id)
-        stmt = _OWNERS[(table, postgresql)] = built.where(
-            in_list(table.c.id, "ids", postgresql=postgresql)
-        )
-    return stmt
+    return _owners_on(table, on_postgresql())
+
+
+@functools.cache
+def _owners_on(table: sa.Table, postgresql: bool) -> sa.Select[Any]:
+    stmt: sa.Select[Any] = sa.select(table.c.id, table.c.agency_id)
+    return stmt.where(in_list(table.c.id, "ids", postgresql=postgresql))
 
 
 def _stamp(record: Any) -> tuple[Any, ...]:
@@ -238,7 +230,7 @@ class BatchCache:
             ids -= checked
             table = model.__table__
             # By primary key alone (see _stamps), the agency told apart here.
-            stmt = _by_id_only(table)
+            stmt = _owners(table)
             with db.session.no_autoflush:
                 rows = db.session.connection().execute(stmt, {"ids": list(ids)})
                 self._elsewhere[model].update(i for i, a in rows if a != self.agency_id)
